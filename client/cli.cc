@@ -1,0 +1,42 @@
+#include "client/cli.h"
+
+#include <exception>
+
+#include "core/version.h"
+
+namespace trainyard::client {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: trainyard <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  data validate   check a Rasa project (config, domain, data) for errors and warnings\n"
+    "  --version       print trainyard's version\n"
+    "\n"
+    "Run 'trainyard <command> --help' for a command's options.\n";
+
+}  // namespace
+
+int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  try {
+    if (args.empty() || args[0] == "-h" || args[0] == "--help") {
+      (args.empty() ? err : out) << kUsage;
+      return args.empty() ? kExitUsage : kExitOk;
+    }
+    if (args[0] == "--version") {
+      out << "trainyard " << Version() << "\n";
+      return kExitOk;
+    }
+    if (args[0] == "data" && args.size() >= 2 && args[1] == "validate")
+      return RunDataValidate({args.begin() + 2, args.end()}, out, err);
+    err << "trainyard: unknown command '" << args[0] << (args.size() > 1 ? " " + args[1] : "")
+        << "'\n\n" << kUsage;
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    err << "trainyard: internal error: " << e.what() << "\n";
+    return kExitFailure;
+  }
+}
+
+}  // namespace trainyard::client

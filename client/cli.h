@@ -1,0 +1,21 @@
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace trainyard::client {
+
+// Exit codes of the `trainyard` command line.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;  // invalid project / failed command (Rasa uses 1 too)
+inline constexpr int kExitUsage = 2;    // unknown command or flag
+
+// Runs `trainyard <args...>` writing to `out` / `err`; returns the exit code.
+// Never throws. Used by main() and by the CLI tests.
+int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+// `trainyard data validate ...`
+int RunDataValidate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+}  // namespace trainyard::client

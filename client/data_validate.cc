@@ -1,0 +1,135 @@
+// `trainyard data validate`: Rasa's `rasa data validate`, run from a project folder.
+
+#include <filesystem>
+#include <set>
+
+#include "client/cli.h"
+#include "core/data/importer.h"
+#include "core/data/training_type.h"
+#include "core/data/validator.h"
+#include "core/util/errors.h"
+
+namespace fs = std::filesystem;
+
+namespace trainyard::client {
+namespace {
+
+constexpr const char* kHelp =
+    "usage: trainyard data validate [-c CONFIG] [-d DOMAIN] [--data DATA [DATA ...]]\n"
+    "                               [--fail-on-warnings]\n"
+    "\n"
+    "Checks a Rasa project for inconsistencies and mistakes, as `rasa data validate` does.\n"
+    "\n"
+    "options:\n"
+    "  -c, --config CONFIG   the config file (default: config.yml)\n"
+    "  -d, --domain DOMAIN   the domain file or directory (default: domain.yml)\n"
+    "  --data DATA ...       files or directories with NLU and story data (default: data)\n"
+    "  --fail-on-warnings    exit with 1 if there are warnings too\n"
+    "\n"
+    "Exit status: 0 valid, 1 errors (or warnings with --fail-on-warnings), 2 usage.\n";
+
+struct Options {
+  data::ImportOptions import;
+  bool fail_on_warnings = false;
+};
+
+// Parses argv; returns false (after printing why) on a usage error.
+bool ParseArgs(const std::vector<std::string>& args, Options& options, std::ostream& err, bool& help) {
+  bool data_given = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](const char* flag) -> const std::string* {
+      if (i + 1 >= args.size() || args[i + 1].rfind("-", 0) == 0) {
+        err << "trainyard data validate: " << flag << " needs a value\n";
+        return nullptr;
+      }
+      return &args[++i];
+    };
+    if (a == "-h" || a == "--help") {
+      help = true;
+    } else if (a == "-c" || a == "--config") {
+      const std::string* v = value("--config");
+      if (!v) return false;
+      options.import.config_path = *v;
+    } else if (a == "-d" || a == "--domain") {
+      const std::string* v = value("--domain");
+      if (!v) return false;
+      options.import.domain_path = *v;
+    } else if (a == "--data") {
+      if (!data_given) options.import.data_paths.clear();
+      data_given = true;
+      size_t before = options.import.data_paths.size();
+      while (i + 1 < args.size() && args[i + 1].rfind("-", 0) != 0) options.import.data_paths.push_back(args[++i]);
+      if (options.import.data_paths.size() == before) {
+        err << "trainyard data validate: --data needs at least one path\n";
+        return false;
+      }
+    } else if (a == "--fail-on-warnings") {
+      options.fail_on_warnings = true;
+    } else {
+      err << "trainyard data validate: unknown argument '" << a << "'\n\n" << kHelp;
+      return false;
+    }
+  }
+  return true;
+}
+
+void PrintDiagnostics(const std::vector<util::Diagnostic>& items, std::ostream& out) {
+  for (const util::Diagnostic& d : items) out << d.ToString() << "\n";
+}
+
+void PrintSummary(const data::Project& p, std::ostream& out) {
+  const data::TrainingPlan plan = data::PlanTraining(p);
+  size_t slots = p.domain.slots.size();
+  out << "Project summary:\n"
+      << "  intents:        " << p.domain.intents.size() << " in the domain, "
+      << p.nlu.Intents().size() << " in NLU data\n"
+      << "  examples:       " << p.intent_example_count() << "\n"
+      << "  entities:       " << p.domain.entities.size() << " in the domain, "
+      << p.nlu.EntityAnnotationCount() << " annotations in NLU data\n"
+      << "  slots:          " << slots << "\n"
+      << "  responses:      " << p.domain.responses.size() << "\n"
+      << "  stories:        " << p.stories.story_count << "\n"
+      << "  rules:          " << p.stories.rule_count << "\n"
+      << "  training type:  "
+      << (plan.has_training_data ? data::TrainingTypeName(plan.type) : "none (no training data)")
+      << "\n";
+}
+
+}  // namespace
+
+int RunDataValidate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  Options options;
+  bool help = false;
+  if (!ParseArgs(args, options, err, help)) return kExitUsage;
+  if (help) {
+    out << kHelp;
+    return kExitOk;
+  }
+  util::Diagnostics diagnostics;
+  data::Project project;
+  try {
+    project = data::Import(options.import, diagnostics);
+  } catch (const util::InvalidDataError& e) {
+    PrintDiagnostics(e.details(), out);
+    out << "Project validation completed with errors: " << diagnostics.error_count() << " error(s), "
+        << diagnostics.warning_count() << " warning(s).\n";
+    return kExitFailure;
+  } catch (const util::Error& e) {
+    out << "error: " << e.what() << "\n";
+    return kExitFailure;
+  }
+  data::ValidateProject(project, diagnostics);
+  PrintDiagnostics(diagnostics.all(), out);
+  PrintSummary(project, out);
+  const bool failed = diagnostics.has_errors() || (options.fail_on_warnings && diagnostics.warning_count() > 0);
+  if (failed) {
+    out << "Project validation completed with errors: " << diagnostics.error_count() << " error(s), "
+        << diagnostics.warning_count() << " warning(s).\n";
+    return kExitFailure;
+  }
+  out << "Project is valid: " << diagnostics.warning_count() << " warning(s).\n";
+  return kExitOk;
+}
+
+}  // namespace trainyard::client

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace trainyard::util {
+
+// Removes the characters in `chars` from both ends (Python's str.strip(chars)).
+std::string Strip(std::string_view s, std::string_view chars = " \t\r\n\f\v");
+
+bool StartsWith(std::string_view s, std::string_view prefix);
+bool EndsWith(std::string_view s, std::string_view suffix);
+
+// Python's str.splitlines(): splits on \n, \r\n and \r; no trailing empty line.
+std::vector<std::string> SplitLines(std::string_view s);
+
+std::vector<std::string> Split(std::string_view s, char separator);
+
+// "'a', 'b', 'c'" — Rasa's way of listing names in messages.
+std::string QuoteJoin(const std::vector<std::string>& items);
+std::string Join(const std::vector<std::string>& items, std::string_view separator);
+
+// Number of Unicode code points in valid UTF-8 (Python's len(str)); entity
+// offsets are counted in code points, as Rasa counts them.
+size_t CodePointLength(std::string_view utf8);
+
+// True when `s` is well-formed UTF-8 (no overlongs, surrogates or bytes > U+10FFFF).
+bool IsValidUtf8(std::string_view s);
+
+std::string ToLower(std::string_view s);
+
+}  // namespace trainyard::util
