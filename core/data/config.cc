@@ -118,7 +118,8 @@ ProjectConfig ParseConfig(const std::string& text, const std::filesystem::path& 
   if (root->IsNull()) return config;
   if (!context.ExpectMap(*root, "The config file")) return config;
 
-  config.raw = ExpandJson(root->ToJson(), root.get(), context);
+  // Unset variables are reported once, by the typed readers below.
+  config.raw = ExpandJson(root->ToJson(), nullptr, context);
   config.recipe = OptionalString(*root, "recipe", context);
   config.language = OptionalString(*root, "language", context);
   config.assistant_id = OptionalString(*root, "assistant_id", context);

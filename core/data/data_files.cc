@@ -5,6 +5,7 @@
 #include "core/data/domain.h"
 #include "core/data/training_data.h"
 #include "core/data/yaml.h"
+#include "core/util/errors.h"
 #include "core/util/fs.h"
 #include "core/util/strings.h"
 
@@ -42,8 +43,16 @@ std::vector<DataFile> FindDataFiles(const std::vector<std::filesystem::path>& pa
   files.erase(std::unique(files.begin(), files.end()), files.end());
   std::vector<DataFile> out;
   for (const auto& f : files) {
-    const unsigned kinds = ClassifyDataFile(f, util::ReadFile(f));
-    if (kinds) out.push_back({f, kinds});
+    // A file that cannot be read or parsed is reported and the search goes on,
+    // so that one run lists the problems of every file.
+    try {
+      const unsigned kinds = ClassifyDataFile(f, util::ReadFile(f));
+      if (kinds) out.push_back({f, kinds});
+    } catch (const util::InvalidDataError& e) {
+      for (const util::Diagnostic& d : e.details()) diagnostics.Add(d);
+    } catch (const util::NotFoundError& e) {
+      diagnostics.Error({f.string()}, e.what());
+    }
   }
   return out;
 }

@@ -19,7 +19,8 @@ StoryGraph StoryGraph::Build(StoryData data, util::Diagnostics& diagnostics) {
   }
   for (size_t i = 0; i < steps.size(); ++i)
     for (const Checkpoint& c : steps[i].end_checkpoints)
-      for (size_t j : starts[c.name]) graph.edges_.emplace_back(i, j);
+      if (auto it = starts.find(c.name); it != starts.end())
+        for (size_t j : it->second) graph.edges_.emplace_back(i, j);
 
   std::set<std::string> reported;
   for (const StoryStep& step : steps) {

@@ -32,7 +32,9 @@ TrainingPlan PlanTraining(const Project& project) {
         "model using the '--data' argument.");
     return plan;
   }
-  if (project.domain.empty()) {
+  // A domain that could not be loaded counts as empty even if NLU data added
+  // retrieval intents to it.
+  if (project.domain.empty() || !project.domain_loaded) {
     plan.type = TrainingType::kNlu;
     plan.messages.push_back(
         "Core training was skipped because no valid domain file was found. Only an NLU-model was "
@@ -50,7 +52,8 @@ TrainingPlan PlanTraining(const Project& project) {
 
 std::map<std::string, std::vector<util::SourceLocation>> FindUnresolvedSlots(const Project& project) {
   std::map<std::string, std::vector<util::SourceLocation>> out;
-  const auto known = project.domain.SlotNames();
+  auto known = project.domain.SlotNames();
+  known.insert("requested_slot");  // every domain has it (forms set it)
   ForEachEvent(project.stories, [&](const StoryStep&, const StoryEvent& e) {
     if (e.type == EventType::kSlotSet && !known.count(e.name)) out[e.name].push_back(e.location);
   });

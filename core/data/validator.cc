@@ -98,7 +98,7 @@ void CheckStories(const Project& project, util::Diagnostics& d) {
     }
   }
   for (const auto& [loop, where] : story_loops)
-    if (!forms.count(loop) && !domain.action_locations.count(loop))
+    if (!forms.count(loop) && !domain.action_locations.count(loop) && !Contains(DefaultActionNames(), loop))
       d.Error(where, "The form '" + loop + "' is used as 'active_loop' in the stories, but is not "
                                             "listed in the domain's 'forms' or 'actions'.");
   for (const auto& [slot, places] : FindUnresolvedSlots(project))
@@ -113,7 +113,14 @@ void CheckStories(const Project& project, util::Diagnostics& d) {
       d.Warn(intent.location, "The intent '" + intent.name + "' is not used in any story or rule.");
   for (const auto& [name, response] : domain.responses) {
     if (name.find('/') != std::string::npos || !util::StartsWith(name, "utter_")) continue;
-    if (!story_actions.count(name))
+    if (story_actions.count(name)) continue;
+    // Forms ask for their required slots with `utter_ask_<slot>` / `utter_ask_<form>_<slot>`.
+    bool asked_by_form = false;
+    for (const FormDefinition& form : domain.forms)
+      for (const std::string& slot : form.required_slots)
+        asked_by_form = asked_by_form || name == "utter_ask_" + slot ||
+                        name == "utter_ask_" + form.name + "_" + slot;
+    if (!asked_by_form)
       d.Warn(response.location, "The utterance '" + name + "' is not used in any story or rule.");
   }
 }

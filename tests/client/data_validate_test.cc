@@ -1,0 +1,82 @@
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "client/cli.h"
+#include "tests/core/data/project_fixture.h"
+
+namespace trainyard::client {
+namespace {
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+Result RunTrainyard(const std::vector<std::string>& args) {
+  std::ostringstream out, err;
+  const int code = RunCli(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+std::vector<std::string> Args(const testing::TempDir& dir, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"data", "validate", "--config", (dir.path() / "config.yml").string(),
+                                   "--domain", (dir.path() / "domain.yml").string(), "--data",
+                                   (dir.path() / "data").string()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+TEST(DataValidate, ValidProjectExitsZeroWithSummary) {
+  testing::TempDir dir;
+  data::WriteFixture(dir);
+  const Result r = RunTrainyard(Args(dir));
+  EXPECT_EQ(r.code, kExitOk) << r.out << r.err;
+  EXPECT_NE(r.out.find("examples:       6"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stories:        1"), std::string::npos);
+  EXPECT_NE(r.out.find("rules:          1"), std::string::npos);
+  EXPECT_NE(r.out.find("training type:  BOTH"), std::string::npos);
+}
+
+TEST(DataValidate, WarningsFailOnlyWithFailOnWarnings) {
+  testing::TempDir dir;
+  data::WriteFixture(dir, data::kFixtureNlu,
+                     "stories:\n- story: s\n  steps:\n  - intent: greet\n  - action: utter_greet\n");
+  const Result lax = RunTrainyard(Args(dir));
+  EXPECT_EQ(lax.code, kExitOk);
+  EXPECT_NE(lax.out.find("warning: The intent 'goodbye' is not used in any story or rule."), std::string::npos)
+      << lax.out;
+  EXPECT_NE(lax.out.find("domain.yml:2"), std::string::npos) << lax.out;
+  const Result strict = RunTrainyard(Args(dir, {"--fail-on-warnings"}));
+  EXPECT_EQ(strict.code, kExitFailure);
+  EXPECT_NE(strict.out.find("Project validation completed with errors"), std::string::npos);
+}
+
+TEST(DataValidate, ErrorsExitOneWithFileAndLine) {
+  testing::TempDir dir;
+  data::WriteFixture(dir);
+  dir.Write("data/bad.yml", "stories:\n- story: s\n  steps:\n  - intnt: greet\n");
+  const Result r = RunTrainyard(Args(dir));
+  EXPECT_EQ(r.code, kExitFailure);
+  EXPECT_NE(r.out.find("bad.yml:4:5: error: Unknown step kind 'intnt'"), std::string::npos) << r.out;
+}
+
+TEST(DataValidate, MissingDomainIsAnEmptyDomainError) {
+  testing::TempDir dir;
+  data::WriteFixture(dir);
+  std::vector<std::string> args = Args(dir);
+  args[5] = (dir.path() / "nope.yml").string();
+  const Result r = RunTrainyard(args);
+  EXPECT_EQ(r.code, kExitFailure);
+  EXPECT_NE(r.out.find("Encountered empty domain during validation."), std::string::npos) << r.out;
+}
+
+TEST(DataValidate, UsageErrorsExitTwo) {
+  EXPECT_EQ(RunTrainyard({"data", "validate", "--bogus"}).code, kExitUsage);
+  EXPECT_EQ(RunTrainyard({"data", "validate", "--config"}).code, kExitUsage);
+  EXPECT_EQ(RunTrainyard({"frobnicate"}).code, kExitUsage);
+  EXPECT_EQ(RunTrainyard({"data", "validate", "--help"}).code, kExitOk);
+}
+
+}  // namespace
+}  // namespace trainyard::client
