@@ -115,3 +115,52 @@ TEST(Importer, DuplicateExamplesAreDropped) {
 
 }  // namespace
 }  // namespace trainyard::data
+
+namespace trainyard::data {
+namespace {
+
+TEST(Importer, HostileFilesEndInLocatedErrorsNotCrashes) {
+  testing::TempDir dir;
+  ImportOptions options = WriteFixture(dir);
+  std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  for (char c = 'b', prev = 'a'; c <= 'k'; prev = c++) {
+    bomb += std::string(1, c) + ": &" + c + " [*" + prev;
+    for (int i = 0; i < 9; ++i) bomb += std::string(", *") + prev;
+    bomb += "]\n";
+  }
+  dir.Write("data/bomb.yml", "nlu: []\n" + bomb);
+  dir.Write("data/deep.yml", "nlu: " + std::string(5000, '[') + std::string(5000, ']') + "\n");
+  dir.Write("data/latin1.yml", "nlu:\n- intent: caf\xE9\n  examples: |\n    - x\n");
+  const auto huge = dir.Write("data/huge.yml", "nlu:\n");
+  std::filesystem::resize_file(huge, size_t{400} * 1024 * 1024);  // sparse
+  std::filesystem::create_directory_symlink(dir.path() / "data", dir.path() / "data" / "loop");
+  util::Diagnostics d;
+  try {
+    Import(options, d);
+    FAIL() << "expected errors";
+  } catch (const util::InvalidDataError& e) {
+    const std::string all = e.what();
+    EXPECT_NE(all.find("bomb.yml"), std::string::npos) << all;
+    EXPECT_NE(all.find("deep.yml:1"), std::string::npos) << all;
+    EXPECT_NE(all.find("latin1.yml"), std::string::npos) << all;
+    EXPECT_NE(all.find("UTF-8"), std::string::npos) << all;
+    EXPECT_NE(all.find("huge.yml: error: File is too large"), std::string::npos) << all;
+    EXPECT_EQ(d.error_count(), 4u) << all;
+  }
+  bool loop = false;
+  for (const auto& w : d.warnings()) loop = loop || w.message.find("loop") != std::string::npos;
+  EXPECT_TRUE(loop);
+}
+
+TEST(Importer, MissingDataPathIsAWarning) {
+  testing::TempDir dir;
+  ImportOptions options = WriteFixture(dir);
+  options.data_paths.push_back(dir.path() / "nowhere");
+  util::Diagnostics d;
+  Import(options, d);
+  ASSERT_EQ(d.warning_count(), 1u);
+  EXPECT_NE(d.warnings()[0].message.find("does not exist"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace trainyard::data
