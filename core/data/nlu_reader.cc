@@ -288,6 +288,8 @@ TrainingData ParseNluJson(const std::string& text, const std::filesystem::path& 
   } catch (const Json::parse_error& e) {
     throw util::InvalidDataError(LocationOfOffset(text, e.byte > 0 ? e.byte - 1 : 0, file),
                                  "Failed to read '" + file + "'. It is not valid JSON: " + e.what());
+  } catch (const Json::exception& e) {  // e.g. a number too large for a double (found by fuzzing)
+    throw util::InvalidDataError({file}, "Failed to read '" + file + "'. " + e.what());
   }
   try {
     ReadJsonTrainingData(root, path, data, diagnostics);

@@ -158,3 +158,14 @@ TEST(NluReader, BrokenJsonNamesLineAndColumn) {
 
 }  // namespace
 }  // namespace trainyard::data
+
+namespace trainyard::data {
+namespace {
+
+TEST(NluReader, JsonNumberOverflowIsAnErrorNotACrash) {
+  util::Diagnostics d;
+  EXPECT_THROW(ParseNluJson("{\"rasa_nlu_data\": {\"x\": 7e777}}", "nlu.json", d), util::InvalidDataError);
+}
+
+}  // namespace
+}  // namespace trainyard::data
