@@ -65,6 +65,37 @@ void ReportDuplicates(const std::vector<std::pair<std::string, util::SourceLocat
                                util::QuoteJoin(duplicates) + ".");
 }
 
+// An `intents:` / `entities:` item is a name, or a one-key mapping
+// `name: {properties}`. Returns false (after reporting) when it is neither;
+// `props` is null for a plain name.
+bool NameAndProperties(const yaml::Node& item, const std::string& kind, const std::string& example,
+                       FileContext& c, std::string& name, const yaml::Node*& props) {
+  props = nullptr;
+  if (item.IsScalar()) {
+    if (!c.ExpectString(item, "An " + kind + " name")) return false;
+    name = item.value;
+    return true;
+  }
+  if (!item.IsMap() || item.entries.size() != 1) {
+    c.Error(item, "An " + kind + " must be a name or a mapping `name: " + example + "` but is " +
+                      item.Describe() + ".");
+    return false;
+  }
+  const auto& [key, value] = item.entries.front();
+  if (!c.ExpectString(*key, "An " + kind + " name")) return false;
+  name = key->value;
+  if (value->IsNull()) {
+    c.Error(*key, "In the domain, the " + kind + " '" + name +
+                      "' cannot have value of `NoneType`. If you have placed a ':' character after "
+                      "the " + kind + "'s name without adding any additional parameters to this " +
+                      kind + " then you would need to remove the ':' character.");
+    return false;
+  }
+  if (!c.ExpectMap(*value, "The properties of " + kind + " '" + name + "'")) return false;
+  props = value.get();
+  return true;
+}
+
 class DomainParser {
  public:
   DomainParser(FileContext& context, Domain& domain) : c_(context), d_(domain) {}
@@ -119,21 +150,11 @@ void DomainParser::Intents(const yaml::Node& node) {
   for (const yaml::NodePtr& item : node.items) {
     IntentDefinition intent;
     intent.location = c_.At(*item);
-    if (item->IsScalar()) {
-      if (!c_.ExpectString(*item, "An intent name")) continue;
-      intent.name = item->value;
-    } else if (item->IsMap() && item->entries.size() == 1) {
-      const auto& [key, props] = item->entries.front();
-      if (!c_.ExpectString(*key, "An intent name")) continue;
-      intent.name = key->value;
-      if (props->IsNull()) {
-        c_.Error(*key, "In the domain, the intent '" + intent.name +
-                           "' cannot have value of `NoneType`. If you have placed a ':' character "
-                           "after the intent's name without adding any additional parameters to "
-                           "this intent then you would need to remove the ':' character.");
-        continue;
-      }
-      if (!c_.ExpectMap(*props, "The properties of intent '" + intent.name + "'")) continue;
+    const yaml::Node* props = nullptr;
+    if (!NameAndProperties(*item, "intent", "{use_entities: ..., ignore_entities: ...}", c_,
+                           intent.name, props))
+      continue;
+    if (props) {
       c_.CheckKeys(*props, {"use_entities", "ignore_entities", "is_retrieval_intent", "triggers"},
                    "intent '" + intent.name + "'");
       if (const yaml::Node* use = props->Get("use_entities")) {
@@ -157,10 +178,6 @@ void DomainParser::Intents(const yaml::Node& node) {
           c_.Warn(*props, "Entity '" + e + "' is both used and ignored by intent '" + intent.name +
                               "'; it will be ignored (exclusion wins).");
       }
-    } else {
-      c_.Error(*item, "An intent must be a name or a mapping `name: {use_entities: ..., "
-                      "ignore_entities: ...}` but is " + item->Describe() + ".");
-      continue;
     }
     names.emplace_back(intent.name, intent.location);
     d_.intents.push_back(std::move(intent));
@@ -174,21 +191,10 @@ void DomainParser::Entities(const yaml::Node& node) {
   for (const yaml::NodePtr& item : node.items) {
     EntityDefinition entity;
     entity.location = c_.At(*item);
-    if (item->IsScalar()) {
-      if (!c_.ExpectString(*item, "An entity name")) continue;
-      entity.name = item->value;
-    } else if (item->IsMap() && item->entries.size() == 1) {
-      const auto& [key, props] = item->entries.front();
-      if (!c_.ExpectString(*key, "An entity name")) continue;
-      entity.name = key->value;
-      if (props->IsNull()) {
-        c_.Error(*key, "In the domain, the entity '" + entity.name +
-                           "' cannot have value of `NoneType`. If you have placed a ':' character "
-                           "after the entity's name without adding any additional parameters to "
-                           "this entity then you would need to remove the ':' character.");
-        continue;
-      }
-      if (!c_.ExpectMap(*props, "The properties of entity '" + entity.name + "'")) continue;
+    const yaml::Node* props = nullptr;
+    if (!NameAndProperties(*item, "entity", "{roles: [...], groups: [...]}", c_, entity.name, props))
+      continue;
+    if (props) {
       c_.CheckKeys(*props, {"roles", "groups", "influence_conversation"}, "entity '" + entity.name + "'");
       if (const yaml::Node* r = props->Get("roles"))
         entity.roles = StringList(*r, "'roles' of entity '" + entity.name + "'", c_);
@@ -196,10 +202,6 @@ void DomainParser::Entities(const yaml::Node& node) {
         entity.groups = StringList(*g, "'groups' of entity '" + entity.name + "'", c_);
       if (const yaml::Node* i = props->Get("influence_conversation"))
         if (c_.ExpectBool(*i, "'influence_conversation'")) entity.influence_conversation = i->AsBool();
-    } else {
-      c_.Error(*item, "An entity must be a name or a mapping `name: {roles: [...], groups: [...]}` "
-                      "but is " + item->Describe() + ".");
-      continue;
     }
     names.emplace_back(entity.name, entity.location);
     d_.entities.push_back(std::move(entity));
