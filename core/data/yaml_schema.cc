@@ -56,17 +56,6 @@ bool FileContext::CheckKeys(const yaml::Node& map, std::initializer_list<std::st
   return ok;
 }
 
-int CompareVersions(std::string_view a, std::string_view b) {
-  const auto pa = util::Split(a, '.');
-  const auto pb = util::Split(b, '.');
-  for (size_t i = 0; i < std::max(pa.size(), pb.size()); ++i) {
-    const long x = i < pa.size() ? std::strtol(pa[i].c_str(), nullptr, 10) : 0;
-    const long y = i < pb.size() ? std::strtol(pb[i].c_str(), nullptr, 10) : 0;
-    if (x != y) return x < y ? -1 : 1;
-  }
-  return 0;
-}
-
 bool CheckFormatVersion(const yaml::Node& root, FileContext& context) {
   const yaml::Node* version = root.Get("version");
   if (!version) return true;

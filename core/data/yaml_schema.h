@@ -11,6 +11,7 @@
 
 #include "core/data/yaml.h"
 #include "core/util/diagnostics.h"
+#include "core/util/strings.h"
 
 namespace trainyard::data {
 
@@ -63,7 +64,6 @@ class FileContext {
 // kLatestFormatVersion → warning and false (the caller skips the file).
 bool CheckFormatVersion(const yaml::Node& root, FileContext& context);
 
-// "3.1" > "3.0"? Compares dotted numeric versions; non-numeric parts compare as 0.
-int CompareVersions(std::string_view a, std::string_view b);
+using util::CompareVersions;
 
 }  // namespace trainyard::data

@@ -1,6 +1,8 @@
 #include "core/util/strings.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cstdlib>
 
 namespace trainyard::util {
 
@@ -104,6 +106,17 @@ bool IsValidUtf8(std::string_view s) {
     i += len;
   }
   return true;
+}
+
+int CompareVersions(std::string_view a, std::string_view b) {
+  const auto pa = Split(a, '.');
+  const auto pb = Split(b, '.');
+  for (size_t i = 0; i < std::max(pa.size(), pb.size()); ++i) {
+    const long x = i < pa.size() ? std::strtol(pa[i].c_str(), nullptr, 10) : 0;
+    const long y = i < pb.size() ? std::strtol(pb[i].c_str(), nullptr, 10) : 0;
+    if (x != y) return x < y ? -1 : 1;
+  }
+  return 0;
 }
 
 std::string ToLower(std::string_view s) {

@@ -30,4 +30,8 @@ bool IsValidUtf8(std::string_view s);
 
 std::string ToLower(std::string_view s);
 
+// Compares dotted numeric versions ("3.1" vs "3.0.2"): -1, 0 or 1. Missing or
+// non-numeric parts count as 0.
+int CompareVersions(std::string_view a, std::string_view b);
+
 }  // namespace trainyard::util
