@@ -10,7 +10,6 @@
 
 #include "core/util/errors.h"
 #include "core/util/strings.h"
-#include "core/version.h"
 
 namespace fs = std::filesystem;
 

@@ -1,0 +1,56 @@
+#include "core/graph/component.h"
+
+#include <mutex>
+#include <random>
+
+#include "core/util/errors.h"
+#include "core/util/sha256.h"
+
+namespace trainyard::graph {
+namespace {
+
+struct Implementations {
+  std::mutex mutex;
+  std::map<std::string, ComponentImplementation> by_name;
+};
+
+Implementations& Registry() {
+  static Implementations registry;
+  return registry;
+}
+
+}  // namespace
+
+std::string FingerprintJson(const nlohmann::ordered_json& value) {
+  // nlohmann::json (not ordered_json) keeps object keys sorted: a canonical form.
+  return util::Sha256Hex(nlohmann::json(value).dump());
+}
+
+std::string RandomFingerprint() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return util::Sha256Hex(std::to_string(rng()) + "-" + std::to_string(rng()));
+}
+
+void CancellationToken::ThrowIfCancelled() const {
+  if (cancelled()) throw util::CancelledError("Training was cancelled.");
+}
+
+void RegisterImplementation(const std::string& name, ComponentImplementation implementation) {
+  std::lock_guard<std::mutex> lock(Registry().mutex);
+  Registry().by_name[name] = std::move(implementation);
+}
+
+const ComponentImplementation* FindImplementation(const std::string& name) {
+  std::lock_guard<std::mutex> lock(Registry().mutex);
+  auto it = Registry().by_name.find(name);
+  return it == Registry().by_name.end() ? nullptr : &it->second;
+}
+
+nlohmann::ordered_json MergeConfig(const nlohmann::ordered_json& defaults, const nlohmann::ordered_json& config) {
+  nlohmann::ordered_json out = defaults.is_object() ? defaults : nlohmann::ordered_json::object();
+  if (config.is_object())
+    for (const auto& [k, v] : config.items()) out[k] = v;
+  return out;
+}
+
+}  // namespace trainyard::graph
