@@ -4,7 +4,9 @@
 #include <random>
 
 #include "core/util/errors.h"
+#include "core/graph/registry.h"
 #include "core/util/sha256.h"
+#include "core/version.h"
 
 namespace trainyard::graph {
 namespace {
@@ -51,6 +53,17 @@ nlohmann::ordered_json MergeConfig(const nlohmann::ordered_json& defaults, const
   if (config.is_object())
     for (const auto& [k, v] : config.items()) out[k] = v;
   return out;
+}
+
+std::string FingerprintKey(const SchemaNode& node, const nlohmann::ordered_json& merged_config, const Inputs& inputs) {
+  const ComponentImplementation* impl = FindImplementation(node.uses);
+  nlohmann::ordered_json input_fingerprints = nlohmann::ordered_json::object();
+  for (const auto& [param, output] : inputs) input_fingerprints[param] = output.fingerprint;
+  return FingerprintJson({{"node_name", ClassPathOf(node.uses)},
+                          {"component_implementation", impl ? impl->version : "unknown"},
+                          {"config", merged_config},
+                          {"inputs", input_fingerprints},
+                          {"dependency_versions", Version()}});
 }
 
 }  // namespace trainyard::graph

@@ -25,6 +25,7 @@ namespace trainyard::graph {
 // random id minted when created and kept when restored from the cache.
 struct Output {
   std::any value;
+  // Empty for content outputs: the runner fills in the node's fingerprint key.
   std::string fingerprint;
   // Set when `value` is a resource written to model storage: the cache keeps
   // a copy of that directory.
@@ -104,6 +105,13 @@ struct ComponentImplementation {
 void RegisterImplementation(const std::string& name, ComponentImplementation implementation);
 // The implementation of `name`, or nullptr when trainyard cannot run it yet.
 const ComponentImplementation* FindImplementation(const std::string& name);
+
+// The cache key of a node execution (SPEC §5.2): the component (by class
+// path), its implementation version and trainyard's, the config with defaults,
+// and the fingerprints of its inputs. Also the output fingerprint of content
+// outputs whose component leaves Output::fingerprint empty.
+std::string FingerprintKey(const SchemaNode& node, const nlohmann::ordered_json& merged_config,
+                           const Inputs& inputs);
 
 // `defaults` overridden key by key with `config`.
 nlohmann::ordered_json MergeConfig(const nlohmann::ordered_json& defaults,

@@ -72,6 +72,8 @@ Output Execute(RunState& s, const std::string& name, const Inputs& inputs) {
       throw util::Error(util::ErrorCode::kInternal, "Error running graph component for node '" + name + "': " + e.what());
     }
   }
+  // Content outputs are fingerprinted by what produced them: the node's key.
+  if (out->fingerprint.empty()) out->fingerprint = FingerprintKey(node, config, inputs);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   for (Hook* h : s.hooks) h->AfterNode(name, node, config, inputs, *out, seconds, intercepted);
   return std::move(*out);

@@ -22,13 +22,13 @@ namespace trainyard::graph {
 class Hook {
  public:
   virtual ~Hook() = default;
-  virtual void BeforeNode(const std::string& node, const SchemaNode& schema_node,
-                          const nlohmann::ordered_json& config, const Inputs& inputs) {}
+  virtual void BeforeNode(const std::string& /*node*/, const SchemaNode& /*schema_node*/,
+                          const nlohmann::ordered_json& /*config*/, const Inputs& /*inputs*/) {}
   // `seconds` is the node's wall time; `intercepted` when the output came from
   // the runner's interceptor (a cached or precomputed value) instead of the component.
-  virtual void AfterNode(const std::string& node, const SchemaNode& schema_node,
-                         const nlohmann::ordered_json& config, const Inputs& inputs, const Output& output,
-                         double seconds, bool intercepted) {}
+  virtual void AfterNode(const std::string& /*node*/, const SchemaNode& /*schema_node*/,
+                         const nlohmann::ordered_json& /*config*/, const Inputs& /*inputs*/,
+                         const Output& /*output*/, double /*seconds*/, bool /*intercepted*/) {}
 };
 
 struct RunnerOptions {

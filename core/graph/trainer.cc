@@ -5,7 +5,6 @@
 
 #include "core/graph/registry.h"
 #include "core/util/errors.h"
-#include "core/version.h"
 
 namespace trainyard::graph {
 namespace {
@@ -99,17 +98,6 @@ RunnerOptions MakeRunnerOptions(const TrainerOptions& options) {
 }
 
 }  // namespace
-
-std::string FingerprintKey(const SchemaNode& node, const Json& merged_config, const Inputs& inputs) {
-  const ComponentImplementation* impl = FindImplementation(node.uses);
-  Json input_fingerprints = Json::object();
-  for (const auto& [param, output] : inputs) input_fingerprints[param] = output.fingerprint;
-  return FingerprintJson({{"node_name", ClassPathOf(node.uses)},
-                          {"component_implementation", impl ? impl->version : "unknown"},
-                          {"config", merged_config},
-                          {"inputs", input_fingerprints},
-                          {"dependency_versions", Version()}});
-}
 
 std::map<std::string, FingerprintStatus> GraphTrainer::FingerprintPass(
     const GraphSchema& schema, const std::map<std::string, Output>& placeholders, const TrainerOptions& options,

@@ -50,12 +50,6 @@ struct TrainingRun {
   std::vector<std::string> executed;              // nodes whose component ran
 };
 
-// The cache key of a node execution (SPEC §5.2): the component (by class
-// path), its implementation version and trainyard's, the config with defaults,
-// and the fingerprints of its inputs.
-std::string FingerprintKey(const SchemaNode& node, const nlohmann::ordered_json& merged_config,
-                           const Inputs& inputs);
-
 class GraphTrainer {
  public:
   GraphTrainer(storage::ModelStorage& storage, TrainingCache& cache) : storage_(storage), cache_(cache) {}
