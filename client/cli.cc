@@ -11,6 +11,8 @@ constexpr const char* kUsage =
     "usage: trainyard <command> [options]\n"
     "\n"
     "commands:\n"
+    "  train           train a model (train nlu / train core for one half), as `rasa train`\n"
+    "  parse           print the NLU parse of a text with a trained model\n"
     "  data validate   check a Rasa project (config, domain, data) for errors and warnings\n"
     "  --version       print trainyard's version\n"
     "\n"
@@ -28,6 +30,8 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
       out << "trainyard " << Version() << "\n";
       return kExitOk;
     }
+    if (args[0] == "train") return RunTrain({args.begin() + 1, args.end()}, out, err);
+    if (args[0] == "parse") return RunParse({args.begin() + 1, args.end()}, out, err);
     if (args[0] == "data" && args.size() >= 2 && args[1] == "validate")
       return RunDataValidate({args.begin() + 2, args.end()}, out, err);
     err << "trainyard: unknown command '" << args[0] << (args.size() > 1 ? " " + args[1] : "")

@@ -15,6 +15,12 @@ inline constexpr int kExitUsage = 2;    // unknown command or flag
 // Never throws. Used by main() and by the CLI tests.
 int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
+// `trainyard train [nlu|core] ...`
+int RunTrain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+// `trainyard parse --model M TEXT...`
+int RunParse(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
 // `trainyard data validate ...`
 int RunDataValidate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 

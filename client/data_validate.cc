@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <set>
 
+#include "client/args.h"
 #include "client/cli.h"
 #include "core/data/importer.h"
 #include "core/data/training_type.h"
@@ -34,43 +35,25 @@ struct Options {
 };
 
 // Parses argv; returns false (after printing why) on a usage error.
-bool ParseArgs(const std::vector<std::string>& args, Options& options, std::ostream& err, bool& help) {
-  bool data_given = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](const char* flag) -> const std::string* {
-      if (i + 1 >= args.size() || args[i + 1].rfind("-", 0) == 0) {
-        err << "trainyard data validate: " << flag << " needs a value\n";
-        return nullptr;
-      }
-      return &args[++i];
-    };
-    if (a == "-h" || a == "--help") {
-      help = true;
-    } else if (a == "-c" || a == "--config") {
-      const std::string* v = value("--config");
-      if (!v) return false;
-      options.import.config_path = *v;
-    } else if (a == "-d" || a == "--domain") {
-      const std::string* v = value("--domain");
-      if (!v) return false;
-      options.import.domain_path = *v;
-    } else if (a == "--data") {
-      if (!data_given) options.import.data_paths.clear();
-      data_given = true;
-      size_t before = options.import.data_paths.size();
-      while (i + 1 < args.size() && args[i + 1].rfind("-", 0) != 0) options.import.data_paths.push_back(args[++i]);
-      if (options.import.data_paths.size() == before) {
-        err << "trainyard data validate: --data needs at least one path\n";
-        return false;
-      }
-    } else if (a == "--fail-on-warnings") {
-      options.fail_on_warnings = true;
-    } else {
-      err << "trainyard data validate: unknown argument '" << a << "'\n\n" << kHelp;
-      return false;
-    }
+bool ParseOptions(const std::vector<std::string>& args, Options& options, std::ostream& err, bool& help) {
+  const auto parsed = ParseArgs(args,
+                                {{{"-c", "--config"}, ArgKind::kValue},
+                                 {{"-d", "--domain"}, ArgKind::kValue},
+                                 {{"--data"}, ArgKind::kValues},
+                                 {{"--fail-on-warnings"}, ArgKind::kFlag}},
+                                "trainyard data validate", err);
+  if (!parsed) {
+    err << "\n" << kHelp;
+    return false;
   }
+  help = parsed->Has("--help");
+  if (auto v = parsed->Value("--config")) options.import.config_path = *v;
+  if (auto v = parsed->Value("--domain")) options.import.domain_path = *v;
+  if (parsed->Has("--data")) {
+    options.import.data_paths.clear();
+    for (const std::string& d : parsed->Values("--data")) options.import.data_paths.push_back(d);
+  }
+  options.fail_on_warnings = parsed->Has("--fail-on-warnings");
   return true;
 }
 
@@ -101,7 +84,7 @@ void PrintSummary(const data::Project& p, std::ostream& out) {
 int RunDataValidate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   Options options;
   bool help = false;
-  if (!ParseArgs(args, options, err, help)) return kExitUsage;
+  if (!ParseOptions(args, options, err, help)) return kExitUsage;
   if (help) {
     out << kHelp;
     return kExitOk;

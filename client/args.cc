@@ -1,0 +1,70 @@
+#include "client/args.h"
+
+namespace trainyard::client {
+
+std::optional<std::string> ParsedArgs::Value(const std::string& name) const {
+  auto it = values.find(name);
+  if (it == values.end() || it->second.empty()) return std::nullopt;
+  return it->second.front();
+}
+
+std::vector<std::string> ParsedArgs::Values(const std::string& name) const {
+  auto it = values.find(name);
+  return it == values.end() ? std::vector<std::string>{} : it->second;
+}
+
+std::optional<ParsedArgs> ParseArgs(const std::vector<std::string>& args, const std::vector<ArgSpec>& specs,
+                                    const std::string& command, std::ostream& err, bool allow_positional) {
+  ParsedArgs out;
+  auto is_option = [](const std::string& a) { return a.size() > 1 && a[0] == '-' && !std::isdigit(static_cast<unsigned char>(a[1])); };
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "-h" || a == "--help") {
+      out.values["--help"];
+      continue;
+    }
+    if (!is_option(a)) {
+      if (!allow_positional) {
+        err << command << ": unexpected argument '" << a << "'\n";
+        return std::nullopt;
+      }
+      out.positional.push_back(a);
+      continue;
+    }
+    const ArgSpec* spec = nullptr;
+    for (const ArgSpec& s : specs)
+      for (const std::string& n : s.names)
+        if (n == a) spec = &s;
+    if (!spec) {
+      err << command << ": unknown argument '" << a << "'\n";
+      return std::nullopt;
+    }
+    auto& slot = out.values[spec->names.back()];
+    switch (spec->kind) {
+      case ArgKind::kFlag:
+        break;
+      case ArgKind::kOptionalValue:
+        if (i + 1 < args.size() && !is_option(args[i + 1])) slot.push_back(args[++i]);
+        break;
+      case ArgKind::kValue:
+        if (i + 1 >= args.size() || is_option(args[i + 1])) {
+          err << command << ": " << a << " needs a value\n";
+          return std::nullopt;
+        }
+        slot = {args[++i]};
+        break;
+      case ArgKind::kValues: {
+        slot.clear();
+        while (i + 1 < args.size() && !is_option(args[i + 1])) slot.push_back(args[++i]);
+        if (slot.empty()) {
+          err << command << ": " << a << " needs at least one value\n";
+          return std::nullopt;
+        }
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace trainyard::client

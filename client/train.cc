@@ -1,0 +1,170 @@
+// `trainyard train`, `trainyard train nlu`, `trainyard train core`: Rasa's
+// `rasa train` commands, with a progress display driven by training events.
+
+#include <chrono>
+#include <filesystem>
+#include <iomanip>
+#include <mutex>
+
+#include "client/args.h"
+#include "client/cli.h"
+#include "core/training/train.h"
+#include "core/util/errors.h"
+
+namespace fs = std::filesystem;
+
+namespace trainyard::client {
+namespace {
+
+constexpr const char* kHelp =
+    "usage: trainyard train [nlu|core] [options]\n"
+    "\n"
+    "Trains a model from a Rasa project, as `rasa train` does. Exit status is the result code:\n"
+    "0 trained (or, with --dry-run, nothing to retrain), 1 needs retraining / no data / error,\n"
+    "8 forced (--dry-run --force), 2 usage.\n"
+    "\n"
+    "options:\n"
+    "  -c, --config CONFIG        the config file (default: config.yml)\n"
+    "  -d, --domain DOMAIN        the domain file or directory (default: domain.yml)\n"
+    "  --data DATA ...            NLU and story files or directories (default: data)\n"
+    "  -u, --nlu NLU              (train nlu) the NLU data (default: data)\n"
+    "  -s, --stories STORIES      (train core) the stories (default: data)\n"
+    "  --out OUT                  where the model archive goes (default: models)\n"
+    "  --fixed-model-name NAME    archive name instead of a generated one\n"
+    "  --dry-run                  only report whether training is needed\n"
+    "  --force                    retrain every component, ignoring the cache\n"
+    "  --persist-nlu-data         store the NLU training data in the model\n"
+    "  --augmentation N           story augmentation factor (default 50)\n"
+    "  --num-threads N            threads for Sklearn/Mitie components\n"
+    "  --epoch-fraction F         epochs fraction when finetuning\n"
+    "  --threads N                graph runner threads (default: cores)\n";
+
+// Renders training events as lines with timings.
+class ProgressPrinter {
+ public:
+  explicit ProgressPrinter(std::ostream& out) : out_(out) {}
+  void operator()(const graph::TrainingEvent& e) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    switch (e.kind) {
+      case graph::TrainingEvent::Kind::kNodeStarted:
+        out_ << e.message << "\n";
+        break;
+      case graph::TrainingEvent::Kind::kNodeFinished:
+      case graph::TrainingEvent::Kind::kNodeRestored:
+        out_ << e.message << " (" << std::fixed << std::setprecision(2) << e.seconds << " s)\n";
+        break;
+      case graph::TrainingEvent::Kind::kProgress:
+        out_ << "  " << e.node << ": " << e.progress.step << "/" << e.progress.total;
+        for (const auto& [k, v] : e.progress.metrics.items()) out_ << " " << k << "=" << v.dump();
+        out_ << "\n";
+        break;
+      case graph::TrainingEvent::Kind::kWarning:
+        out_ << "warning: " << e.node << ": " << e.message << "\n";
+        break;
+    }
+    out_.flush();
+  }
+
+ private:
+  std::ostream& out_;
+  std::mutex mutex_;
+};
+
+}  // namespace
+
+int RunTrain(const std::vector<std::string>& all_args, std::ostream& out, std::ostream& err) {
+  std::string mode = "full";
+  std::vector<std::string> args = all_args;
+  if (!args.empty() && (args[0] == "nlu" || args[0] == "core")) {
+    mode = args[0];
+    args.erase(args.begin());
+  }
+  const auto parsed = ParseArgs(args,
+                                {{{"-c", "--config"}, ArgKind::kValue},
+                                 {{"-d", "--domain"}, ArgKind::kValue},
+                                 {{"--data"}, ArgKind::kValues},
+                                 {{"-u", "--nlu"}, ArgKind::kValues},
+                                 {{"-s", "--stories"}, ArgKind::kValues},
+                                 {{"--out"}, ArgKind::kValue},
+                                 {{"--fixed-model-name"}, ArgKind::kValue},
+                                 {{"--dry-run"}, ArgKind::kFlag},
+                                 {{"--force"}, ArgKind::kFlag},
+                                 {{"--persist-nlu-data"}, ArgKind::kFlag},
+                                 {{"--augmentation"}, ArgKind::kValue},
+                                 {{"--num-threads"}, ArgKind::kValue},
+                                 {{"--epoch-fraction"}, ArgKind::kValue},
+                                 {{"--threads"}, ArgKind::kValue},
+                                 {{"--finetune"}, ArgKind::kOptionalValue}},
+                                "trainyard train", err);
+  if (!parsed) {
+    err << "\n" << kHelp;
+    return kExitUsage;
+  }
+  if (parsed->Has("--help")) {
+    out << kHelp;
+    return kExitOk;
+  }
+  if (parsed->Has("--finetune")) {
+    err << "trainyard train: --finetune is not available in this version yet.\n";
+    return kExitFailure;
+  }
+  training::TrainOptions options;
+  if (auto v = parsed->Value("--config")) options.config = *v;
+  if (auto v = parsed->Value("--domain")) options.domain = *v;
+  const char* data_flag = mode == "nlu" ? "--nlu" : mode == "core" ? "--stories" : "--data";
+  if (parsed->Has(data_flag)) {
+    options.training_files.clear();
+    for (const auto& d : parsed->Values(data_flag)) options.training_files.push_back(d);
+  }
+  if (auto v = parsed->Value("--out")) options.output = *v;
+  options.fixed_model_name = parsed->Value("--fixed-model-name");
+  options.dry_run = parsed->Has("--dry-run");
+  options.force_training = parsed->Has("--force");
+  options.persist_nlu_training_data = parsed->Has("--persist-nlu-data");
+  try {
+    if (auto v = parsed->Value("--augmentation")) options.augmentation_factor = std::stoi(*v);
+    if (auto v = parsed->Value("--num-threads")) options.num_threads = std::stoi(*v);
+    if (auto v = parsed->Value("--epoch-fraction")) options.finetuning_epoch_fraction = std::stod(*v);
+    if (auto v = parsed->Value("--threads")) options.runner_threads = static_cast<size_t>(std::stoul(*v));
+  } catch (const std::exception&) {
+    err << "trainyard train: a numeric option has a value that is not a number\n";
+    return kExitUsage;
+  }
+  std::error_code ec;
+  if (!fs::is_regular_file(options.config, ec)) {
+    err << "The config file '" << options.config.string()
+        << "' does not exist. Use '--config' to specify a valid config file.\n";
+    return kExitFailure;
+  }
+  ProgressPrinter printer(out);
+  options.on_event = [&printer](const graph::TrainingEvent& e) { printer(e); };
+  std::mutex warn_mutex;
+  options.on_warning = [&](const util::Diagnostic& d) {
+    std::lock_guard<std::mutex> lock(warn_mutex);
+    err << d.ToString() << "\n";
+  };
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    const training::TrainingResult result = mode == "nlu"    ? training::TrainNlu(options)
+                                            : mode == "core" ? training::TrainCore(options)
+                                                             : training::Train(options);
+    for (const std::string& m : result.messages) out << m << "\n";
+    if (result.dry_run_results) {
+      for (const auto& [node, hit] : *result.dry_run_results)
+        out << "  " << (hit ? "cached   " : "to train ") << node << "\n";
+      return result.code;
+    }
+    if (!result.model) return kExitFailure;
+    out << "Training took " << std::fixed << std::setprecision(2)
+        << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() << " s.\n";
+    return result.code;
+  } catch (const util::InvalidDataError& e) {
+    for (const util::Diagnostic& d : e.details()) err << d.ToString() << "\n";
+    return kExitFailure;
+  } catch (const util::Error& e) {
+    err << "error: " << e.what() << "\n";
+    return kExitFailure;
+  }
+}
+
+}  // namespace trainyard::client

@@ -1,0 +1,169 @@
+#include "core/training/components.h"
+
+#include <fstream>
+#include <mutex>
+
+#include "core/data/serialize.h"
+#include "core/data/story_graph.h"
+#include "core/graph/component.h"
+#include "core/nlu/keyword_intent_classifier.h"
+#include "core/nlu/message.h"
+#include "core/nlu/whitespace_tokenizer.h"
+#include "core/util/errors.h"
+#include "core/util/strings.h"
+
+namespace trainyard::training {
+namespace {
+
+using graph::Component;
+using graph::ExecutionContext;
+using graph::Inputs;
+using graph::Output;
+using Json = nlohmann::ordered_json;
+
+// A component whose methods are plain functions.
+class FunctionComponent : public Component {
+ public:
+  using Fn = std::function<Output(const Inputs&, const ExecutionContext&)>;
+  FunctionComponent(std::string name, std::map<std::string, Fn> methods)
+      : name_(std::move(name)), methods_(std::move(methods)) {}
+  Output Run(const std::string& fn, const Inputs& inputs, const ExecutionContext& context) override {
+    auto it = methods_.find(fn);
+    if (it == methods_.end()) throw util::InvalidConfigError(name_ + " has no method '" + fn + "'.");
+    return it->second(inputs, context);
+  }
+
+ private:
+  std::string name_;
+  std::map<std::string, Fn> methods_;
+};
+
+void Register(const std::string& name, Json defaults,
+              std::function<std::map<std::string, FunctionComponent::Fn>(const Json&, const std::optional<std::string>&)>
+                  methods) {
+  graph::ComponentImplementation impl;
+  impl.defaults = std::move(defaults);
+  impl.make = [name, methods](const Json& config, const std::optional<std::string>& resource, const ExecutionContext&) {
+    return std::make_unique<FunctionComponent>(name, methods(config, resource));
+  };
+  graph::RegisterImplementation(name, impl);
+}
+
+ProjectPtr ProjectOf(const Inputs& in) { return std::any_cast<ProjectPtr>(in.at("importer").value); }
+
+// fingerprints-for-validation.json (SPEC §1.8): what finetuning compares.
+Json ValidationFingerprints(const data::Project& p) {
+  Json domain = data::DomainForCoreTraining(data::DomainToJson(p.domain));
+  Json labels = {{"intents", p.nlu.Intents()}, {"entities", p.nlu.Entities()},
+                 {"roles", p.nlu.EntityRoles()}, {"groups", p.nlu.EntityGroups()}};
+  return {{"fingerprint-core", graph::FingerprintJson(domain)},
+          {"fingerprint-nlu", graph::FingerprintJson(labels)}};
+}
+
+void RegisterPlumbing() {
+  Register("DefaultV1RecipeValidator", Json::object(), [](const Json&, const auto&) {
+    // Data-versus-config checks run before the graph (training::Train), so
+    // that dry runs report them too; the node passes the importer on.
+    return std::map<std::string, FunctionComponent::Fn>{
+        {"validate", [](const Inputs& in, const ExecutionContext&) { return in.at("importer"); }}};
+  });
+  Register("FinetuningValidator", Json{{"validate_core", true}, {"validate_nlu", true}},
+           [](const Json&, const auto&) {
+             return std::map<std::string, FunctionComponent::Fn>{
+                 {"validate", [](const Inputs& in, const ExecutionContext& c) {
+                    std::ofstream(c.storage->WriteTo(c.node_name) / "fingerprints-for-validation.json")
+                        << ValidationFingerprints(*ProjectOf(in)).dump(2);
+                    return in.at("importer");
+                  }}};
+           });
+  Register("NLUTrainingDataProvider", Json{{"language", nullptr}, {"persist", false}},
+           [](const Json& config, const auto&) {
+             const bool persist = config.value("persist", false);
+             return std::map<std::string, FunctionComponent::Fn>{
+                 {"provide", [persist](const Inputs& in, const ExecutionContext& c) {
+                    const data::Project& p = *ProjectOf(in);
+                    auto out = std::make_shared<nlu::NluTrainingData>();
+                    out->data = p.nlu;
+                    for (const data::Message& m : p.nlu.examples) out->messages.push_back({m, {}});
+                    if (persist)
+                      std::ofstream(c.storage->WriteTo(c.node_name) / "training_data.yml")
+                          << data::TrainingDataToYaml(p.nlu);
+                    return Output{nlu::NluTrainingDataPtr(out),
+                                  graph::FingerprintJson(data::TrainingDataToJson(p.nlu)),
+                                  persist ? std::optional<std::string>(c.node_name) : std::nullopt};
+                  }}};
+           });
+  Register("DomainProvider", Json::object(), [](const Json&, const std::optional<std::string>& resource) {
+    return std::map<std::string, FunctionComponent::Fn>{
+        {"provide_train",
+         [](const Inputs& in, const ExecutionContext& c) {
+           auto domain = std::make_shared<Json>(data::DomainToJson(ProjectOf(in)->domain));
+           // JSON is YAML: the file reads back with any YAML reader.
+           std::ofstream(c.storage->WriteTo(c.node_name) / "domain.yml") << domain->dump(2) << "\n";
+           return Output{DomainPtr(domain), graph::FingerprintJson(*domain), c.node_name};
+         }},
+        {"provide_inference", [resource](const Inputs&, const ExecutionContext& c) {
+           std::ifstream in(c.storage->ReadFrom(resource.value_or("domain_provider")) / "domain.yml");
+           auto domain = std::make_shared<Json>(Json::parse(in, nullptr, false));
+           if (domain->is_discarded()) throw util::InvalidDataError({}, "The model's domain.yml is corrupt.");
+           return Output{DomainPtr(domain), graph::FingerprintJson(*domain), std::nullopt};
+         }}};
+  });
+  Register("DomainForCoreTrainingProvider", Json::object(), [](const Json&, const auto&) {
+    return std::map<std::string, FunctionComponent::Fn>{
+        {"provide", [](const Inputs& in, const ExecutionContext&) {
+           auto core = std::make_shared<Json>(data::DomainForCoreTraining(*std::any_cast<DomainPtr>(in.at("domain").value)));
+           return Output{DomainPtr(core), graph::FingerprintJson(*core), std::nullopt};
+         }}};
+  });
+  Register("StoryGraphProvider", Json{{"exclusion_percentage", nullptr}}, [](const Json&, const auto&) {
+    return std::map<std::string, FunctionComponent::Fn>{
+        {"provide", [](const Inputs& in, const ExecutionContext&) {
+           const data::Project& p = *ProjectOf(in);
+           auto graph = std::make_shared<data::StoryGraph>(p.story_graph);
+           return Output{std::shared_ptr<const data::StoryGraph>(graph),
+                         graph::FingerprintJson(data::StoryDataToJson(p.stories)), std::nullopt};
+         }}};
+  });
+  Register("NLUMessageConverter", Json::object(), [](const Json&, const auto&) {
+    return std::map<std::string, FunctionComponent::Fn>{
+        {"convert_user_message", [](const Inputs& in, const ExecutionContext&) { return in.at("messages"); }}};
+  });
+  Register("RegexMessageHandler", Json::object(), [](const Json&, const auto&) {
+    return std::map<std::string, FunctionComponent::Fn>{
+        {"process", [](const Inputs& in, const ExecutionContext&) {
+           auto out = std::make_shared<std::vector<nlu::NluMessage>>(
+               *std::any_cast<nlu::NluMessagesPtr>(in.at("messages").value));
+           for (nlu::NluMessage& m : *out) {
+             // "/intent{"entity": "value"}" sets the intent directly, with confidence 1.
+             const std::string text = util::Strip(m.data.text);
+             if (!util::StartsWith(text, "/") || text.size() < 2) continue;
+             const std::string body = text.substr(1);
+             const size_t brace = body.find_first_of("{@");
+             m.intent = {{"name", body.substr(0, brace)}, {"confidence", 1.0}};
+             m.intent_ranking = Json::array({m.intent});
+             m.entities = Json::array();
+             if (brace != std::string::npos && body[brace] == '{') {
+               Json entities = Json::parse(body.substr(brace), nullptr, false);
+               if (entities.is_object())
+                 for (const auto& [name, value] : entities.items())
+                   m.entities.push_back({{"entity", name}, {"value", value}, {"start", 0}, {"end", text.size()}});
+             }
+           }
+           return Output{nlu::NluMessagesPtr(out), "", std::nullopt};
+         }}};
+  });
+}
+
+}  // namespace
+
+void RegisterBuiltinComponents() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    RegisterPlumbing();
+    nlu::RegisterWhitespaceTokenizer();
+    nlu::RegisterKeywordIntentClassifier();
+  });
+}
+
+}  // namespace trainyard::training

@@ -1,0 +1,66 @@
+#pragma once
+
+// The orchestration API (SPEC §1): train, train_nlu, train_core. The CLI and
+// the service are thin shells over these functions.
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/data/training_type.h"
+#include "core/graph/component.h"
+#include "core/graph/trainer.h"
+
+namespace trainyard::training {
+
+// Result codes (SPEC §1.1).
+inline constexpr int kCodeNoNeedToTrain = 0;
+inline constexpr int kCodeNeedsToBeRetrained = 1;
+inline constexpr int kCodeForcedTraining = 8;
+inline constexpr int kCodeNoTrainingData = 1;
+
+struct TrainOptions {
+  std::filesystem::path config = "config.yml";
+  std::filesystem::path domain = "domain.yml";  // empty: no domain
+  std::vector<std::filesystem::path> training_files = {"data"};
+  std::filesystem::path output = "models";
+  bool dry_run = false;
+  bool force_training = false;
+  std::optional<std::string> fixed_model_name;
+  bool persist_nlu_training_data = false;
+  std::optional<int> num_threads;        // Sklearn/Mitie components only (Rasa's meaning)
+  std::optional<int> augmentation_factor;
+  std::optional<double> finetuning_epoch_fraction;
+  // Worker threads of the graph runner; 0 = cores.
+  size_t runner_threads = 0;
+  const graph::CancellationToken* cancel = nullptr;
+  // Structured progress: node started/finished/restored, epochs, warnings.
+  // Called from worker threads; must be thread-safe.
+  std::function<void(const graph::TrainingEvent&)> on_event;
+  // Import and training warnings (with file:line where known), as they happen.
+  std::function<void(const util::Diagnostic&)> on_warning;
+};
+
+struct TrainingResult {
+  std::optional<std::filesystem::path> model;  // the archive; none for dry runs and "no data"
+  int code = 0;
+  // Dry runs: every non-input node → cache hit?
+  std::optional<std::map<std::string, bool>> dry_run_results;
+  data::TrainingType training_type = data::TrainingType::kBoth;
+  std::vector<std::string> messages;  // Rasa's user-facing notes ("No stories present. ...")
+};
+
+// `rasa train`: detects the training type from the data (SPEC §1.2).
+// Throws util::InvalidDataError (bad data, unresolved slots),
+// util::InvalidConfigError (config cannot be trained), util::CancelledError.
+TrainingResult Train(const TrainOptions& options);
+
+// `rasa train nlu` / `rasa train core`: force the training type; no model
+// (and a message) when the data for it is missing.
+TrainingResult TrainNlu(TrainOptions options);
+TrainingResult TrainCore(TrainOptions options);
+
+}  // namespace trainyard::training
