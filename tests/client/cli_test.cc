@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <sstream>
 
 #include "client/cli.h"
@@ -76,6 +77,45 @@ TEST(DataValidate, UsageErrorsExitTwo) {
   EXPECT_EQ(RunTrainyard({"data", "validate", "--config"}).code, kExitUsage);
   EXPECT_EQ(RunTrainyard({"frobnicate"}).code, kExitUsage);
   EXPECT_EQ(RunTrainyard({"data", "validate", "--help"}).code, kExitOk);
+}
+
+}  // namespace
+}  // namespace trainyard::client
+
+namespace trainyard::client {
+namespace {
+
+TEST(TrainAndParse, TrainWritesAModelThatParseUses) {
+  testing::TempDir dir;
+  data::WriteFixture(dir);
+  dir.Write("config.yml", "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+                          "  - name: KeywordIntentClassifier\npolicies: []\n");
+  ::setenv("TRAINYARD_CACHE_DIR", (dir.path() / "cache").c_str(), 1);
+  const std::string p = dir.path().string();
+  const std::vector<std::string> common = {"--config", p + "/config.yml", "--domain", p + "/domain.yml",
+                                           "--data", p + "/data", "--out", p + "/models"};
+  std::vector<std::string> train = {"train", "--fixed-model-name", "m"};
+  train.insert(train.end(), common.begin(), common.end());
+  const Result trained = RunTrainyard(train);
+  EXPECT_EQ(trained.code, kExitOk) << trained.out << trained.err;
+  EXPECT_NE(trained.out.find("Finished training component 'KeywordIntentClassifier'."), std::string::npos) << trained.out;
+  const Result parsed = RunTrainyard({"parse", "--model", p + "/models", "see you"});
+  EXPECT_EQ(parsed.code, kExitOk) << parsed.err;
+  EXPECT_NE(parsed.out.find("\"name\":\"goodbye\""), std::string::npos) << parsed.out;
+
+  std::vector<std::string> dry = {"train", "--dry-run"};
+  dry.insert(dry.end(), common.begin(), common.end());
+  EXPECT_EQ(RunTrainyard(dry).code, 0);  // exit status = result code
+  dry.push_back("--force");
+  EXPECT_EQ(RunTrainyard(dry).code, 8);
+  ::unsetenv("TRAINYARD_CACHE_DIR");
+}
+
+TEST(TrainAndParse, MissingConfigAndBadModelsFail) {
+  EXPECT_EQ(RunTrainyard({"train", "--config", "/nonexistent/config.yml"}).code, kExitFailure);
+  const Result r = RunTrainyard({"parse", "--model", "/nonexistent/models", "hi"});
+  EXPECT_EQ(r.code, kExitFailure);
+  EXPECT_NE(r.err.find("No model found"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -1,0 +1,223 @@
+// The orchestration API end to end on small projects (SPEC §10 scenarios
+// 1–7, 25, 28, 36, 42, 46) with the components this version implements.
+
+#include "core/training/train.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <regex>
+
+#include "core/storage/archive.h"
+#include "core/training/model.h"
+#include "core/util/errors.h"
+#include "tests/core/data/project_fixture.h"
+
+namespace fs = std::filesystem;
+
+namespace trainyard::training {
+namespace {
+
+constexpr const char* kKeywordConfig =
+    "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+    "  - name: KeywordIntentClassifier\npolicies: []\n";
+
+class TrainTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    options_ = data::WriteFixture(dir_);
+    dir_.Write("config.yml", kKeywordConfig);
+    ::setenv("TRAINYARD_CACHE_DIR", (dir_.path() / "cache").c_str(), 1);
+    train_.config = options_.config_path;
+    train_.domain = options_.domain_path;
+    train_.training_files = options_.data_paths;
+    train_.output = dir_.path() / "models";
+  }
+  void TearDown() override { ::unsetenv("TRAINYARD_CACHE_DIR"); }
+
+  size_t ArchiveCount() const {
+    size_t n = 0;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(train_.output, ec)) n += e.is_regular_file();
+    return n;
+  }
+
+  testing::TempDir dir_;
+  data::ImportOptions options_;
+  TrainOptions train_;
+};
+
+TEST_F(TrainTest, FullTrainWritesOneArchiveThatParses) {
+  train_.fixed_model_name = "model";
+  const TrainingResult result = Train(train_);
+  ASSERT_TRUE(result.model);
+  EXPECT_EQ(result.code, 0);
+  EXPECT_EQ(*result.model, train_.output / "model.tar.gz");
+  EXPECT_EQ(ArchiveCount(), 1u);
+  const auto metadata = storage::ReadArchiveMetadata(*result.model);
+  EXPECT_EQ(metadata.model_id.size(), 32u);
+  EXPECT_EQ(metadata.domain["intents"].size(), 3u);
+  EXPECT_EQ(metadata.nlu_target, "run_RegexMessageHandler");
+  const auto model = Model::Load(*result.model);
+  EXPECT_EQ(model->Parse("well hi")["intent"]["name"], "greet");
+  EXPECT_EQ(model->Parse("/goodbye")["intent"]["name"], "goodbye");
+}
+
+TEST_F(TrainTest, GeneratedNamesCarryTheTrainingTypePrefix) {
+  const TrainingResult both = Train(train_);
+  EXPECT_TRUE(std::regex_match(both.model->filename().string(),
+                               std::regex("[0-9]{8}-[0-9]{6}-[a-z]+-[a-z]+\\.tar\\.gz")));
+  const TrainingResult nlu = TrainNlu(train_);
+  ASSERT_TRUE(nlu.model);
+  EXPECT_EQ(nlu.model->filename().string().substr(0, 4), "nlu-");
+  EXPECT_EQ(storage::ReadArchiveMetadata(*nlu.model).training_type, 1);
+}
+
+TEST_F(TrainTest, NoTempFilesAreLeftBehind) {
+  const fs::path tmp = dir_.path() / "tmp";
+  fs::create_directories(tmp);
+  ::setenv("TMPDIR", tmp.c_str(), 1);
+  Train(train_);
+  Train(train_);  // cached
+  TrainNlu(train_);
+  ::unsetenv("TMPDIR");
+  EXPECT_TRUE(fs::is_empty(tmp));
+  for (const auto& e : fs::directory_iterator(train_.output))
+    EXPECT_EQ(e.path().extension(), ".gz") << e.path();
+}
+
+TEST_F(TrainTest, NoDataReturnsCodeOneAndNoModel) {
+  fs::remove_all(dir_.path() / "data");
+  fs::create_directories(dir_.path() / "data");
+  const TrainingResult result = Train(train_);
+  EXPECT_EQ(result.code, 1);
+  EXPECT_FALSE(result.model);
+  EXPECT_NE(result.messages.back().find("No training data given"), std::string::npos);
+  EXPECT_EQ(ArchiveCount(), 0u);
+}
+
+TEST_F(TrainTest, OnlyNluDataTrainsAnNluModel) {
+  fs::remove(dir_.path() / "data" / "stories.yml");
+  const TrainingResult result = Train(train_);
+  EXPECT_EQ(result.training_type, data::TrainingType::kNlu);
+  ASSERT_TRUE(result.model);
+  EXPECT_EQ(result.model->filename().string().substr(0, 4), "nlu-");
+  const auto metadata = storage::ReadArchiveMetadata(*result.model);
+  EXPECT_FALSE(metadata.core_target);
+}
+
+TEST_F(TrainTest, DryRunCodesFollowTheCache) {
+  train_.dry_run = true;
+  EXPECT_EQ(Train(train_).code, 1);  // never trained
+  train_.dry_run = false;
+  Train(train_);
+  train_.dry_run = true;
+  const TrainingResult cached = Train(train_);
+  EXPECT_EQ(cached.code, 0);
+  EXPECT_NE(cached.messages.back().find("No training of components required"), std::string::npos);
+  for (const auto& [node, hit] : *cached.dry_run_results) EXPECT_TRUE(hit) << node;
+  train_.force_training = true;
+  EXPECT_EQ(Train(train_).code, 8);
+  EXPECT_EQ(ArchiveCount(), 1u);  // dry runs write nothing
+}
+
+TEST_F(TrainTest, UnchangedRetrainRestoresAndForceRetrains) {
+  Train(train_);
+  std::vector<graph::TrainingEvent> events;
+  std::mutex m;
+  train_.on_event = [&](const graph::TrainingEvent& e) {
+    std::lock_guard<std::mutex> l(m);
+    events.push_back(e);
+  };
+  Train(train_);
+  bool restored = false;
+  for (const auto& e : events) restored |= e.kind == graph::TrainingEvent::Kind::kNodeRestored;
+  EXPECT_TRUE(restored);
+  events.clear();
+  train_.force_training = true;
+  Train(train_);
+  bool retrained = false;
+  for (const auto& e : events) retrained |= e.message == "Finished training component 'KeywordIntentClassifier'.";
+  EXPECT_TRUE(retrained);
+  EXPECT_EQ(ArchiveCount(), 3u);  // every real run writes a new archive
+}
+
+TEST_F(TrainTest, NewExampleRetrainsTheClassifier) {
+  Train(train_);
+  dir_.Write("data/more.yml", "nlu:\n- intent: greet\n  examples: |\n    - howdy\n    - hey there\n");
+  train_.dry_run = true;
+  const TrainingResult r = Train(train_);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_FALSE(r.dry_run_results->at("train_KeywordIntentClassifier1"));
+}
+
+TEST_F(TrainTest, UnresolvedSlotsAbortWithTheirNames) {
+  dir_.Write("data/rules2.yml", "rules:\n- rule: r\n  steps:\n  - intent: greet\n  - slot_was_set:\n    - temp1: x\n");
+  try {
+    Train(train_);
+    FAIL();
+  } catch (const util::InvalidDataError& e) {
+    const std::string all = e.what();
+    EXPECT_NE(all.find("'temp1'"), std::string::npos) << all;
+    EXPECT_EQ(all.find("'name'"), std::string::npos) << all;
+  }
+}
+
+TEST_F(TrainTest, PersistNluDataStoresTrainingDataYml) {
+  train_.persist_nlu_training_data = true;
+  train_.fixed_model_name = "persisted";
+  const TrainingResult result = Train(train_);
+  const fs::path out = dir_.path() / "unpacked";
+  storage::UnpackArchive(*result.model, out);
+  EXPECT_TRUE(fs::exists(out / "nlu_training_data_provider" / "training_data.yml"));
+}
+
+TEST_F(TrainTest, UnimplementedComponentsAreNamedBeforeTraining) {
+  dir_.Write("config.yml", "recipe: default.v1\nlanguage: en\n");  // default config: DIET, TED, ...
+  try {
+    Train(train_);
+    FAIL();
+  } catch (const util::InvalidConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("'DIETClassifier'"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(ArchiveCount(), 0u);
+}
+
+TEST_F(TrainTest, KilledTrainingLeavesNoArchiveUnderTheFinalName) {
+  train_.fixed_model_name = "killed";
+  // Make the archive big enough that the kill lands while it is written.
+  std::string big = "nlu:\n- intent: greet\n  examples: |\n";
+  for (int i = 0; i < 40000; ++i) big += "    - hello number " + std::to_string(i) + " with some padding text\n";
+  dir_.Write("data/big.yml", big);
+  train_.persist_nlu_training_data = true;
+  for (int delay_ms : {5, 20, 60, 120}) {
+    const pid_t child = fork();
+    if (child == 0) {
+      ::setenv("TMPDIR", dir_.path().c_str(), 1);  // its temp model storage dies with the test dir
+      try {
+        Train(train_);
+      } catch (...) {
+      }
+      _exit(0);
+    }
+    usleep(delay_ms * 1000);
+    kill(child, SIGKILL);
+    int status = 0;
+    waitpid(child, &status, 0);
+    const fs::path final_archive = train_.output / "killed.tar.gz";
+    if (fs::exists(final_archive)) {
+      // If it got there, it is whole.
+      EXPECT_NO_THROW(storage::ReadArchiveMetadata(final_archive)) << delay_ms;
+      fs::remove(final_archive);
+    }
+  }
+  // A later run trains and trusts only whole cache entries.
+  const TrainingResult after = Train(train_);
+  ASSERT_TRUE(after.model);
+  EXPECT_EQ(Model::Load(*after.model)->Parse("hello number 7 with some padding text")["intent"]["name"], "greet");
+}
+
+}  // namespace
+}  // namespace trainyard::training
