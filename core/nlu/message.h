@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/data/training_data.h"
+#include "core/nlu/features.h"
 
 namespace trainyard::nlu {
 
@@ -24,6 +25,7 @@ struct Token {
 struct NluMessage {
   data::Message data;         // text, gold intent and entities (training)
   std::vector<Token> tokens;  // set by the tokenizer
+  std::vector<Features> features;  // set by featurizers
   // Predictions (parse): Rasa's output shapes.
   Json intent = nullptr;                  // {"name": ..., "confidence": ...}
   Json intent_ranking = Json::array();

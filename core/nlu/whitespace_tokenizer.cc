@@ -2,48 +2,10 @@
 
 #include "core/graph/component.h"
 #include "core/util/errors.h"
+#include "core/util/strings.h"
 
 namespace trainyard::nlu {
 namespace {
-
-// Decodes UTF-8 into code points (invalid bytes become U+FFFD).
-std::vector<char32_t> Decode(const std::string& s) {
-  std::vector<char32_t> out;
-  for (size_t i = 0; i < s.size();) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (len == 0 || i + len > s.size()) {
-      out.push_back(0xFFFD);
-      ++i;
-      continue;
-    }
-    char32_t cp = len == 1 ? c : c & (0x7F >> len);
-    for (int k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-    out.push_back(cp);
-    i += len;
-  }
-  return out;
-}
-
-std::string Encode(const std::vector<char32_t>& cps, size_t begin, size_t end) {
-  std::string out;
-  for (size_t i = begin; i < end; ++i) {
-    const char32_t c = cps[i];
-    if (c < 0x80) out += static_cast<char>(c);
-    else if (c < 0x800) { out += static_cast<char>(0xC0 | (c >> 6)); out += static_cast<char>(0x80 | (c & 0x3F)); }
-    else if (c < 0x10000) {
-      out += static_cast<char>(0xE0 | (c >> 12));
-      out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (c & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (c >> 18));
-      out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (c & 0x3F));
-    }
-  }
-  return out;
-}
 
 bool IsSpace(char32_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' || c == 0xA0 || c == 0x3000; }
 bool IsDigit(char32_t c) { return c >= '0' && c <= '9'; }
@@ -66,7 +28,7 @@ bool IsUrlChar(char32_t c) {
 }  // namespace
 
 std::vector<Token> WhitespaceTokenize(const std::string& text) {
-  std::vector<char32_t> cps = Decode(text);
+  const std::u32string cps = util::DecodeUtf8(text);
   const size_t n = cps.size();
   std::vector<bool> drop(n, false);
   for (size_t i = 0; i < n;) {
@@ -98,7 +60,7 @@ std::vector<Token> WhitespaceTokenize(const std::string& text) {
     }
     size_t j = i;
     while (j < n && !drop[j] && !IsSpace(cps[j])) ++j;
-    tokens.push_back({Encode(cps, i, j), static_cast<int>(i), static_cast<int>(j)});
+    tokens.push_back({util::EncodeUtf8(std::u32string_view(cps).substr(i, j - i)), static_cast<int>(i), static_cast<int>(j)});
     i = j;
   }
   if (tokens.empty() && n > 0) tokens.push_back({text, 0, static_cast<int>(n)});

@@ -84,7 +84,11 @@ void RegisterPlumbing() {
                     const data::Project& p = *ProjectOf(in);
                     auto out = std::make_shared<nlu::NluTrainingData>();
                     out->data = p.nlu;
-                    for (const data::Message& m : p.nlu.examples) out->messages.push_back({m, {}});
+                    for (const data::Message& m : p.nlu.examples) {
+                      nlu::NluMessage message;
+                      message.data = m;
+                      out->messages.push_back(std::move(message));
+                    }
                     if (persist)
                       std::ofstream(c.storage->WriteTo(c.node_name) / "training_data.yml")
                           << data::TrainingDataToYaml(p.nlu);

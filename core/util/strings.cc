@@ -119,6 +119,59 @@ int CompareVersions(std::string_view a, std::string_view b) {
   return 0;
 }
 
+std::u32string DecodeUtf8(std::string_view s) {
+  std::u32string out;
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (len == 0 || i + len > s.size()) {
+      out.push_back(0xFFFD);
+      ++i;
+      continue;
+    }
+    char32_t cp = len == 1 ? c : c & (0x7F >> len);
+    for (int k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+    out.push_back(cp);
+    i += len;
+  }
+  return out;
+}
+
+std::string EncodeUtf8(std::u32string_view cps) {
+  std::string out;
+  for (const char32_t c : cps) {
+    if (c < 0x80) {
+      out += static_cast<char>(c);
+    } else if (c < 0x800) {
+      out += static_cast<char>(0xC0 | (c >> 6));
+      out += static_cast<char>(0x80 | (c & 0x3F));
+    } else if (c < 0x10000) {
+      out += static_cast<char>(0xE0 | (c >> 12));
+      out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (c & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (c >> 18));
+      out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (c & 0x3F));
+    }
+  }
+  return out;
+}
+
+std::string LowerUtf8(std::string_view s) {
+  std::u32string cps = DecodeUtf8(s);
+  for (char32_t& c : cps) {
+    if (c >= 'A' && c <= 'Z') c += 32;
+    else if ((c >= 0xC0 && c <= 0xDE && c != 0xD7)) c += 32;            // Latin-1
+    else if (c >= 0x100 && c <= 0x17F && c % 2 == 0 && c != 0x130) c += 1;  // Latin Extended-A pairs
+    else if (c >= 0x391 && c <= 0x3AB && c != 0x3A2) c += 32;           // Greek
+    else if (c >= 0x410 && c <= 0x42F) c += 32;                         // Cyrillic
+    else if (c >= 0x400 && c <= 0x40F) c += 80;
+  }
+  return EncodeUtf8(cps);
+}
+
 std::string ToLower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

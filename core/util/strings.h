@@ -30,6 +30,13 @@ bool IsValidUtf8(std::string_view s);
 
 std::string ToLower(std::string_view s);
 
+// UTF-8 ↔ code points. Invalid bytes decode to U+FFFD.
+std::u32string DecodeUtf8(std::string_view s);
+std::string EncodeUtf8(std::u32string_view cps);
+// Lower-cases ASCII and the Latin-1/Latin Extended-A/Greek/Cyrillic letters
+// (what Python's str.lower() does for the languages trainyard ships rules for).
+std::string LowerUtf8(std::string_view s);
+
 // Compares dotted numeric versions ("3.1" vs "3.0.2"): -1, 0 or 1. Missing or
 // non-numeric parts count as 0.
 int CompareVersions(std::string_view a, std::string_view b);

@@ -1,0 +1,41 @@
+#pragma once
+
+// Sparse features of a message, in CSR form, as featurizers attach them and
+// DIET (core/ml) consumes them. Rasa keeps per-token ("sequence") and
+// per-message ("sentence") features for each attribute (text, intent,
+// response, action_name) and each featurizer (its "origin").
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace trainyard::nlu {
+
+// A rows × cols matrix in compressed sparse row form. Invariants: indptr has
+// rows + 1 entries, indices are sorted within a row, no explicit zeros.
+struct SparseMatrix {
+  int rows = 0;
+  int cols = 0;
+  std::vector<int32_t> indptr{0};
+  std::vector<int32_t> indices;
+  std::vector<float> values;
+
+  // Appends a row given as (column, value) pairs in any order; duplicates add up.
+  void AddRow(std::vector<std::pair<int32_t, float>> entries);
+  size_t nnz() const { return values.size(); }
+  // The value at (row, col), 0 when absent. For tests and debugging.
+  float At(int row, int col) const;
+  // One row that is the sum of all rows (Rasa's sentence features of word n-grams).
+  SparseMatrix SumRows() const;
+};
+
+enum class FeatureType { kSequence, kSentence };
+
+struct Features {
+  FeatureType type = FeatureType::kSequence;
+  std::string attribute = "text";
+  std::string origin;  // the featurizer's node name
+  SparseMatrix matrix;
+};
+
+}  // namespace trainyard::nlu
