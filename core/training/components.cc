@@ -6,6 +6,7 @@
 #include "core/data/serialize.h"
 #include "core/data/story_graph.h"
 #include "core/graph/component.h"
+#include "core/nlu/count_vectors_featurizer.h"
 #include "core/nlu/keyword_intent_classifier.h"
 #include "core/nlu/message.h"
 #include "core/nlu/whitespace_tokenizer.h"
@@ -167,6 +168,7 @@ void RegisterBuiltinComponents() {
     RegisterPlumbing();
     nlu::RegisterWhitespaceTokenizer();
     nlu::RegisterKeywordIntentClassifier();
+    nlu::RegisterCountVectorsFeaturizer();
   });
 }
 

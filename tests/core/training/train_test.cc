@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <algorithm>
+#include <mutex>
 #include <regex>
 
 #include "core/storage/archive.h"
@@ -217,6 +219,44 @@ TEST_F(TrainTest, KilledTrainingLeavesNoArchiveUnderTheFinalName) {
   const TrainingResult after = Train(train_);
   ASSERT_TRUE(after.model);
   EXPECT_EQ(Model::Load(*after.model)->Parse("hello number 7 with some padding text")["intent"]["name"], "greet");
+}
+
+}  // namespace
+}  // namespace trainyard::training
+
+namespace trainyard::training {
+namespace {
+
+TEST_F(TrainTest, FeaturizerConfigChangeRetrainsThatNodeAndItsDescendantsOnly) {
+  auto config = [&](int max_ngram) {
+    dir_.Write("config.yml", "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+                             "  - name: CountVectorsFeaturizer\n  - name: CountVectorsFeaturizer\n"
+                             "    analyzer: char_wb\n    min_ngram: 1\n    max_ngram: " + std::to_string(max_ngram) +
+                             "\n  - name: KeywordIntentClassifier\npolicies: []\n");
+  };
+  config(4);
+  Train(train_);
+  config(3);
+  train_.dry_run = true;
+  const TrainingResult r = Train(train_);
+  EXPECT_EQ(r.code, 1);
+  const auto& hits = *r.dry_run_results;
+  EXPECT_TRUE(hits.at("train_CountVectorsFeaturizer1"));
+  EXPECT_TRUE(hits.at("run_CountVectorsFeaturizer1"));
+  EXPECT_FALSE(hits.at("train_CountVectorsFeaturizer2"));
+  EXPECT_FALSE(hits.at("run_CountVectorsFeaturizer2"));
+  EXPECT_FALSE(hits.at("train_KeywordIntentClassifier3"));
+  train_.dry_run = false;
+  std::vector<std::string> trained;
+  std::mutex m;
+  train_.on_event = [&](const graph::TrainingEvent& e) {
+    std::lock_guard<std::mutex> l(m);
+    if (e.kind == graph::TrainingEvent::Kind::kNodeFinished) trained.push_back(e.node);
+  };
+  const TrainingResult real = Train(train_);
+  std::sort(trained.begin(), trained.end());
+  EXPECT_EQ(trained, (std::vector<std::string>{"train_CountVectorsFeaturizer2", "train_KeywordIntentClassifier3"}));
+  EXPECT_EQ(Model::Load(*real.model)->Parse("see you")["intent"]["name"], "goodbye");
 }
 
 }  // namespace

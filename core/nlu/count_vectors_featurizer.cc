@@ -1,0 +1,238 @@
+#include "core/nlu/count_vectors_featurizer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <set>
+
+#include "core/graph/component.h"
+#include "core/nlu/message.h"
+#include "core/util/errors.h"
+#include "core/util/strings.h"
+
+namespace trainyard::nlu {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+void CharNgrams(const std::u32string& text, int min_n, int max_n, std::vector<std::string>& out) {
+  const int len = static_cast<int>(text.size());
+  for (int n = min_n; n <= max_n; ++n)
+    for (int i = 0; i + n <= len; ++i) out.push_back(util::EncodeUtf8(std::u32string_view(text).substr(i, n)));
+}
+
+// scikit-learn's char_wb: n-grams inside each word padded with one space.
+void CharWbNgrams(const std::vector<std::string>& words, int min_n, int max_n, std::vector<std::string>& out) {
+  for (const std::string& word : words) {
+    const std::u32string w = U" " + util::DecodeUtf8(word) + U" ";
+    const int len = static_cast<int>(w.size());
+    for (int n = min_n; n <= max_n; ++n) {
+      int offset = 0;
+      out.push_back(util::EncodeUtf8(std::u32string_view(w).substr(offset, n)));
+      while (offset + n < len) {
+        ++offset;
+        out.push_back(util::EncodeUtf8(std::u32string_view(w).substr(offset, n)));
+      }
+      if (offset == 0) break;  // a word shorter than n is counted once
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> NgramVocabulary::Ngrams(const std::vector<std::string>& tokens) const {
+  std::vector<std::string> out;
+  const int lo = std::max(1, options_.min_ngram), hi = std::max(lo, options_.max_ngram);
+  if (options_.analyzer == "char") {
+    CharNgrams(util::DecodeUtf8(util::Join(tokens, " ")), lo, hi, out);
+  } else if (options_.analyzer == "char_wb") {
+    CharWbNgrams(tokens, lo, hi, out);
+  } else {
+    const int n_tokens = static_cast<int>(tokens.size());
+    for (int n = lo; n <= hi; ++n)
+      for (int i = 0; i + n <= n_tokens; ++i)
+        out.push_back(util::Join({tokens.begin() + i, tokens.begin() + i + n}, " "));
+  }
+  return out;
+}
+
+void NgramVocabulary::Fit(const std::vector<std::vector<std::string>>& documents) {
+  std::map<std::string, int> df;     // documents containing the term
+  std::map<std::string, long> freq;  // total occurrences
+  for (const auto& doc : documents) {
+    std::set<std::string> seen;
+    for (const std::string& g : Ngrams(doc)) {
+      ++freq[g];
+      if (seen.insert(g).second) ++df[g];
+    }
+  }
+  const double n_docs = static_cast<double>(documents.size());
+  const double min_count = options_.min_df < 1 ? std::ceil(options_.min_df * n_docs) : options_.min_df;
+  const double max_count = options_.max_df <= 1 ? std::floor(options_.max_df * n_docs) : options_.max_df;
+  std::vector<std::string> kept;
+  for (const auto& [term, count] : df)
+    if (count >= min_count && count <= max_count) kept.push_back(term);
+  if (options_.max_features > 0 && static_cast<int>(kept.size()) > options_.max_features) {
+    std::stable_sort(kept.begin(), kept.end(),
+                     [&](const std::string& a, const std::string& b) { return freq[a] > freq[b]; });
+    kept.resize(options_.max_features);
+    std::sort(kept.begin(), kept.end());
+  }
+  index_.clear();
+  for (size_t i = 0; i < kept.size(); ++i) index_[kept[i]] = static_cast<int32_t>(i);
+}
+
+std::vector<std::pair<int32_t, float>> NgramVocabulary::Transform(const std::vector<std::string>& tokens) const {
+  std::vector<std::pair<int32_t, float>> row;
+  for (const std::string& g : Ngrams(tokens))
+    if (auto it = index_.find(g); it != index_.end()) row.emplace_back(it->second, 1.0f);
+  return row;
+}
+
+Json NgramVocabulary::ToJson() const {
+  Json terms = Json::array();
+  for (const auto& [term, index] : index_) terms.push_back(term);
+  return {{"analyzer", options_.analyzer}, {"min_ngram", options_.min_ngram}, {"max_ngram", options_.max_ngram},
+          {"terms", terms}};
+}
+
+NgramVocabulary NgramVocabulary::FromJson(const Json& json) {
+  Options o;
+  o.analyzer = json.value("analyzer", std::string("word"));
+  o.min_ngram = json.value("min_ngram", 1);
+  o.max_ngram = json.value("max_ngram", 1);
+  NgramVocabulary v(o);
+  if (json.contains("terms"))
+    for (const auto& t : json["terms"]) v.index_[t.get<std::string>()] = static_cast<int32_t>(v.index_.size());
+  return v;
+}
+
+namespace {
+
+constexpr const char* kFile = "vocabularies.json";
+// Attributes featurized, as Rasa's MESSAGE_ATTRIBUTES.
+const char* const kAttributes[] = {"text", "intent", "intent_response_key", "action_name", "action_text"};
+
+class CountVectorsFeaturizer : public graph::Component {
+ public:
+  CountVectorsFeaturizer(const Json& config, const std::optional<std::string>& resource, const graph::ExecutionContext& c)
+      : config_(config) {
+    options_.analyzer = config.value("analyzer", std::string("word"));
+    if (options_.analyzer != "word" && options_.analyzer != "char" && options_.analyzer != "char_wb")
+      throw util::InvalidConfigError("CountVectorsFeaturizer: 'analyzer' must be 'word', 'char' or 'char_wb', not '" +
+                                     options_.analyzer + "'.");
+    options_.min_ngram = config.value("min_ngram", 1);
+    options_.max_ngram = config.value("max_ngram", 1);
+    options_.min_df = config.value("min_df", 1.0);
+    options_.max_df = config.value("max_df", 1.0);
+    options_.max_features = config["max_features"].is_number() ? config["max_features"].get<int>() : 0;
+    lowercase_ = config.value("lowercase", true);
+    if (config["OOV_token"].is_string()) oov_token_ = config["OOV_token"].get<std::string>();
+    if (config["OOV_words"].is_array())
+      for (const auto& w : config["OOV_words"]) oov_words_.insert(Lower(w.get<std::string>()));
+    if (resource && c.storage && c.storage->Has(*resource)) {
+      std::ifstream in(c.storage->ReadFrom(*resource) / kFile);
+      const Json json = Json::parse(in, nullptr, false);
+      if (json.is_object())
+        for (const auto& [attribute, v] : json.items()) vocabularies_.emplace(attribute, NgramVocabulary::FromJson(v));
+    }
+  }
+
+  graph::Output Run(const std::string& fn, const graph::Inputs& in, const graph::ExecutionContext& c) override {
+    if (fn == "train") return Train(*std::any_cast<NluTrainingDataPtr>(in.at("training_data").value), c);
+    if (fn == "process_training_data") {
+      auto out = std::make_shared<NluTrainingData>(*std::any_cast<NluTrainingDataPtr>(in.at("training_data").value));
+      for (NluMessage& m : out->messages) Featurize(m, c.node_name);
+      return {NluTrainingDataPtr(out), "", std::nullopt};
+    }
+    if (fn == "process") {
+      auto out = std::make_shared<std::vector<NluMessage>>(*std::any_cast<NluMessagesPtr>(in.at("messages").value));
+      for (NluMessage& m : *out) Featurize(m, c.node_name);
+      return {NluMessagesPtr(out), "", std::nullopt};
+    }
+    throw util::InvalidConfigError("CountVectorsFeaturizer has no method '" + fn + "'.");
+  }
+
+ private:
+  std::string Lower(const std::string& s) const { return lowercase_ ? util::LowerUtf8(s) : s; }
+
+  // The tokens of `attribute`: the tokenizer's for text; label names as one token.
+  std::vector<std::string> Tokens(const NluMessage& m, const std::string& attribute) const {
+    std::vector<std::string> out;
+    if (attribute == "text") {
+      for (const Token& t : m.tokens) out.push_back(Lower(t.text));
+    } else {
+      const std::string& label = attribute == "intent"                ? m.data.intent
+                                 : attribute == "intent_response_key" ? m.data.intent_response_key
+                                 : attribute == "action_name"         ? m.data.action_name
+                                                                      : m.data.action_text;
+      if (!label.empty()) out.push_back(Lower(label));
+    }
+    return out;
+  }
+
+  graph::Output Train(const NluTrainingData& data, const graph::ExecutionContext& c) {
+    Json json = Json::object();
+    for (const char* attribute : kAttributes) {
+      std::vector<std::vector<std::string>> documents;
+      for (const NluMessage& m : data.messages) {
+        std::vector<std::string> tokens = Tokens(m, attribute);
+        if (tokens.empty()) continue;
+        if (oov_token_)
+          for (std::string& t : tokens)
+            if (oov_words_.count(t)) t = *oov_token_;
+        documents.push_back(std::move(tokens));
+      }
+      if (documents.empty()) continue;
+      NgramVocabulary vocabulary(options_);
+      vocabulary.Fit(documents);
+      if (vocabulary.size() == 0) continue;
+      if (oov_token_ && attribute == std::string("text") && !vocabulary.Contains(*oov_token_) && c.warn)
+        c.warn("OOV_token='" + *oov_token_ + "' was given, but it is not present in the training data. All "
+               "unseen words will be ignored during prediction.");
+      json[attribute] = vocabulary.ToJson();
+    }
+    std::ofstream(c.storage->WriteTo(c.node_name) / kFile) << json.dump();
+    return {graph::Resource{c.node_name}, graph::RandomFingerprint(), c.node_name};
+  }
+
+  void Featurize(NluMessage& m, const std::string& origin) const {
+    for (const auto& [attribute, vocabulary] : vocabularies_) {
+      std::vector<std::string> tokens = Tokens(m, attribute);
+      if (tokens.empty()) continue;
+      if (oov_token_ && options_.analyzer == "word")
+        for (std::string& t : tokens)
+          if (!vocabulary.Contains(t)) t = *oov_token_;
+      Features sequence{FeatureType::kSequence, attribute, origin, {}};
+      sequence.matrix.cols = vocabulary.size();
+      for (const std::string& t : tokens) sequence.matrix.AddRow(vocabulary.Transform({t}));
+      Features sentence{FeatureType::kSentence, attribute, origin, {}};
+      sentence.matrix.cols = vocabulary.size();
+      sentence.matrix.AddRow(vocabulary.Transform(tokens));
+      m.features.push_back(std::move(sequence));
+      m.features.push_back(std::move(sentence));
+    }
+  }
+
+  Json config_;
+  NgramVocabulary::Options options_;
+  bool lowercase_ = true;
+  std::optional<std::string> oov_token_;
+  std::set<std::string> oov_words_;
+  std::map<std::string, NgramVocabulary> vocabularies_;
+};
+
+}  // namespace
+
+void RegisterCountVectorsFeaturizer() {
+  graph::ComponentImplementation impl;
+  impl.defaults = {{"use_shared_vocab", false}, {"analyzer", "word"}, {"min_ngram", 1}, {"max_ngram", 1},
+                   {"min_df", 1},  {"max_df", 1.0},  {"max_features", nullptr},  {"lowercase", true},
+                   {"OOV_token", nullptr}, {"OOV_words", Json::array()}, {"use_lemma", true}};
+  impl.make = [](const Json& config, const std::optional<std::string>& resource, const graph::ExecutionContext& c) {
+    return std::make_unique<CountVectorsFeaturizer>(config, resource, c);
+  };
+  graph::RegisterImplementation("CountVectorsFeaturizer", impl);
+}
+
+}  // namespace trainyard::nlu

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/nlu/features.h"
+
+namespace trainyard::nlu {
+
+// The n-gram vocabulary and counting of Rasa's CountVectorsFeaturizer (which
+// wraps scikit-learn's CountVectorizer): analyzers "word", "char" and
+// "char_wb", an n-gram range, min_df / max_df (counts or fractions),
+// max_features, and an optional OOV token. Documents arrive already tokenized
+// and lower-cased. Immutable after Fit; thread-compatible.
+class NgramVocabulary {
+ public:
+  struct Options {
+    std::string analyzer = "word";
+    int min_ngram = 1;
+    int max_ngram = 1;
+    double min_df = 1;      // < 1: a fraction of documents; else a count
+    double max_df = 1.0;    // <= 1: a fraction; else a count
+    int max_features = 0;   // 0: no limit
+  };
+
+  explicit NgramVocabulary(Options options) : options_(std::move(options)) {}
+
+  // The n-grams of one document given as its tokens, in scikit-learn's order.
+  std::vector<std::string> Ngrams(const std::vector<std::string>& tokens) const;
+  // Builds the vocabulary from documents (each a list of tokens). Terms are
+  // indexed in sorted order, as scikit-learn does.
+  void Fit(const std::vector<std::vector<std::string>>& documents);
+  // Counts of known n-grams of `tokens` as one sparse row.
+  std::vector<std::pair<int32_t, float>> Transform(const std::vector<std::string>& tokens) const;
+
+  int size() const { return static_cast<int>(index_.size()); }
+  bool Contains(const std::string& term) const { return index_.count(term) > 0; }
+  nlohmann::ordered_json ToJson() const;
+  static NgramVocabulary FromJson(const nlohmann::ordered_json& json);
+
+ private:
+  Options options_;
+  std::map<std::string, int32_t> index_;
+};
+
+// Registers the CountVectorsFeaturizer component.
+void RegisterCountVectorsFeaturizer();
+
+}  // namespace trainyard::nlu

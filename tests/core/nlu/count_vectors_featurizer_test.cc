@@ -1,0 +1,79 @@
+#include "core/nlu/count_vectors_featurizer.h"
+
+#include <gtest/gtest.h>
+
+namespace trainyard::nlu {
+namespace {
+
+using V = std::vector<std::string>;
+
+NgramVocabulary Vocab(const std::string& analyzer, int lo, int hi) {
+  NgramVocabulary::Options o;
+  o.analyzer = analyzer;
+  o.min_ngram = lo;
+  o.max_ngram = hi;
+  return NgramVocabulary(o);
+}
+
+TEST(NgramVocabulary, CharWbMatchesScikitLearn) {
+  EXPECT_EQ(Vocab("char_wb", 1, 4).Ngrams({"hi"}), (V{" ", "h", "i", " ", " h", "hi", "i ", " hi", "hi ", " hi "}));
+  // A word shorter than n is counted once, then larger n are skipped.
+  EXPECT_EQ(Vocab("char_wb", 3, 5).Ngrams({"a"}), (V{" a "}));
+}
+
+TEST(NgramVocabulary, WordAndCharNgrams) {
+  EXPECT_EQ(Vocab("word", 1, 2).Ngrams({"i", "like", "tea"}), (V{"i", "like", "tea", "i like", "like tea"}));
+  EXPECT_EQ(Vocab("char", 2, 2).Ngrams({"ab", "c"}), (V{"ab", "b ", " c"}));
+  EXPECT_EQ(Vocab("char", 1, 1).Ngrams({"é"}), (V{"é"}));  // code points, not bytes
+}
+
+TEST(NgramVocabulary, FitSortsTermsAndAppliesDocumentFrequencyLimits) {
+  NgramVocabulary::Options o;
+  o.min_df = 2;
+  NgramVocabulary v(o);
+  v.Fit({{"b", "a"}, {"a", "c"}, {"b", "a", "a"}});
+  EXPECT_EQ(v.size(), 2);  // "c" appears in one document only
+  const auto row = v.Transform({"a", "b", "a", "zzz"});
+  ASSERT_EQ(row.size(), 3u);
+  EXPECT_EQ(row[0].first, 0);  // "a" sorts first
+  EXPECT_EQ(row[1].first, 1);
+
+  NgramVocabulary::Options frac;
+  frac.max_df = 0.5;  // terms in more than half of the documents are dropped
+  NgramVocabulary common(frac);
+  common.Fit({{"a", "x"}, {"a", "y"}, {"a", "z"}});
+  EXPECT_FALSE(common.Contains("a"));
+  EXPECT_TRUE(common.Contains("x"));
+
+  NgramVocabulary::Options top;
+  top.max_features = 1;
+  NgramVocabulary best(top);
+  best.Fit({{"rare", "often"}, {"often"}, {"often"}});
+  EXPECT_EQ(best.size(), 1);
+  EXPECT_TRUE(best.Contains("often"));
+}
+
+TEST(NgramVocabulary, JsonRoundTrip) {
+  NgramVocabulary v = Vocab("char_wb", 1, 3);
+  v.Fit({{"hello"}, {"help"}});
+  const NgramVocabulary back = NgramVocabulary::FromJson(v.ToJson());
+  EXPECT_EQ(back.size(), v.size());
+  EXPECT_EQ(back.Transform({"hell"}), v.Transform({"hell"}));
+}
+
+TEST(SparseMatrix, RowsAddUpDuplicatesAndSum) {
+  SparseMatrix m;
+  m.cols = 5;
+  m.AddRow({{3, 1}, {1, 1}, {3, 1}});
+  m.AddRow({{0, 2}});
+  EXPECT_EQ(m.rows, 2);
+  EXPECT_EQ(m.At(0, 3), 2.0f);
+  EXPECT_EQ(m.indices, (std::vector<int32_t>{1, 3, 0}));
+  const SparseMatrix sum = m.SumRows();
+  EXPECT_EQ(sum.rows, 1);
+  EXPECT_EQ(sum.At(0, 0), 2.0f);
+  EXPECT_EQ(sum.At(0, 3), 2.0f);
+}
+
+}  // namespace
+}  // namespace trainyard::nlu
