@@ -7,6 +7,7 @@
 
 #include "core/graph/component.h"
 #include "core/nlu/message.h"
+#include "core/nlu/nlu_component.h"
 #include "core/util/errors.h"
 #include "core/util/strings.h"
 
@@ -113,10 +114,10 @@ constexpr const char* kFile = "vocabularies.json";
 // Attributes featurized, as Rasa's MESSAGE_ATTRIBUTES.
 const char* const kAttributes[] = {"text", "intent", "intent_response_key", "action_name", "action_text"};
 
-class CountVectorsFeaturizer : public graph::Component {
+class CountVectorsFeaturizer : public NluComponent {
  public:
   CountVectorsFeaturizer(const Json& config, const std::optional<std::string>& resource, const graph::ExecutionContext& c)
-      : config_(config) {
+      : NluComponent("CountVectorsFeaturizer") {
     options_.analyzer = config.value("analyzer", std::string("word"));
     if (options_.analyzer != "word" && options_.analyzer != "char" && options_.analyzer != "char_wb")
       throw util::InvalidConfigError("CountVectorsFeaturizer: 'analyzer' must be 'word', 'char' or 'char_wb', not '" +
@@ -130,28 +131,13 @@ class CountVectorsFeaturizer : public graph::Component {
     if (config["OOV_token"].is_string()) oov_token_ = config["OOV_token"].get<std::string>();
     if (config["OOV_words"].is_array())
       for (const auto& w : config["OOV_words"]) oov_words_.insert(Lower(w.get<std::string>()));
-    if (resource && c.storage && c.storage->Has(*resource)) {
-      std::ifstream in(c.storage->ReadFrom(*resource) / kFile);
-      const Json json = Json::parse(in, nullptr, false);
-      if (json.is_object())
-        for (const auto& [attribute, v] : json.items()) vocabularies_.emplace(attribute, NgramVocabulary::FromJson(v));
-    }
+    const Json json = ReadJsonResource(c, resource, kFile);
+    if (json.is_object())
+      for (const auto& [attribute, v] : json.items()) vocabularies_.emplace(attribute, NgramVocabulary::FromJson(v));
   }
 
-  graph::Output Run(const std::string& fn, const graph::Inputs& in, const graph::ExecutionContext& c) override {
-    if (fn == "train") return Train(*std::any_cast<NluTrainingDataPtr>(in.at("training_data").value), c);
-    if (fn == "process_training_data") {
-      auto out = std::make_shared<NluTrainingData>(*std::any_cast<NluTrainingDataPtr>(in.at("training_data").value));
-      for (NluMessage& m : out->messages) Featurize(m, c.node_name);
-      return {NluTrainingDataPtr(out), "", std::nullopt};
-    }
-    if (fn == "process") {
-      auto out = std::make_shared<std::vector<NluMessage>>(*std::any_cast<NluMessagesPtr>(in.at("messages").value));
-      for (NluMessage& m : *out) Featurize(m, c.node_name);
-      return {NluMessagesPtr(out), "", std::nullopt};
-    }
-    throw util::InvalidConfigError("CountVectorsFeaturizer has no method '" + fn + "'.");
-  }
+ protected:
+  void Process(NluMessage& m, bool, const graph::ExecutionContext& c) const override { Featurize(m, c.node_name); }
 
  private:
   std::string Lower(const std::string& s) const { return lowercase_ ? util::LowerUtf8(s) : s; }
@@ -171,7 +157,7 @@ class CountVectorsFeaturizer : public graph::Component {
     return out;
   }
 
-  graph::Output Train(const NluTrainingData& data, const graph::ExecutionContext& c) {
+  void Train(const NluTrainingData& data, const graph::ExecutionContext& c) override {
     Json json = Json::object();
     for (const char* attribute : kAttributes) {
       std::vector<std::vector<std::string>> documents;
@@ -192,8 +178,7 @@ class CountVectorsFeaturizer : public graph::Component {
                "unseen words will be ignored during prediction.");
       json[attribute] = vocabulary.ToJson();
     }
-    std::ofstream(c.storage->WriteTo(c.node_name) / kFile) << json.dump();
-    return {graph::Resource{c.node_name}, graph::RandomFingerprint(), c.node_name};
+    WriteJsonResource(c, kFile, json);
   }
 
   void Featurize(NluMessage& m, const std::string& origin) const {
@@ -214,7 +199,6 @@ class CountVectorsFeaturizer : public graph::Component {
     }
   }
 
-  Json config_;
   NgramVocabulary::Options options_;
   bool lowercase_ = true;
   std::optional<std::string> oov_token_;

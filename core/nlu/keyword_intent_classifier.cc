@@ -1,11 +1,11 @@
 #include "core/nlu/keyword_intent_classifier.h"
 
-#include <fstream>
 #include <map>
 #include <set>
 
 #include "core/graph/component.h"
 #include "core/nlu/message.h"
+#include "core/nlu/nlu_component.h"
 #include "core/util/errors.h"
 #include "core/util/strings.h"
 
@@ -28,36 +28,21 @@ bool ContainsWord(const std::string& text, const std::string& keyword) {
   return false;
 }
 
-class KeywordIntentClassifier : public graph::Component {
+class KeywordIntentClassifier : public NluComponent {
  public:
   KeywordIntentClassifier(const Json& config, const std::optional<std::string>& resource,
                           const graph::ExecutionContext& context)
-      : case_sensitive_(config.value("case_sensitive", true)) {
-    if (resource && context.storage && context.storage->Has(*resource)) {
-      std::ifstream in(context.storage->ReadFrom(*resource) / kFile);
-      Json map = Json::parse(in, nullptr, false);
-      if (map.is_object())
-        for (const auto& [k, v] : map.items()) keywords_[k] = v.get<std::string>();
-    }
+      : NluComponent("KeywordIntentClassifier"), case_sensitive_(config.value("case_sensitive", true)) {
+    const Json map = ReadJsonResource(context, resource, kFile);
+    if (map.is_object())
+      for (const auto& [k, v] : map.items()) keywords_[k] = v.get<std::string>();
   }
 
-  graph::Output Run(const std::string& fn, const graph::Inputs& in, const graph::ExecutionContext& c) override {
-    if (fn == "train") return Train(std::any_cast<NluTrainingDataPtr>(in.at("training_data").value), c);
-    if (fn == "process") {
-      auto out = std::make_shared<std::vector<NluMessage>>(*std::any_cast<NluMessagesPtr>(in.at("messages").value));
-      for (NluMessage& m : *out) Predict(m);
-      return {NluMessagesPtr(out), "", {}};
-    }
-    throw util::InvalidConfigError("KeywordIntentClassifier has no method '" + fn + "'.");
-  }
-
- private:
-  std::string Norm(const std::string& s) const { return case_sensitive_ ? s : util::ToLower(s); }
-
-  graph::Output Train(const NluTrainingDataPtr& data, const graph::ExecutionContext& c) {
+ protected:
+  void Train(const NluTrainingData& data, const graph::ExecutionContext& c) override {
     std::map<std::string, std::string> map;
     std::set<std::string> ambiguous;
-    for (const NluMessage& m : data->messages) {
+    for (const NluMessage& m : data.messages) {
       if (m.data.intent.empty()) continue;
       const std::string key = Norm(m.data.text);
       auto it = map.find(key);
@@ -72,11 +57,11 @@ class KeywordIntentClassifier : public graph::Component {
     for (const std::string& k : ambiguous) map.erase(k);
     Json json = Json::object();
     for (const auto& [k, v] : map) json[k] = v;
-    std::ofstream(c.storage->WriteTo(c.node_name) / kFile) << json.dump(2);
-    return {graph::Resource{c.node_name}, graph::RandomFingerprint(), c.node_name};
+    WriteJsonResource(c, kFile, json);
   }
 
-  void Predict(NluMessage& m) const {
+  void Process(NluMessage& m, bool training, const graph::ExecutionContext&) const override {
+    if (training) return;
     const std::string text = Norm(m.data.text);
     for (const auto& [keyword, intent] : keywords_) {
       if (ContainsWord(text, keyword)) {
@@ -86,6 +71,9 @@ class KeywordIntentClassifier : public graph::Component {
     }
     if (m.intent.is_null()) m.intent = {{"name", nullptr}, {"confidence", 0.0}};
   }
+
+ private:
+  std::string Norm(const std::string& s) const { return case_sensitive_ ? s : util::LowerUtf8(s); }
 
   bool case_sensitive_;
   std::map<std::string, std::string> keywords_;

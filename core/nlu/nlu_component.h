@@ -1,0 +1,40 @@
+#pragma once
+
+// The common shape of NLU components: `train` over the training data
+// (writing a resource), `process_training_data` and `process` applying the
+// same per-message step to training data or to messages being parsed.
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/graph/component.h"
+#include "core/nlu/message.h"
+
+namespace trainyard::nlu {
+
+class NluComponent : public graph::Component {
+ public:
+  graph::Output Run(const std::string& fn, const graph::Inputs& inputs, const graph::ExecutionContext& c) override;
+
+ protected:
+  explicit NluComponent(std::string name) : name_(std::move(name)) {}
+  // Learns from the training data and persists into c.storage->WriteTo(c.node_name).
+  virtual void Train(const NluTrainingData& data, const graph::ExecutionContext& c);
+  // The per-message step (featurize, classify, extract, ...); `training` is
+  // true for process_training_data.
+  virtual void Process(NluMessage& message, bool training, const graph::ExecutionContext& c) const;
+
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+};
+
+// Resource files as JSON.
+void WriteJsonResource(const graph::ExecutionContext& c, const std::string& file, const nlohmann::ordered_json& json);
+// The JSON in `file` of `resource`, or null when there is no such resource or file.
+nlohmann::ordered_json ReadJsonResource(const graph::ExecutionContext& c, const std::optional<std::string>& resource,
+                                        const std::string& file);
+
+}  // namespace trainyard::nlu
