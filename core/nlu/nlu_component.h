@@ -31,6 +31,16 @@ class NluComponent : public graph::Component {
   std::string name_;
 };
 
+// Registers component T, constructed as T(config, resource, context).
+template <typename T>
+void RegisterNluComponent(const std::string& name, nlohmann::ordered_json defaults) {
+  graph::ComponentImplementation impl;
+  impl.defaults = std::move(defaults);
+  impl.make = [](const nlohmann::ordered_json& config, const std::optional<std::string>& resource,
+                 const graph::ExecutionContext& c) { return std::make_unique<T>(config, resource, c); };
+  graph::RegisterImplementation(name, impl);
+}
+
 // Resource files as JSON.
 void WriteJsonResource(const graph::ExecutionContext& c, const std::string& file, const nlohmann::ordered_json& json);
 // The JSON in `file` of `resource`, or null when there is no such resource or file.

@@ -6,10 +6,8 @@
 #include "core/data/serialize.h"
 #include "core/data/story_graph.h"
 #include "core/graph/component.h"
-#include "core/nlu/count_vectors_featurizer.h"
-#include "core/nlu/keyword_intent_classifier.h"
+#include "core/nlu/components.h"
 #include "core/nlu/message.h"
-#include "core/nlu/whitespace_tokenizer.h"
 #include "core/util/errors.h"
 #include "core/util/strings.h"
 
@@ -166,9 +164,7 @@ void RegisterBuiltinComponents() {
   static std::once_flag once;
   std::call_once(once, [] {
     RegisterPlumbing();
-    nlu::RegisterWhitespaceTokenizer();
-    nlu::RegisterKeywordIntentClassifier();
-    nlu::RegisterCountVectorsFeaturizer();
+    nlu::RegisterNluComponents();
   });
 }
 

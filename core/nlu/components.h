@@ -1,0 +1,14 @@
+#pragma once
+
+// Registration of the NLU components implemented in core/nlu.
+
+namespace trainyard::nlu {
+
+void RegisterEntitySynonymMapper();
+void RegisterFallbackClassifier();
+void RegisterLexicalSyntacticFeaturizer();
+
+// Registers every NLU component of this folder. Idempotent.
+void RegisterNluComponents();
+
+}  // namespace trainyard::nlu

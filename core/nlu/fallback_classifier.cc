@@ -1,0 +1,49 @@
+#include "core/nlu/components.h"
+#include "core/nlu/nlu_component.h"
+
+namespace trainyard::nlu {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// Replaces the predicted intent by `nlu_fallback` when its confidence is
+// below `threshold`, or when the two best intents are closer than
+// `ambiguity_threshold`. Not trained.
+class FallbackClassifier : public NluComponent {
+ public:
+  FallbackClassifier(const Json& config, const std::optional<std::string>&, const graph::ExecutionContext&)
+      : NluComponent("FallbackClassifier"),
+        threshold_(config.value("threshold", 0.3)),
+        ambiguity_(config.value("ambiguity_threshold", 0.1)) {}
+
+ protected:
+  void Process(NluMessage& m, bool training, const graph::ExecutionContext&) const override {
+    if (training || !ShouldFallback(m)) return;
+    const Json fallback = {{"name", "nlu_fallback"}, {"confidence", threshold_}};
+    m.intent = fallback;
+    m.intent_ranking.insert(m.intent_ranking.begin(), fallback);
+  }
+
+ private:
+  bool ShouldFallback(const NluMessage& m) const {
+    if (m.intent.is_null() || m.intent["name"].is_null()) return true;
+    if (m.intent.value("confidence", 0.0) < threshold_) return true;
+    if (m.intent_ranking.size() >= 2) {
+      const double first = m.intent_ranking[0].value("confidence", 0.0);
+      const double second = m.intent_ranking[1].value("confidence", 0.0);
+      if (first - second < ambiguity_) return true;
+    }
+    return false;
+  }
+
+  double threshold_;
+  double ambiguity_;
+};
+
+}  // namespace
+
+void RegisterFallbackClassifier() {
+  RegisterNluComponent<FallbackClassifier>("FallbackClassifier", {{"threshold", 0.3}, {"ambiguity_threshold", 0.1}});
+}
+
+}  // namespace trainyard::nlu
