@@ -20,6 +20,15 @@ constexpr const char* kUsage =
 
 }  // namespace
 
+int ReportError(const util::Error& error, std::ostream& err) {
+  if (const auto* invalid = dynamic_cast<const util::InvalidDataError*>(&error)) {
+    for (const util::Diagnostic& d : invalid->details()) err << d.ToString() << "\n";
+  } else {
+    err << "error: " << error.what() << "\n";
+  }
+  return kExitFailure;
+}
+
 int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   try {
     if (args.empty() || args[0] == "-h" || args[0] == "--help") {

@@ -4,12 +4,19 @@
 #include <string>
 #include <vector>
 
+#include "core/util/errors.h"
+
 namespace trainyard::client {
 
 // Exit codes of the `trainyard` command line.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;  // invalid project / failed command (Rasa uses 1 too)
 inline constexpr int kExitUsage = 2;    // unknown command or flag
+
+// The CLI's one mapping of trainyard's errors: prints the error (each
+// diagnostic with its file:line:column for invalid data) and returns the exit
+// status for it (1, as Rasa's CLI exits on errors).
+int ReportError(const util::Error& error, std::ostream& err);
 
 // Runs `trainyard <args...>` writing to `out` / `err`; returns the exit code.
 // Never throws. Used by main() and by the CLI tests.

@@ -99,8 +99,7 @@ int RunDataValidate(const std::vector<std::string>& args, std::ostream& out, std
         << diagnostics.warning_count() << " warning(s).\n";
     return kExitFailure;
   } catch (const util::Error& e) {
-    out << "error: " << e.what() << "\n";
-    return kExitFailure;
+    return ReportError(e, out);
   }
   data::ValidateProject(project, diagnostics);
   PrintDiagnostics(diagnostics.all(), out);

@@ -31,12 +31,8 @@ int RunParse(const std::vector<std::string>& args, std::ostream& out, std::ostre
     const auto model = training::Model::Load(training::ResolveModelPath(parsed->Value("--model").value_or("models")));
     for (const std::string& text : parsed->positional) out << model->Parse(text).dump() << "\n";
     return kExitOk;
-  } catch (const util::InvalidDataError& e) {
-    for (const util::Diagnostic& d : e.details()) err << d.ToString() << "\n";
-    return kExitFailure;
   } catch (const util::Error& e) {
-    err << "error: " << e.what() << "\n";
-    return kExitFailure;
+    return ReportError(e, err);
   }
 }
 

@@ -158,12 +158,8 @@ int RunTrain(const std::vector<std::string>& all_args, std::ostream& out, std::o
     out << "Training took " << std::fixed << std::setprecision(2)
         << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() << " s.\n";
     return result.code;
-  } catch (const util::InvalidDataError& e) {
-    for (const util::Diagnostic& d : e.details()) err << d.ToString() << "\n";
-    return kExitFailure;
   } catch (const util::Error& e) {
-    err << "error: " << e.what() << "\n";
-    return kExitFailure;
+    return ReportError(e, err);
   }
 }
 
