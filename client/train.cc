@@ -8,7 +8,9 @@
 
 #include "client/args.h"
 #include "client/cli.h"
+#include "core/training/config_file.h"
 #include "core/training/train.h"
+#include "core/util/strings.h"
 #include "core/util/errors.h"
 
 namespace fs = std::filesystem;
@@ -135,6 +137,21 @@ int RunTrain(const std::vector<std::string>& all_args, std::ostream& out, std::o
     err << "The config file '" << options.config.string()
         << "' does not exist. Use '--config' to specify a valid config file.\n";
     return kExitFailure;
+  }
+  try {
+    const data::TrainingType type = mode == "nlu" ? data::TrainingType::kNlu
+                                    : mode == "core" ? data::TrainingType::kCore
+                                                     : data::TrainingType::kBoth;
+    const auto missing = training::MissingMandatoryKeys(options.config, type);
+    if (!missing.empty()) {
+      err << "The config file '" << options.config.string() << "' is missing mandatory parameters: "
+          << util::QuoteJoin(missing) << ". Add missing parameters to config file and try again.\n";
+      return kExitFailure;
+    }
+    if (const std::string warning = training::EnsureAssistantId(options.config); !warning.empty())
+      err << "warning: " << warning << "\n";
+  } catch (const util::Error& e) {
+    return ReportError(e, err);
   }
   ProgressPrinter printer(out);
   options.on_event = [&printer](const graph::TrainingEvent& e) { printer(e); };

@@ -191,7 +191,10 @@ Project Import(const ImportOptions& options, util::Diagnostics& diagnostics) {
   // config.yml
   if (!options.config_path.empty() && fs::is_regular_file(options.config_path, ec)) {
     Collect(diagnostics, options.config_path,
-            [&] { project.config = ReadConfig(options.config_path, diagnostics); });
+            [&] {
+              project.config_text = util::ReadFile(options.config_path);
+              project.config = ParseConfig(project.config_text, options.config_path, diagnostics);
+            });
   } else if (options.require_config) {
     diagnostics.Error({options.config_path.string()},
                       "The config file '" + options.config_path.string() +

@@ -32,6 +32,7 @@ struct ImportOptions {
 // read-only between threads.
 struct Project {
   ProjectConfig config;
+  std::string config_text;  // config.yml as read (auto-configuration compares it before writing)
   // The domain as training sees it: the domain files merged, plus retrieval
   // intents / `utter_<intent>` actions / responses from NLU files and the
   // `bot:` texts of stories as e2e actions (SPEC §7.5).

@@ -10,6 +10,7 @@
 #include "core/storage/archive.h"
 #include "core/storage/model_name.h"
 #include "core/training/components.h"
+#include "core/training/config_file.h"
 #include "core/util/errors.h"
 #include "core/util/strings.h"
 #include "core/version.h"
@@ -72,6 +73,16 @@ TrainingResult TrainGraph(const TrainOptions& options, const data::Project& proj
   RegisterBuiltinComponents();
   std::vector<std::string> configured;
   const data::ProjectConfig config = graph::AutoConfigure(project.config, type, &configured);
+  // Like Rasa, show the user what was auto-configured, in the file itself
+  // (not for multi-project configs, whose file is not the whole config).
+  if (!configured.empty() && config.recipe.value_or("default.v1") == "default.v1" && !options.dry_run) {
+    if (!project.imported_projects.empty()) {
+      Warn(options, {options.config.string()}, "Auto-config for multiple importers is not supported; using config as is.");
+    } else if (const std::string info = WriteAutoConfiguration(options.config, configured, project.config_text);
+               !info.empty() && options.on_warning) {
+      options.on_warning({util::Severity::kWarning, info, {options.config.string()}});
+    }
+  }
   graph::RecipeOptions recipe;
   recipe.num_threads = options.num_threads;
   recipe.augmentation_factor = options.augmentation_factor;

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "client/cli.h"
+#include "core/util/fs.h"
 #include "tests/core/data/project_fixture.h"
 
 namespace trainyard::client {
@@ -116,6 +117,32 @@ TEST(TrainAndParse, MissingConfigAndBadModelsFail) {
   const Result r = RunTrainyard({"parse", "--model", "/nonexistent/models", "hi"});
   EXPECT_EQ(r.code, kExitFailure);
   EXPECT_NE(r.err.find("No model found"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace trainyard::client
+
+namespace trainyard::client {
+namespace {
+
+TEST(TrainAndParse, ConfigChecksOfRasaTrain) {
+  testing::TempDir dir;
+  data::WriteFixture(dir);
+  ::setenv("TRAINYARD_CACHE_DIR", (dir.path() / "cache").c_str(), 1);
+  const std::string p = dir.path().string();
+  dir.Write("config.yml", "pipeline:\n  - name: WhitespaceTokenizer\n  - name: KeywordIntentClassifier\npolicies: []\n");
+  const std::vector<std::string> args = {"train", "--config", p + "/config.yml", "--domain", p + "/domain.yml",
+                                         "--data", p + "/data", "--out", p + "/models"};
+  const Result no_language = RunTrainyard(args);
+  EXPECT_EQ(no_language.code, kExitFailure);
+  EXPECT_NE(no_language.err.find("is missing mandatory parameters: 'language'."), std::string::npos) << no_language.err;
+  dir.Write("config.yml", "language: en\nassistant_id: placeholder_default\npipeline:\n  - name: WhitespaceTokenizer\n"
+                          "  - name: KeywordIntentClassifier\npolicies: []\n");
+  const Result placeholder = RunTrainyard(args);
+  EXPECT_EQ(placeholder.code, kExitOk) << placeholder.err;
+  EXPECT_NE(placeholder.err.find("missing a unique value for the 'assistant_id'"), std::string::npos);
+  EXPECT_EQ(util::ReadFile(dir.path() / "config.yml").find("placeholder_default"), std::string::npos);
+  ::unsetenv("TRAINYARD_CACHE_DIR");
 }
 
 }  // namespace

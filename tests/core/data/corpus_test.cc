@@ -129,7 +129,9 @@ TEST_P(InvalidFixture, FailsWithAClearLocatedError) {
         match = &x;
     ASSERT_NE(match, nullptr) << e.what();
     EXPECT_EQ(match->location.file, file.string());
-    if (b.line) EXPECT_EQ(match->location.line, b.line) << match->ToString();
+    if (b.line) {
+      EXPECT_EQ(match->location.line, b.line) << match->ToString();
+    }
   }
 }
 
