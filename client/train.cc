@@ -38,6 +38,7 @@ constexpr const char* kHelp =
     "  --persist-nlu-data         store the NLU training data in the model\n"
     "  --augmentation N           story augmentation factor (default 50)\n"
     "  --num-threads N            threads for Sklearn/Mitie components\n"
+    "  --finetune [MODEL]         finetune MODEL (default: the newest model in --out)\n"
     "  --epoch-fraction F         epochs fraction when finetuning\n"
     "  --threads N                graph runner threads (default: cores)\n";
 
@@ -106,10 +107,6 @@ int RunTrain(const std::vector<std::string>& all_args, std::ostream& out, std::o
     out << kHelp;
     return kExitOk;
   }
-  if (parsed->Has("--finetune")) {
-    err << "trainyard train: --finetune is not available in this version yet.\n";
-    return kExitFailure;
-  }
   training::TrainOptions options;
   if (auto v = parsed->Value("--config")) options.config = *v;
   if (auto v = parsed->Value("--domain")) options.domain = *v;
@@ -123,6 +120,8 @@ int RunTrain(const std::vector<std::string>& all_args, std::ostream& out, std::o
   options.dry_run = parsed->Has("--dry-run");
   options.force_training = parsed->Has("--force");
   options.persist_nlu_training_data = parsed->Has("--persist-nlu-data");
+  // A bare --finetune means "the newest model in --out".
+  if (parsed->Has("--finetune")) options.model_to_finetune = parsed->Value("--finetune").value_or(options.output.string());
   try {
     if (auto v = parsed->Value("--augmentation")) options.augmentation_factor = std::stoi(*v);
     if (auto v = parsed->Value("--num-threads")) options.num_threads = std::stoi(*v);

@@ -55,6 +55,9 @@ Output Execute(RunState& s, const std::string& name, const Inputs& inputs) {
     // A lazy node's resource: from its `resource` input, else its schema's.
     std::optional<std::string> resource = node.resource;
     if (auto it = inputs.find("resource"); it != inputs.end() && it->second.resource) resource = it->second.resource;
+    // A "load"ed node without one reads the resource named after itself (finetuning
+    // unpacks the old model's resources under the same node names).
+    if (!resource && node.constructor_name == "load" && s.storage.Has(name)) resource = name;
     std::unique_ptr<Component> component;
     try {
       component = impl->make(config, resource, context);

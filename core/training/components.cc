@@ -10,6 +10,7 @@
 #include "core/nlu/message.h"
 #include "core/util/errors.h"
 #include "core/util/strings.h"
+#include "core/version.h"
 
 namespace trainyard::training {
 namespace {
@@ -50,13 +51,57 @@ void Register(const std::string& name, Json defaults,
 
 ProjectPtr ProjectOf(const Inputs& in) { return std::any_cast<ProjectPtr>(in.at("importer").value); }
 
+constexpr const char* kFingerprintsFile = "fingerprints-for-validation.json";
+
+// The train graph as finetuning compares it: no epochs, no values equal to
+// the defaults, no constructor or target flags (they differ by design).
+Json ConfigForFinetuning(const graph::GraphSchema& schema) {
+  Json nodes = Json::object();
+  for (const auto& [name, node] : schema.nodes()) {
+    const graph::ComponentImplementation* impl = graph::FindImplementation(node.uses);
+    Json config = Json::object();
+    for (const auto& [k, v] : node.config.items()) {
+      if (k == "epochs" || k == "finetuning_epoch_fraction") continue;
+      if (impl && impl->defaults.contains(k) && impl->defaults[k] == v) continue;
+      config[k] = v;
+    }
+    Json needs = Json::object();
+    for (const auto& [param, parent] : node.needs) needs[param] = parent;
+    nodes[name] = {{"uses", node.uses}, {"fn", node.fn}, {"needs", needs}, {"config", config}};
+  }
+  return nodes;
+}
+
 // fingerprints-for-validation.json (SPEC §1.8): what finetuning compares.
-Json ValidationFingerprints(const data::Project& p) {
+Json ValidationFingerprints(const data::Project& p, const graph::GraphSchema* schema) {
   Json domain = data::DomainForCoreTraining(data::DomainToJson(p.domain));
   Json labels = {{"intents", p.nlu.Intents()}, {"entities", p.nlu.Entities()},
                  {"roles", p.nlu.EntityRoles()}, {"groups", p.nlu.EntityGroups()}};
-  return {{"fingerprint-core", graph::FingerprintJson(domain)},
-          {"fingerprint-nlu", graph::FingerprintJson(labels)}};
+  return {{"fingerprint-config", schema ? graph::FingerprintJson(ConfigForFinetuning(*schema)) : ""},
+          {"fingerprint-core", graph::FingerprintJson(domain)},
+          {"fingerprint-nlu", graph::FingerprintJson(labels)},
+          {"trainyard-version", Version()}};
+}
+
+void CheckFinetuning(const Json& old, const Json& now, bool core, bool nlu) {
+  if (!old.is_object() || !old.contains("fingerprint-config"))
+    throw util::InvalidConfigError(
+        "Finetuning is enabled but the FinetuningValidator does not remember seeing a training run. Ensure that "
+        "you have trained your model at least once (with finetuning disabled) and ensure that the "
+        "FinetuningValidator is part of the training graph.");
+  if (old["fingerprint-config"] != now["fingerprint-config"])
+    throw util::InvalidConfigError(
+        "Cannot finetune because more than just the 'epoch' keys have been changed in the configuration. Please "
+        "revert your configuration and only change the 'epoch' settings where needed.");
+  if (core && old["fingerprint-core"] != now["fingerprint-core"])
+    throw util::InvalidConfigError(
+        "Cannot finetune because keys that affect the training of core components have changed. Please revert "
+        "all settings in your domain file (except defined responses).");
+  if (nlu && old["fingerprint-nlu"] != now["fingerprint-nlu"])
+    throw util::InvalidConfigError(
+        "Cannot finetune because NLU training data contains new labels or does not contain any examples for some "
+        "known labels. Please make sure that the NLU data that you use for finetuning contains at least one "
+        "example for every known label.");
 }
 
 void RegisterPlumbing() {
@@ -67,11 +112,20 @@ void RegisterPlumbing() {
         {"validate", [](const Inputs& in, const ExecutionContext&) { return in.at("importer"); }}};
   });
   Register("FinetuningValidator", Json{{"validate_core", true}, {"validate_nlu", true}},
-           [](const Json&, const auto&) {
+           [](const Json& config, const std::optional<std::string>& resource) {
+             const bool core = config.value("validate_core", true), nlu = config.value("validate_nlu", true);
              return std::map<std::string, FunctionComponent::Fn>{
-                 {"validate", [](const Inputs& in, const ExecutionContext& c) {
-                    std::ofstream(c.storage->WriteTo(c.node_name) / "fingerprints-for-validation.json")
-                        << ValidationFingerprints(*ProjectOf(in)).dump(2);
+                 {"validate", [=](const Inputs& in, const ExecutionContext& c) {
+                    const Json now = ValidationFingerprints(*ProjectOf(in), c.schema);
+                    if (c.is_finetuning) {
+                      if (!resource)
+                        throw util::InvalidConfigError(
+                            "Loading FinetuningValidator failed. Ensure that the FinetuningValidator is part of "
+                            "your training graph and re-train your models before attempting to finetune them.");
+                      std::ifstream old_file(c.storage->ReadFrom(*resource) / kFingerprintsFile);
+                      CheckFinetuning(Json::parse(old_file, nullptr, false), now, core, nlu);
+                    }
+                    std::ofstream(c.storage->WriteTo(c.node_name) / kFingerprintsFile) << now.dump(2);
                     return in.at("importer");
                   }}};
            });

@@ -11,6 +11,7 @@
 #include "core/storage/model_name.h"
 #include "core/training/components.h"
 #include "core/training/config_file.h"
+#include "core/training/model.h"
 #include "core/util/errors.h"
 #include "core/util/strings.h"
 #include "core/version.h"
@@ -83,7 +84,22 @@ TrainingResult TrainGraph(const TrainOptions& options, const data::Project& proj
       options.on_warning({util::Severity::kWarning, info, {options.config.string()}});
     }
   }
+  // Finetuning: the old model's resources seed the storage; train nodes "load".
+  std::optional<fs::path> finetune;
+  if (options.model_to_finetune) {
+    try {
+      finetune = ResolveModelPath(*options.model_to_finetune);
+    } catch (const util::NotFoundError&) {
+    }
+    if (!finetune)
+      throw util::NotFoundError("No model for finetuning found. Please make sure to either specify a path to a "
+                                "previous model or to have a finetunable model within the directory '" +
+                                options.output.string() + "'.");
+    Warn(options, {finetune->string()}, "Incremental Training feature is experimental. Finetuning '" +
+                                            finetune->string() + "'.");
+  }
   graph::RecipeOptions recipe;
+  recipe.is_finetuning = finetune.has_value();
   recipe.num_threads = options.num_threads;
   recipe.augmentation_factor = options.augmentation_factor;
   recipe.persist_nlu_training_data = options.persist_nlu_training_data;
@@ -100,6 +116,7 @@ TrainingResult TrainGraph(const TrainOptions& options, const data::Project& proj
     if (options.on_warning) options.on_warning(d);
 
   auto storage = storage::ModelStorage::CreateTemporary();
+  if (finetune) storage::UnpackArchive(*finetune, storage->root());
   graph::CacheOptions cache_options = graph::CacheOptionsFromEnvironment();
   cache_options.version = Version();
   std::string cache_warning;
@@ -109,6 +126,7 @@ TrainingResult TrainGraph(const TrainOptions& options, const data::Project& proj
   graph::GraphTrainer trainer(*storage, *cache);
   graph::TrainerOptions trainer_options;
   trainer_options.force = options.force_training;
+  trainer_options.is_finetuning = finetune.has_value();
   trainer_options.threads = options.runner_threads;
   trainer_options.cancel = options.cancel;
   trainer_options.on_event = options.on_event;

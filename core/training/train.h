@@ -34,6 +34,9 @@ struct TrainOptions {
   std::optional<int> num_threads;        // Sklearn/Mitie components only (Rasa's meaning)
   std::optional<int> augmentation_factor;
   std::optional<double> finetuning_epoch_fraction;
+  // Finetune this model (an archive, or a directory: its newest archive)
+  // instead of training from scratch (SPEC §1.8).
+  std::optional<std::filesystem::path> model_to_finetune;
   // Worker threads of the graph runner; 0 = cores.
   size_t runner_threads = 0;
   const graph::CancellationToken* cancel = nullptr;

@@ -261,3 +261,61 @@ TEST_F(TrainTest, FeaturizerConfigChangeRetrainsThatNodeAndItsDescendantsOnly) {
 
 }  // namespace
 }  // namespace trainyard::training
+
+namespace trainyard::training {
+namespace {
+
+TEST_F(TrainTest, FinetuneModelResolution) {
+  train_.model_to_finetune = "/nonexistent/model.tar.gz";
+  try {
+    Train(train_);
+    FAIL();
+  } catch (const util::NotFoundError& e) {
+    EXPECT_NE(std::string(e.what()).find("No model for finetuning found"), std::string::npos);
+  }
+  train_.model_to_finetune = train_.output;  // a directory without models
+  fs::create_directories(train_.output);
+  EXPECT_THROW(Train(train_), util::NotFoundError);
+  train_.model_to_finetune.reset();
+  train_.fixed_model_name = "first";
+  Train(train_);
+  train_.fixed_model_name = "second";
+  train_.model_to_finetune = train_.output;  // newest archive in it
+  const TrainingResult finetuned = Train(train_);
+  ASSERT_TRUE(finetuned.model);
+  const auto schema = storage::ReadArchiveMetadata(*finetuned.model).train_schema;
+  EXPECT_EQ(schema["nodes"]["train_KeywordIntentClassifier1"]["constructor_name"], "load");
+}
+
+TEST_F(TrainTest, FinetuneAcceptsNewExamplesOfKnownLabelsButNotNewLabels) {
+  train_.fixed_model_name = "base";
+  const TrainingResult base = Train(train_);
+  train_.model_to_finetune = *base.model;
+  train_.fixed_model_name = "more";
+  dir_.Write("data/more.yml", "nlu:\n- intent: greet\n  examples: |\n    - howdy\n    - good day\n");
+  const TrainingResult more = Train(train_);
+  ASSERT_TRUE(more.model);
+  EXPECT_EQ(Model::Load(*more.model)->Parse("howdy")["intent"]["name"], "greet");
+
+  dir_.Write("data/new.yml", "nlu:\n- intent: brand_new\n  examples: |\n    - something new\n    - very new\n");
+  try {
+    Train(train_);
+    FAIL();
+  } catch (const util::InvalidConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("NLU training data contains new labels"), std::string::npos) << e.what();
+  }
+  fs::remove(dir_.path() / "data" / "new.yml");
+  dir_.Write("config.yml", std::string(kKeywordConfig) + "# changed\n");  // comments do not matter
+  EXPECT_NO_THROW(Train(train_));
+  dir_.Write("config.yml", "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+                           "  - name: KeywordIntentClassifier\n    case_sensitive: false\npolicies: []\n");
+  try {
+    Train(train_);
+    FAIL();
+  } catch (const util::InvalidConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("more than just the 'epoch' keys have been changed"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace trainyard::training
