@@ -8,6 +8,7 @@
 #include "core/graph/component.h"
 #include "core/nlu/components.h"
 #include "core/nlu/message.h"
+#include "core/policy/policies.h"
 #include "core/util/errors.h"
 #include "core/util/strings.h"
 #include "core/version.h"
@@ -219,6 +220,7 @@ void RegisterBuiltinComponents() {
   std::call_once(once, [] {
     RegisterPlumbing();
     nlu::RegisterNluComponents();
+    policy::RegisterPolicyComponents();
   });
 }
 

@@ -9,6 +9,8 @@
 
 #include <cstdlib>
 #include <algorithm>
+#include <fstream>
+#include <set>
 #include <mutex>
 #include <regex>
 
@@ -315,6 +317,34 @@ TEST_F(TrainTest, FinetuneAcceptsNewExamplesOfKnownLabelsButNotNewLabels) {
   } catch (const util::InvalidConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("more than just the 'epoch' keys have been changed"), std::string::npos);
   }
+}
+
+}  // namespace
+}  // namespace trainyard::training
+
+namespace trainyard::training {
+namespace {
+
+TEST_F(TrainTest, KeywordClassifierAndMemoizationTrainEndToEnd) {
+  dir_.Write("config.yml", "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+                           "  - name: KeywordIntentClassifier\npolicies:\n  - name: MemoizationPolicy\n"
+                           "    max_history: 3\n");
+  train_.fixed_model_name = "memo";
+  const TrainingResult result = Train(train_);
+  ASSERT_TRUE(result.model);
+  EXPECT_EQ(result.training_type, data::TrainingType::kBoth);
+  const fs::path out = dir_.path() / "unpacked";
+  const auto metadata = storage::UnpackArchive(*result.model, out);
+  EXPECT_EQ(*metadata.core_target, "select_prediction");
+  std::ifstream in(out / "train_MemoizationPolicy0" / "memorized_turns.json");
+  const auto memo = nlohmann::ordered_json::parse(in);
+  EXPECT_EQ(memo["max_history"], 3);
+  // The fixture's story: greet → utter_greet; mood_great; goodbye → utter_goodbye (+ listens).
+  std::set<std::string> actions;
+  for (const auto& [key, action] : memo["lookup"].items()) actions.insert(action.get<std::string>());
+  EXPECT_EQ(actions, (std::set<std::string>{"utter_greet", "utter_goodbye", "action_listen"}));
+  EXPECT_TRUE(fs::exists(out / "domain_provider" / "domain.yml"));
+  EXPECT_EQ(Model::Load(*result.model)->Parse("see you")["intent"]["name"], "goodbye");
 }
 
 }  // namespace

@@ -1,0 +1,70 @@
+// MemoizationPolicy and AugmentedMemoizationPolicy, training side: the
+// lookup from the last `max_history` dialogue states to the action that
+// followed them in the stories. Prediction arrives with the dialogue issue.
+
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "core/graph/component.h"
+#include "core/policy/policies.h"
+#include "core/policy/trackers.h"
+#include "core/util/errors.h"
+
+namespace trainyard::policy {
+namespace {
+
+constexpr const char* kFile = "memorized_turns.json";
+
+class MemoizationPolicy : public graph::Component {
+ public:
+  MemoizationPolicy(std::string name, const Json& config) : name_(std::move(name)), config_(config) {}
+
+  graph::Output Run(const std::string& fn, const graph::Inputs& in, const graph::ExecutionContext& c) override {
+    if (fn != "train") throw util::InvalidConfigError(name_ + " cannot run '" + fn + "' in this trainyard version yet.");
+    const auto& trackers = *std::any_cast<TrackersPtr>(in.at("training_trackers").value);
+    const Json& domain = *std::any_cast<std::shared_ptr<const Json>>(in.at("domain").value);
+    const int max_history = config_["max_history"].is_number() ? config_["max_history"].get<int>() : -1;
+    std::map<std::string, std::string> lookup;
+    std::set<std::string> conflicting;
+    for (const TrainingTracker& t : trackers) {
+      if (t.is_rule) continue;  // rules are RulePolicy's
+      if (c.cancel) c.cancel->ThrowIfCancelled();
+      for (const auto& [states, action] : ActionExamples(t, domain)) {
+        const size_t keep = max_history < 0 ? states.size() : std::min(states.size(), static_cast<size_t>(max_history));
+        const std::string key = Json(std::vector<State>(states.end() - keep, states.end())).dump();
+        if (conflicting.count(key)) continue;
+        auto [it, inserted] = lookup.emplace(key, action);
+        if (!inserted && it->second != action) {
+          lookup.erase(it);
+          conflicting.insert(key);
+        }
+      }
+    }
+    Json json = {{"max_history", max_history}, {"lookup", Json::object()}};
+    for (const auto& [k, v] : lookup) json["lookup"][k] = v;
+    std::ofstream(c.storage->WriteTo(c.node_name) / kFile) << json.dump();
+    if (c.progress) c.progress({1, 1, {{"memorized_turns", lookup.size()}, {"conflicts", conflicting.size()}}});
+    return {graph::Resource{c.node_name}, graph::RandomFingerprint(), c.node_name};
+  }
+
+ private:
+  std::string name_;
+  Json config_;
+};
+
+}  // namespace
+
+void RegisterMemoizationPolicies() {
+  for (const char* name : {"MemoizationPolicy", "AugmentedMemoizationPolicy"}) {
+    graph::ComponentImplementation impl;
+    impl.defaults = {{"enable_feature_string_compression", true}, {"use_nlu_confidence_as_score", false},
+                     {"priority", 3}, {"max_history", 5}};
+    impl.make = [name](const Json& config, const std::optional<std::string>&, const graph::ExecutionContext&) {
+      return std::make_unique<MemoizationPolicy>(name, config);
+    };
+    graph::RegisterImplementation(name, impl);
+  }
+}
+
+}  // namespace trainyard::policy
