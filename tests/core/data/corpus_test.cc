@@ -7,7 +7,7 @@
 #include "core/data/training_type.h"
 #include "core/data/validator.h"
 #include "core/util/errors.h"
-#include "tests/support/test_support.h"
+#include "tests/support/test_helpers.h"
 
 namespace fs = std::filesystem;
 

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/util/errors.h"
-#include "tests/support/test_support.h"
+#include "tests/support/test_helpers.h"
 
 namespace trainyard::data {
 namespace {

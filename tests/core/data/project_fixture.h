@@ -6,7 +6,7 @@
 #include <string>
 
 #include "core/data/importer.h"
-#include "tests/support/test_support.h"
+#include "tests/support/test_helpers.h"
 
 namespace trainyard::data {
 

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <thread>
 
-#include "tests/support/test_support.h"
+#include "tests/support/test_helpers.h"
 
 namespace fs = std::filesystem;
 

@@ -6,7 +6,7 @@
 #include "core/graph/registry.h"
 #include "core/util/errors.h"
 #include "core/util/fs.h"
-#include "tests/support/test_support.h"
+#include "tests/support/test_helpers.h"
 
 namespace fs = std::filesystem;
 

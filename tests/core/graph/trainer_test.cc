@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "core/util/errors.h"
-#include "tests/support/test_support.h"
+#include "tests/support/test_helpers.h"
 
 namespace fs = std::filesystem;
 

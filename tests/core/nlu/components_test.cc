@@ -8,7 +8,7 @@
 #include "core/nlu/message.h"
 #include "core/nlu/whitespace_tokenizer.h"
 #include "core/util/errors.h"
-#include "tests/support/test_support.h"
+#include "tests/support/test_helpers.h"
 
 namespace trainyard::nlu {
 namespace {

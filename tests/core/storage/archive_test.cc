@@ -8,7 +8,7 @@
 
 #include "core/storage/model_name.h"
 #include "core/util/errors.h"
-#include "tests/support/test_support.h"
+#include "tests/support/test_helpers.h"
 
 namespace fs = std::filesystem;
 

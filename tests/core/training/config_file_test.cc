@@ -7,7 +7,7 @@
 #include "core/data/config.h"
 #include "core/util/errors.h"
 #include "core/util/fs.h"
-#include "tests/support/test_support.h"
+#include "tests/support/test_helpers.h"
 
 namespace trainyard::training {
 namespace {

@@ -1,4 +1,4 @@
-#include "tests/support/test_support.h"
+#include "tests/support/test_helpers.h"
 
 #include <unistd.h>
 
