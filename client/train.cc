@@ -8,6 +8,8 @@
 
 #include "client/args.h"
 #include "client/cli.h"
+#include "core/data/importer.h"
+#include "core/data/validator.h"
 #include "core/training/config_file.h"
 #include "core/training/train.h"
 #include "core/util/strings.h"
@@ -40,7 +42,9 @@ constexpr const char* kHelp =
     "  --num-threads N            threads for Sklearn/Mitie components\n"
     "  --finetune [MODEL]         finetune MODEL (default: the newest model in --out)\n"
     "  --epoch-fraction F         epochs fraction when finetuning\n"
-    "  --threads N                graph runner threads (default: cores)\n";
+    "  --threads N                graph runner threads (default: cores)\n"
+    "  --skip-validation          do not validate the project first (as `trainyard data validate`)\n"
+    "  --fail-on-validation-warnings  stop when validation finds warnings\n";
 
 // Renders training events as lines with timings.
 class ProgressPrinter {
@@ -73,6 +77,20 @@ class ProgressPrinter {
   std::mutex mutex_;
 };
 
+// Rasa's path fallback: a missing path falls back to the default when that
+// exists; otherwise no path (domain and data may be absent).
+fs::path ResolvePath(const std::string& given, const std::string& fallback, const std::string& flag, std::ostream& err) {
+  std::error_code ec;
+  if (fs::exists(given, ec)) return given;
+  if (given != fallback && fs::exists(fallback, ec)) {
+    err << "warning: The path '" << given << "' does not seem to exist. Using the default value '" << fallback
+        << "' instead.\n";
+    return fallback;
+  }
+  err << "warning: The path '" << given << "' does not exist (--" << flag << "); continuing without it.\n";
+  return {};
+}
+
 }  // namespace
 
 int RunTrain(const std::vector<std::string>& all_args, std::ostream& out, std::ostream& err) {
@@ -97,7 +115,9 @@ int RunTrain(const std::vector<std::string>& all_args, std::ostream& out, std::o
                                  {{"--num-threads"}, ArgKind::kValue},
                                  {{"--epoch-fraction"}, ArgKind::kValue},
                                  {{"--threads"}, ArgKind::kValue},
-                                 {{"--finetune"}, ArgKind::kOptionalValue}},
+                                 {{"--finetune"}, ArgKind::kOptionalValue},
+                                 {{"--skip-validation"}, ArgKind::kFlag},
+                                 {{"--fail-on-validation-warnings"}, ArgKind::kFlag}},
                                 "trainyard train", err);
   if (!parsed) {
     err << "\n" << kHelp;
@@ -109,11 +129,14 @@ int RunTrain(const std::vector<std::string>& all_args, std::ostream& out, std::o
   }
   training::TrainOptions options;
   if (auto v = parsed->Value("--config")) options.config = *v;
-  if (auto v = parsed->Value("--domain")) options.domain = *v;
+  if (auto v = parsed->Value("--domain")) options.domain = ResolvePath(*v, "domain.yml", "domain", err);
   const char* data_flag = mode == "nlu" ? "--nlu" : mode == "core" ? "--stories" : "--data";
   if (parsed->Has(data_flag)) {
     options.training_files.clear();
-    for (const auto& d : parsed->Values(data_flag)) options.training_files.push_back(d);
+    for (const auto& d : parsed->Values(data_flag)) {
+      const fs::path resolved = ResolvePath(d, "data", data_flag + 2, err);
+      if (!resolved.empty()) options.training_files.push_back(resolved);
+    }
   }
   if (auto v = parsed->Value("--out")) options.output = *v;
   options.fixed_model_name = parsed->Value("--fixed-model-name");
@@ -151,6 +174,24 @@ int RunTrain(const std::vector<std::string>& all_args, std::ostream& out, std::o
       err << "warning: " << warning << "\n";
   } catch (const util::Error& e) {
     return ReportError(e, err);
+  }
+  // rasa train (3.5+) validates the project first.
+  if (mode == "full" && !parsed->Has("--skip-validation")) {
+    data::ImportOptions import;
+    import.config_path = options.config;
+    import.domain_path = options.domain;
+    import.data_paths = options.training_files;
+    util::Diagnostics findings;
+    try {
+      data::ValidateProject(data::Import(import, findings), findings);
+    } catch (const util::Error& e) {
+      return ReportError(e, err);
+    }
+    for (const util::Diagnostic& d : findings.all()) err << d.ToString() << "\n";
+    if (findings.has_errors() || (parsed->Has("--fail-on-validation-warnings") && findings.warning_count() > 0)) {
+      err << "Project validation completed with errors.\n";
+      return kExitFailure;
+    }
   }
   ProgressPrinter printer(out);
   options.on_event = [&printer](const graph::TrainingEvent& e) { printer(e); };

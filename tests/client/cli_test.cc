@@ -147,3 +147,38 @@ TEST(TrainAndParse, ConfigChecksOfRasaTrain) {
 
 }  // namespace
 }  // namespace trainyard::client
+
+namespace trainyard::client {
+namespace {
+
+TEST(TrainAndParse, ValidationBeforeTrainingAsRasaTrainDoes) {
+  testing::TempDir dir;
+  data::WriteFixture(dir, data::kFixtureNlu,
+                     "stories:\n- story: s\n  steps:\n  - intent: greet\n  - action: utter_greet\n");
+  dir.Write("config.yml", "language: en\nassistant_id: x\npipeline:\n  - name: WhitespaceTokenizer\n"
+                          "  - name: KeywordIntentClassifier\npolicies:\n  - name: MemoizationPolicy\n");
+  ::setenv("TRAINYARD_CACHE_DIR", (dir.path() / "cache").c_str(), 1);
+  const std::string p = dir.path().string();
+  auto args = [&](const std::string& domain, std::vector<std::string> extra) {
+    std::vector<std::string> a = {"train", "--config", p + "/config.yml", "--domain", domain,
+                                  "--data", p + "/data", "--out", p + "/models"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+  const Result strict = RunTrainyard(args(p + "/domain.yml", {"--fail-on-validation-warnings"}));
+  EXPECT_EQ(strict.code, kExitFailure);
+  EXPECT_NE(strict.err.find("The intent 'goodbye' is not used in any story or rule."), std::string::npos);
+  EXPECT_NE(strict.err.find("Project validation completed with errors."), std::string::npos);
+  EXPECT_EQ(RunTrainyard(args(p + "/domain.yml", {})).code, kExitOk);  // warnings alone do not stop training
+
+  const Result no_domain = RunTrainyard(args(p + "/missing.yml", {}));
+  EXPECT_EQ(no_domain.code, kExitFailure);
+  EXPECT_NE(no_domain.err.find("Encountered empty domain during validation."), std::string::npos) << no_domain.err;
+  const Result skipped = RunTrainyard(args(p + "/missing.yml", {"--skip-validation", "--fixed-model-name", "nlu_only"}));
+  EXPECT_EQ(skipped.code, kExitOk) << skipped.err;
+  EXPECT_NE(skipped.out.find("Core training was skipped"), std::string::npos) << skipped.out;
+  ::unsetenv("TRAINYARD_CACHE_DIR");
+}
+
+}  // namespace
+}  // namespace trainyard::client
