@@ -287,3 +287,28 @@ TEST(Runner, InputNamedLikeANodeIsRefused) {
 
 }  // namespace
 }  // namespace trainyard::graph
+
+namespace trainyard::graph {
+namespace {
+
+TEST(FingerprintKey, StableForSameInputsAndDifferentOtherwise) {
+  RegisterToys();
+  const SchemaNode node = Node("add", {{"value", "input"}}, {{"x", 1}});
+  const Inputs in = {{"value", Output{1, "fp-a", {}}}};
+  const std::string key = FingerprintKey(node, {{"x", 1}}, in);
+  EXPECT_EQ(key, FingerprintKey(node, {{"x", 1}}, in));
+  EXPECT_NE(key, FingerprintKey(node, {{"x", 2}}, in));                              // config
+  EXPECT_NE(key, FingerprintKey(node, {{"x", 1}}, {{"value", Output{1, "fp-b", {}}}}));  // input
+  SchemaNode other = node;
+  other.uses = "toy.train";
+  EXPECT_NE(key, FingerprintKey(other, {{"x", 1}}, in));  // component
+  ComponentImplementation v2 = *FindImplementation("toy.add");
+  v2.version = "2";
+  RegisterImplementation("toy.add", v2);
+  EXPECT_NE(key, FingerprintKey(node, {{"x", 1}}, in));  // implementation version
+  v2.version = "1";
+  RegisterImplementation("toy.add", v2);
+}
+
+}  // namespace
+}  // namespace trainyard::graph

@@ -349,3 +349,68 @@ TEST_F(TrainTest, KeywordClassifierAndMemoizationTrainEndToEnd) {
 
 }  // namespace
 }  // namespace trainyard::training
+
+namespace trainyard::training {
+namespace {
+
+constexpr const char* kMemoConfig =
+    "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+    "  - name: KeywordIntentClassifier\npolicies:\n  - name: MemoizationPolicy\n";
+
+TEST_F(TrainTest, OnlyCoreDataTrainsACoreModel) {
+  dir_.Write("config.yml", kMemoConfig);
+  fs::remove(dir_.path() / "data" / "nlu.yml");
+  const TrainingResult result = Train(train_);
+  EXPECT_EQ(result.training_type, data::TrainingType::kCore);
+  ASSERT_TRUE(result.model);
+  EXPECT_EQ(result.model->filename().string().substr(0, 5), "core-");
+  const auto schema = storage::ReadArchiveMetadata(*result.model).train_schema["nodes"];
+  EXPECT_FALSE(schema.contains("nlu_training_data_provider"));
+  EXPECT_TRUE(schema.contains("train_MemoizationPolicy0"));
+}
+
+TEST_F(TrainTest, TrainCoreAndTrainNluRefuseMissingInputsWithRasasMessages) {
+  dir_.Write("config.yml", kMemoConfig);
+  TrainOptions no_domain = train_;
+  no_domain.domain = dir_.path() / "missing.yml";
+  const TrainingResult a = TrainCore(no_domain);
+  EXPECT_FALSE(a.model);
+  EXPECT_NE(a.messages.back().find("Core training was skipped because no valid domain file was found"),
+            std::string::npos);
+
+  dir_.Write("data/e2e.yml", "stories:\n- story: e2e\n  steps:\n  - user: hello there\n  - action: utter_greet\n");
+  const TrainingResult b = TrainCore(train_);
+  EXPECT_FALSE(b.model);
+  EXPECT_NE(b.messages.back().find("Stories file contains e2e stories."), std::string::npos);
+  fs::remove(dir_.path() / "data" / "e2e.yml");
+
+  TrainOptions no_nlu = train_;
+  no_nlu.training_files.clear();
+  EXPECT_NE(TrainNlu(no_nlu).messages.back().find("No NLU data given."), std::string::npos);
+  no_nlu.training_files = {dir_.path() / "data" / "stories.yml"};
+  const TrainingResult c = TrainNlu(no_nlu);
+  EXPECT_FALSE(c.model);
+  EXPECT_NE(c.messages.back().find("Please verify the data format."), std::string::npos);
+  EXPECT_EQ(ArchiveCount(), 0u);
+}
+
+TEST_F(TrainTest, ResponseTextChangesDoNotRetrainPoliciesButNewResponsesDo) {
+  dir_.Write("config.yml", kMemoConfig);
+  Train(train_);
+  train_.dry_run = true;
+  std::string domain = data::kFixtureDomain;
+  domain.replace(domain.find("  - text: Hey!"), 14, "  - text: Hey!\n  - text: Hello you!");
+  dir_.Write("domain.yml", domain);
+  const TrainingResult variation = Train(train_);
+  EXPECT_EQ(variation.code, 0) << "a new response variation must not retrain anything";
+  std::string added = domain;
+  added.replace(added.find("actions: [utter_greet, utter_goodbye]"), 38,
+                "  utter_new:\n  - text: New!\nactions: [utter_greet, utter_goodbye, utter_new]");
+  dir_.Write("domain.yml", added);
+  const TrainingResult response = Train(train_);
+  EXPECT_EQ(response.code, 1);
+  EXPECT_FALSE(response.dry_run_results->at("train_MemoizationPolicy0"));
+}
+
+}  // namespace
+}  // namespace trainyard::training
