@@ -18,6 +18,7 @@ void RegisterNluComponents() {
     RegisterRegexComponents();
     RegisterEntitySynonymMapper();
     RegisterFallbackClassifier();
+    RegisterDucklingEntityExtractor();
     RegisterLexicalSyntacticFeaturizer();
   });
 }

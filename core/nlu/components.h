@@ -6,6 +6,7 @@ namespace trainyard::nlu {
 
 void RegisterEntitySynonymMapper();
 void RegisterFallbackClassifier();
+void RegisterDucklingEntityExtractor();
 void RegisterLexicalSyntacticFeaturizer();
 
 // Registers every NLU component of this folder. Idempotent.

@@ -40,7 +40,27 @@ class FallbackClassifier : public NluComponent {
   double ambiguity_;
 };
 
+// Rasa's DucklingEntityExtractor asks a Duckling HTTP server for dates,
+// numbers, ... at parse time; it is not trained. trainyard accepts it in a
+// pipeline so Rasa configs train unchanged, and extracts nothing with it: it
+// says so once per model load.
+class DucklingEntityExtractor : public NluComponent {
+ public:
+  DucklingEntityExtractor(const Json& config, const std::optional<std::string>&, const graph::ExecutionContext& c)
+      : NluComponent("DucklingEntityExtractor") {
+    if (c.warn)
+      c.warn("DucklingEntityExtractor (url " + config.value("url", std::string("none")) +
+             ") is accepted but not called: trainyard does not query Duckling servers, so it extracts no entities.");
+  }
+};
+
 }  // namespace
+
+void RegisterDucklingEntityExtractor() {
+  RegisterNluComponent<DucklingEntityExtractor>(
+      "DucklingEntityExtractor",
+      {{"dimensions", nullptr}, {"url", nullptr}, {"locale", nullptr}, {"timezone", nullptr}, {"timeout", 3}});
+}
 
 void RegisterFallbackClassifier() {
   RegisterNluComponent<FallbackClassifier>("FallbackClassifier", {{"threshold", 0.3}, {"ambiguity_threshold", 0.1}});

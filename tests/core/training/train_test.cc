@@ -414,3 +414,20 @@ TEST_F(TrainTest, ResponseTextChangesDoNotRetrainPoliciesButNewResponsesDo) {
 
 }  // namespace
 }  // namespace trainyard::training
+
+namespace trainyard::training {
+namespace {
+
+TEST_F(TrainTest, DucklingIsAcceptedAndExtractsNothing) {
+  dir_.Write("config.yml", "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+                           "  - name: DucklingEntityExtractor\n    url: http://localhost:8000\n"
+                           "  - name: KeywordIntentClassifier\npolicies: []\n");
+  const TrainingResult result = Train(train_);
+  ASSERT_TRUE(result.model);
+  const auto parsed = Model::Load(*result.model)->Parse("hi in 3 days");
+  EXPECT_EQ(parsed["intent"]["name"], "greet");
+  EXPECT_TRUE(parsed["entities"].empty());
+}
+
+}  // namespace
+}  // namespace trainyard::training
