@@ -67,4 +67,17 @@ std::optional<ParsedArgs> ParseArgs(const std::vector<std::string>& args, const 
   return out;
 }
 
+std::optional<int> HandleUsage(const std::optional<ParsedArgs>& parsed, const char* help, std::ostream& out,
+                               std::ostream& err) {
+  if (!parsed) {
+    err << "\n" << help;
+    return 2;
+  }
+  if (parsed->Has("--help")) {
+    out << help;
+    return 0;
+  }
+  return std::nullopt;
+}
+
 }  // namespace trainyard::client

@@ -36,4 +36,10 @@ struct ParsedArgs {
 std::optional<ParsedArgs> ParseArgs(const std::vector<std::string>& args, const std::vector<ArgSpec>& specs,
                                     const std::string& command, std::ostream& err, bool allow_positional = false);
 
+// The usual handling after ParseArgs: a usage error prints `help` to `err`
+// and yields exit status 2; --help prints it to `out` and yields 0; nullopt
+// means "go on".
+std::optional<int> HandleUsage(const std::optional<ParsedArgs>& parsed, const char* help, std::ostream& out,
+                               std::ostream& err);
+
 }  // namespace trainyard::client

@@ -15,14 +15,7 @@ int RunParse(const std::vector<std::string>& args, std::ostream& out, std::ostre
       "Prints the NLU parse of each TEXT as JSON, one line each.\n"
       "  -m, --model MODEL   a model archive, or a directory (newest archive in it; default: models)\n";
   const auto parsed = ParseArgs(args, {{{"-m", "--model"}, ArgKind::kValue}}, "trainyard parse", err, true);
-  if (!parsed) {
-    err << "\n" << kHelp;
-    return kExitUsage;
-  }
-  if (parsed->Has("--help")) {
-    out << kHelp;
-    return kExitOk;
-  }
+  if (const auto status = HandleUsage(parsed, kHelp, out, err)) return *status;
   if (parsed->positional.empty()) {
     err << "trainyard parse: give the text to parse\n\n" << kHelp;
     return kExitUsage;

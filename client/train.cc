@@ -119,14 +119,7 @@ int RunTrain(const std::vector<std::string>& all_args, std::ostream& out, std::o
                                  {{"--skip-validation"}, ArgKind::kFlag},
                                  {{"--fail-on-validation-warnings"}, ArgKind::kFlag}},
                                 "trainyard train", err);
-  if (!parsed) {
-    err << "\n" << kHelp;
-    return kExitUsage;
-  }
-  if (parsed->Has("--help")) {
-    out << kHelp;
-    return kExitOk;
-  }
+  if (const auto status = HandleUsage(parsed, kHelp, out, err)) return *status;
   training::TrainOptions options;
   if (auto v = parsed->Value("--config")) options.config = *v;
   if (auto v = parsed->Value("--domain")) options.domain = ResolvePath(*v, "domain.yml", "domain", err);

@@ -58,6 +58,9 @@ class DefaultRecipe {
   void AddNluTrain();
   void AddCoreTrain();
   void AddEndToEndTrain();
+  // Copies the NLU preprocessors as `e2e_<name>` nodes chained from `source`
+  // (through parameter `param`), then the collector of their features.
+  void AddEndToEndChain(GraphSchema& schema, const std::string& source, const std::string& param, bool predict);
   void AddNluPredict();
   void AddCorePredict();
   std::string Constructor() const { return options_.is_finetuning ? "load" : "create"; }
@@ -207,18 +210,25 @@ void DefaultRecipe::AddEndToEndTrain() {
   converter.fn = "convert_for_training";
   converter.is_input = true;
   train_.Set("story_to_nlu_training_data_converter", converter);
-  std::string last = "story_to_nlu_training_data_converter";
+  AddEndToEndChain(train_, "story_to_nlu_training_data_converter", "training_data", false);
+}
+
+void DefaultRecipe::AddEndToEndChain(GraphSchema& schema, const std::string& source, const std::string& param,
+                                     bool predict) {
+  std::string last = source;
   for (const std::string& name : preprocessors_) {
-    SchemaNode copy = train_.at(name);
-    copy.SetNeed("training_data", last);
+    SchemaNode copy = schema.at(name);
+    copy.SetNeed(param, last);
     last = "e2e_" + name;
-    train_.Set(last, copy);
+    schema.Set(last, copy);
   }
   SchemaNode collector;
   collector.needs = {{"messages", last}};
   collector.uses = "CoreFeaturizationCollector";
+  collector.constructor_name = predict ? "load" : "create";
   collector.fn = "collect";
-  train_.Set("end_to_end_features_provider", collector);
+  collector.eager = predict;
+  schema.Set("end_to_end_features_provider", collector);
 }
 
 void DefaultRecipe::AddNluPredict() {
@@ -284,20 +294,7 @@ void DefaultRecipe::AddCorePredict() {
     converter.fn = "convert_for_inference";
     converter.eager = true;
     predict_.Set("tracker_to_message_converter", converter);
-    std::string last = "tracker_to_message_converter";
-    for (const std::string& name : preprocessors_) {
-      SchemaNode copy = predict_.at(name);
-      copy.SetNeed("messages", last);
-      last = "e2e_" + name;
-      predict_.Set(last, copy);
-    }
-    SchemaNode collector;
-    collector.needs = {{"messages", last}};
-    collector.uses = "CoreFeaturizationCollector";
-    collector.constructor_name = "load";
-    collector.fn = "collect";
-    collector.eager = true;
-    predict_.Set("end_to_end_features_provider", collector);
+    AddEndToEndChain(predict_, "tracker_to_message_converter", "messages", true);
   }
 
   std::optional<std::string> rule_policy;
