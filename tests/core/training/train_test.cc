@@ -431,3 +431,35 @@ TEST_F(TrainTest, DucklingIsAcceptedAndExtractsNothing) {
 
 }  // namespace
 }  // namespace trainyard::training
+
+namespace trainyard::training {
+namespace {
+
+TEST_F(TrainTest, FinetuneRefusesDomainChangesForDialogueButNotForNluOnly) {
+  dir_.Write("config.yml", kMemoConfig);
+  train_.fixed_model_name = "base";
+  const TrainingResult base = Train(train_);
+  std::string domain = data::kFixtureDomain;
+  domain.replace(domain.find("intents: [greet, goodbye, mood_great]"), 37,
+                 "intents: [greet, goodbye, mood_great, brand_new]");
+  dir_.Write("domain.yml", domain);
+  train_.model_to_finetune = *base.model;
+  train_.fixed_model_name = "tuned";
+  try {
+    Train(train_);
+    FAIL();
+  } catch (const util::InvalidConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("keys that affect the training of core components have changed"),
+              std::string::npos) << e.what();
+  }
+  // NLU-only finetuning does not look at the domain.
+  train_.model_to_finetune.reset();
+  train_.fixed_model_name = "nlu_base";
+  const TrainingResult nlu_base = TrainNlu(train_);
+  train_.model_to_finetune = *nlu_base.model;
+  train_.fixed_model_name = "nlu_tuned";
+  EXPECT_TRUE(TrainNlu(train_).model);
+}
+
+}  // namespace
+}  // namespace trainyard::training
