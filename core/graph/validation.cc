@@ -171,6 +171,16 @@ void ValidateDataAgainstConfig(const data::Project& project, const GraphModelCon
         d.Warn(config, "Intent '" + intent + "' has only " + std::to_string(n) +
                            " training examples! Minimum is 2, training may fail.");
     }
+    std::set<std::string> responses;
+    for (const auto& [name, r] : project.domain.responses) responses.insert(name);
+    std::set<std::string> reported;
+    for (const data::Message* m : td.IntentExamples())
+      if (!m->intent_response_key.empty() && !responses.count("utter_" + m->intent_response_key) &&
+          reported.insert(m->intent_response_key).second)
+        d.Warn(m->location, "Unable to find response 'utter_" + m->intent_response_key + "' for the retrieval "
+                            "intent '" + m->intent_response_key + "'. You either need to add a response phrase or "
+                            "correct the intent for this example in your training data. If you intend to use "
+                            "Response Selector in the pipeline, the training may fail.");
     if (!td.RetrievalIntents().empty() && !UsesComponent(graphs, "ResponseSelector"))
       d.Warn(config, "You have defined training data with examples for training a response selector, but "
                      "your NLU configuration does not include a response selector component. To train "

@@ -1,5 +1,6 @@
 #include "core/training/train.h"
 
+#include <cstdio>
 #include <set>
 
 #include "core/data/importer.h"
@@ -13,6 +14,7 @@
 #include "core/training/config_file.h"
 #include "core/training/model.h"
 #include "core/util/errors.h"
+#include "core/util/sha256.h"
 #include "core/util/strings.h"
 #include "core/version.h"
 
@@ -22,6 +24,19 @@ namespace trainyard::training {
 namespace {
 
 using data::TrainingType;
+
+// SHA-256 of `git remote get-url origin` in the working directory (Rasa's
+// project_fingerprint), or nothing outside a git checkout.
+std::optional<std::string> ProjectFingerprint() {
+  FILE* pipe = ::popen("git remote get-url origin 2>/dev/null", "r");
+  if (!pipe) return std::nullopt;
+  std::string url;
+  char buffer[512];
+  while (std::fgets(buffer, sizeof buffer, pipe)) url += buffer;
+  const int status = ::pclose(pipe);
+  if (status != 0 || url.empty()) return std::nullopt;
+  return util::Sha256Hex(url);
+}
 
 void Warn(const TrainOptions& options, const util::SourceLocation& where, const std::string& message) {
   if (options.on_warning) options.on_warning({util::Severity::kWarning, message, where});
@@ -175,6 +190,7 @@ TrainingResult TrainGraph(const TrainOptions& options, const data::Project& proj
   metadata.core_target = graphs.core_target;
   metadata.nlu_target = graphs.nlu_target;
   metadata.language = graphs.language;
+  metadata.project_fingerprint = ProjectFingerprint();
   metadata.device = "cpu";
   for (const auto& [node, seconds] : run.node_seconds) metadata.node_durations[node] = seconds;
   for (const std::string& node : run.restored) metadata.cache_hits.push_back(node);

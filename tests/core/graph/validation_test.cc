@@ -104,3 +104,27 @@ TEST(ValidateDataAgainstConfig, TwoTokenizersAreAnError) {
 
 }  // namespace
 }  // namespace trainyard::graph
+
+namespace trainyard::graph {
+namespace {
+
+TEST(ValidateDataAgainstConfig, RetrievalIntentWithoutResponseWarnsUnlessTheDomainHasIt) {
+  testing::TempDir dir;
+  const std::string nlu = std::string(data::kFixtureNlu) +
+                          "- intent: faq/ask_name\n  examples: |\n    - who are you\n    - your name?\n";
+  util::Diagnostics d;
+  const data::Project without = data::Import(data::WriteFixture(dir, nlu), d);
+  util::Diagnostics a;
+  ValidateDataAgainstConfig(without, Graphs({"WhitespaceTokenizer", "KeywordIntentClassifier"}, {}, TrainingType::kNlu), a);
+  bool warned = false;
+  for (const auto& w : a.warnings()) warned |= w.message.find("You either need to add a response phrase or correct the intent") != std::string::npos;
+  EXPECT_TRUE(warned);
+  const data::Project with = data::Import(
+      data::WriteFixture(dir, nlu + "responses:\n  utter_faq/ask_name:\n  - text: I am a bot\n"), d);
+  util::Diagnostics b;
+  ValidateDataAgainstConfig(with, Graphs({"WhitespaceTokenizer", "KeywordIntentClassifier"}, {}, TrainingType::kNlu), b);
+  for (const auto& w : b.warnings()) EXPECT_EQ(w.message.find("You either need to add a response phrase"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace trainyard::graph
