@@ -20,6 +20,11 @@ constexpr const char* kUsage =
 
 }  // namespace
 
+graph::CancellationToken& InterruptToken() {
+  static graph::CancellationToken token;
+  return token;
+}
+
 int ReportError(const util::Error& error, std::ostream& err) {
   if (const auto* invalid = dynamic_cast<const util::InvalidDataError*>(&error)) {
     for (const util::Diagnostic& d : invalid->details()) err << d.ToString() << "\n";

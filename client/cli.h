@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "core/graph/component.h"
 #include "core/util/errors.h"
 
 namespace trainyard::client {
@@ -12,6 +13,9 @@ namespace trainyard::client {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;  // invalid project / failed command (Rasa uses 1 too)
 inline constexpr int kExitUsage = 2;    // unknown command or flag
+
+// Cancelled by main() on SIGINT/SIGTERM; long commands pass it to core.
+graph::CancellationToken& InterruptToken();
 
 // The CLI's one mapping of trainyard's errors: prints the error (each
 // diagnostic with its file:line:column for invalid data) and returns the exit

@@ -186,6 +186,8 @@ int RunTrain(const std::vector<std::string>& all_args, std::ostream& out, std::o
       return kExitFailure;
     }
   }
+  // Ctrl-C (main() routes SIGINT/SIGTERM here) stops between nodes; no archive is written.
+  options.cancel = &InterruptToken();
   ProgressPrinter printer(out);
   options.on_event = [&printer](const graph::TrainingEvent& e) { printer(e); };
   std::mutex warn_mutex;
