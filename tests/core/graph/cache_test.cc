@@ -7,6 +7,7 @@
 #include <fstream>
 #include <thread>
 
+#include "core/util/errors.h"
 #include "tests/support/test_helpers.h"
 
 namespace fs = std::filesystem;
@@ -197,6 +198,32 @@ TEST(TrainingCache, ACrashedWriterLeavesNothingThatIsServed) {
   }
   EXPECT_GT(served, 0);
   EXPECT_LE(cache->UsedBytes(), 50 * kMB);
+}
+
+}  // namespace
+}  // namespace trainyard::graph
+
+#include <sqlite3.h>
+
+namespace trainyard::graph {
+namespace {
+
+TEST(TrainingCache, AFailedDatabaseWriteRemovesTheMovedDirectoryAndSurfaces) {
+  testing::TempDir dir;
+  auto cache = TrainingCache::Open(Options(dir, 10));
+  // Make every insert fail, from another connection, as a broken disk would.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir.path() / "cache" / "cache.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TRIGGER fail BEFORE INSERT ON cache_entry BEGIN SELECT RAISE(ABORT, 'disk "
+                             "broke'); END;", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  const fs::path res = MakeResource(dir, "a", 1000);
+  EXPECT_THROW(cache->CacheOutput("k", "fp", &res), util::Error);
+  size_t entries = 0;
+  for (const auto& e : fs::directory_iterator(dir.path() / "cache"))
+    entries += e.path().filename().string().rfind("cache.db", 0) != 0;
+  EXPECT_EQ(entries, 0u) << "the resource copy must not stay behind";
+  EXPECT_FALSE(cache->GetCachedOutputFingerprint("k"));
 }
 
 }  // namespace
