@@ -18,10 +18,19 @@ constexpr const char* kFile = "memorized_turns.json";
 
 class MemoizationPolicy : public graph::Component {
  public:
-  MemoizationPolicy(std::string name, const Json& config) : name_(std::move(name)), config_(config) {}
+  MemoizationPolicy(std::string name, const Json& config, const std::optional<std::string>& resource,
+                    const graph::ExecutionContext& c)
+      : name_(std::move(name)), config_(config) {
+    if (resource && c.storage && c.storage->Has(*resource)) {
+      std::ifstream in(c.storage->ReadFrom(*resource) / kFile);
+      memory_ = Json::parse(in, nullptr, false);
+      if (memory_.is_discarded()) throw util::InvalidDataError({}, "The model's " + std::string(kFile) + " is corrupt.");
+    }
+  }
 
   graph::Output Run(const std::string& fn, const graph::Inputs& in, const graph::ExecutionContext& c) override {
-    if (fn != "train") throw util::InvalidConfigError(name_ + " cannot run '" + fn + "' in this trainyard version yet.");
+    if (fn == "predict_action_probabilities") return Predict(in);
+    if (fn != "train") throw util::InvalidConfigError(name_ + " has no method '" + fn + "'.");
     const auto& trackers = *std::any_cast<TrackersPtr>(in.at("training_trackers").value);
     const Json& domain = *std::any_cast<std::shared_ptr<const Json>>(in.at("domain").value);
     const int max_history = config_["max_history"].is_number() ? config_["max_history"].get<int>() : -1;
@@ -49,8 +58,36 @@ class MemoizationPolicy : public graph::Component {
   }
 
  private:
+  // The action remembered for the last max_history states; the augmented
+  // variant also tries shorter and shorter histories.
+  graph::Output Predict(const graph::Inputs& in) const {
+    const Json& domain = *std::any_cast<std::shared_ptr<const Json>>(in.at("domain").value);
+    const auto& events = *std::any_cast<ConversationPtr>(in.at("tracker").value);
+    const std::vector<std::string> actions = ActionNames(domain);
+    auto prediction = std::make_shared<PolicyPrediction>();
+    prediction->probabilities.assign(actions.size(), 0.0);
+    prediction->priority = config_.value("priority", 3);
+    prediction->policy = name_;
+    const std::vector<State> states = ConversationStates(events, domain);
+    const int max_history = memory_.is_object() ? memory_.value("max_history", -1) : -1;
+    size_t keep = max_history < 0 ? states.size() : std::min(states.size(), static_cast<size_t>(max_history));
+    const bool augmented = name_ == "AugmentedMemoizationPolicy";
+    for (; keep > 0; --keep) {
+      const std::string key = Json(std::vector<State>(states.end() - keep, states.end())).dump();
+      if (memory_.is_object() && memory_["lookup"].contains(key)) {
+        const std::string action = memory_["lookup"][key].get<std::string>();
+        for (size_t i = 0; i < actions.size(); ++i)
+          if (actions[i] == action) prediction->probabilities[i] = 1.0;
+        break;
+      }
+      if (!augmented) break;
+    }
+    return {PolicyPredictionPtr(prediction), graph::RandomFingerprint(), std::nullopt};
+  }
+
   std::string name_;
   Json config_;
+  Json memory_;
 };
 
 }  // namespace
@@ -60,8 +97,8 @@ void RegisterMemoizationPolicies() {
     graph::ComponentImplementation impl;
     impl.defaults = {{"enable_feature_string_compression", true}, {"use_nlu_confidence_as_score", false},
                      {"priority", 3}, {"max_history", 5}};
-    impl.make = [name](const Json& config, const std::optional<std::string>&, const graph::ExecutionContext&) {
-      return std::make_unique<MemoizationPolicy>(name, config);
+    impl.make = [name](const Json& config, const std::optional<std::string>& resource, const graph::ExecutionContext& c) {
+      return std::make_unique<MemoizationPolicy>(name, config, resource, c);
     };
     graph::RegisterImplementation(name, impl);
   }

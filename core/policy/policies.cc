@@ -1,5 +1,7 @@
 #include "core/policy/policies.h"
 
+#include <algorithm>
+#include <fstream>
 #include <mutex>
 
 #include "core/graph/component.h"
@@ -25,6 +27,48 @@ class TrainingTrackerProvider : public graph::Component {
   Json config_;
 };
 
+class RuleOnlyDataProvider : public graph::Component {
+ public:
+  RuleOnlyDataProvider(const std::optional<std::string>& resource, const graph::ExecutionContext& c) {
+    if (resource && c.storage && c.storage->Has(*resource)) {
+      std::ifstream in(c.storage->ReadFrom(*resource) / "rule_only_data.json");
+      data_ = Json::parse(in, nullptr, false);
+      if (data_.is_discarded()) data_ = Json::object();
+    }
+  }
+  graph::Output Run(const std::string&, const graph::Inputs&, const graph::ExecutionContext&) override {
+    return {std::make_shared<const Json>(data_), graph::FingerprintJson(data_), std::nullopt};
+  }
+
+ private:
+  Json data_ = Json::object();
+};
+
+// Picks the prediction with the highest confidence; ties go to the policy
+// with the higher priority, then to the earlier policy (Rasa's default ensemble).
+class DefaultPolicyPredictionEnsemble : public graph::Component {
+ public:
+  graph::Output Run(const std::string&, const graph::Inputs& in, const graph::ExecutionContext&) override {
+    PolicyPrediction best;
+    double best_max = -1;
+    int best_priority = -1;
+    for (size_t i = 0;; ++i) {
+      auto it = in.find("policy" + std::to_string(i));
+      if (it == in.end()) break;
+      const auto& p = *std::any_cast<PolicyPredictionPtr>(it->second.value);
+      double max = 0;
+      for (double v : p.probabilities) max = std::max(max, v);
+      if (max > best_max || (max == best_max && p.priority > best_priority)) {
+        best = p;
+        best_max = max;
+        best_priority = p.priority;
+        best.policy = "policy_" + std::to_string(i) + "_" + p.policy;
+      }
+    }
+    return {PolicyPredictionPtr(std::make_shared<PolicyPrediction>(best)), graph::RandomFingerprint(), std::nullopt};
+  }
+};
+
 }  // namespace
 
 void RegisterPolicyComponents() {
@@ -39,6 +83,18 @@ void RegisterPolicyComponents() {
     };
     graph::RegisterImplementation("TrainingTrackerProvider", provider);
     RegisterMemoizationPolicies();
+    // rule_only_data_provider: what RulePolicy stored about rule-only slots and
+    // loops ({} without a RulePolicy).
+    graph::ComponentImplementation rules;
+    rules.make = [](const Json&, const std::optional<std::string>& resource, const graph::ExecutionContext& c) {
+      return std::make_unique<RuleOnlyDataProvider>(resource, c);
+    };
+    graph::RegisterImplementation("RuleOnlyDataProvider", rules);
+    graph::ComponentImplementation ensemble;
+    ensemble.make = [](const Json&, const std::optional<std::string>&, const graph::ExecutionContext&) {
+      return std::make_unique<DefaultPolicyPredictionEnsemble>();
+    };
+    graph::RegisterImplementation("DefaultPolicyPredictionEnsemble", ensemble);
   });
 }
 

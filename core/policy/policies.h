@@ -10,6 +10,18 @@ namespace trainyard::policy {
 // What `training_tracker_provider` hands to policies.
 using TrackersPtr = std::shared_ptr<const std::vector<TrainingTracker>>;
 
+// The conversation a prediction is for (the `__tracker__` input): its events
+// so far, in order.
+using ConversationPtr = std::shared_ptr<const std::vector<data::StoryEvent>>;
+
+// One policy's prediction: a probability per action of ActionNames(domain).
+struct PolicyPrediction {
+  std::vector<double> probabilities;
+  std::string policy;  // "policy_0_MemoizationPolicy" once the ensemble names it
+  int priority = 0;
+};
+using PolicyPredictionPtr = std::shared_ptr<const PolicyPrediction>;
+
 // Registers TrainingTrackerProvider and the policies implemented so far.
 void RegisterPolicyComponents();
 void RegisterMemoizationPolicies();

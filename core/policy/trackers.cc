@@ -101,71 +101,121 @@ std::vector<TrainingTracker> GenerateTrackers(const data::StoryGraph& graph, con
   return out;
 }
 
-std::vector<std::pair<std::vector<State>, std::string>> ActionExamples(const TrainingTracker& tracker,
-                                                                      const Json& domain) {
-  std::set<std::string> featurized_slots;
-  if (domain.contains("slots"))
-    for (const auto& [name, slot] : domain["slots"].items())
-      if (slot.value("influence_conversation", true)) featurized_slots.insert(name);
-  std::vector<std::pair<std::vector<State>, std::string>> out;
-  std::vector<State> history;
-  Json user = nullptr;
-  Json prev_action = {{"action_name", "action_listen"}};
-  Json slots = Json::object();
-  std::string active_loop;
-  auto current = [&] {
-    State s = Json::object();
-    if (!user.is_null()) s["user"] = user;
-    s["prev_action"] = prev_action;
-    if (!slots.empty()) s["slots"] = slots;
-    if (!active_loop.empty()) s["active_loop"] = {{"name", active_loop}};
-    return s;
-  };
-  bool bot_acted = false;  // a bot action since the last user turn: the bot must listen next
-  for (const StoryEvent& e : tracker.events) {
+namespace {
+
+// Replays events and records the dialogue state before each bot action.
+class StateMachine {
+ public:
+  explicit StateMachine(const Json& domain) {
+    if (domain.contains("slots"))
+      for (const auto& [name, slot] : domain["slots"].items())
+        if (slot.value("influence_conversation", true)) featurized_slots_.insert(name);
+  }
+
+  // Feeds one event; returns the example (history, action) it completes, if any.
+  void Feed(const StoryEvent& e, std::vector<std::pair<std::vector<State>, std::string>>& out) {
     switch (e.type) {
       case EventType::kUser: {
-        if (bot_acted) {
-          history.push_back(current());
-          out.emplace_back(history, "action_listen");
-          bot_acted = false;
-        }
-        user = Json::object();
-        if (!e.name.empty()) user["intent"] = e.name;
-        else user["text"] = e.text;
+        if (bot_acted_) Act("action_listen", out);
+        user_ = Json::object();
+        if (!e.name.empty()) user_["intent"] = e.name;
+        else user_["text"] = e.text;
         std::set<std::string> entities;
         for (const auto& en : e.entities) entities.insert(en.entity);
-        if (!entities.empty()) user["entities"] = entities;
-        prev_action = {{"action_name", "action_listen"}};
+        if (!entities.empty()) user_["entities"] = entities;
+        prev_action_ = {{"action_name", "action_listen"}};
+        bot_acted_ = false;
         break;
       }
       case EventType::kAction: {
         if (e.name == data::kRuleSnippetAction) break;
-        const std::string action = e.name.empty() ? e.text : e.name;
-        history.push_back(current());
-        out.emplace_back(history, action);
-        prev_action = e.name.empty() ? Json{{"action_text", e.text}} : Json{{"action_name", e.name}};
-        bot_acted = true;
+        Act(e.name.empty() ? e.text : e.name, out);
+        prev_action_ = e.name.empty() ? Json{{"action_text", e.text}} : Json{{"action_name", e.name}};
+        bot_acted_ = e.name != "action_listen";
         break;
       }
       case EventType::kSlotSet:
-        if (featurized_slots.count(e.name)) {
-          if (e.value.is_null() && !e.bare_slot) slots.erase(e.name);
-          else slots[e.name] = e.bare_slot ? Json("filled") : e.value;
+        if (featurized_slots_.count(e.name)) {
+          if (e.value.is_null() && !e.bare_slot) slots_.erase(e.name);
+          else slots_[e.name] = e.bare_slot ? Json("filled") : e.value;
         }
         break;
       case EventType::kActiveLoop:
-        active_loop = e.name;
+        active_loop_ = e.name;
         break;
       case EventType::kOr:
         break;  // expanded before
     }
   }
-  // A story ends by listening to the user (rules may not: wait_for_user_input).
-  if (bot_acted && !tracker.is_rule) {
-    history.push_back(current());
-    out.emplace_back(history, "action_listen");
+
+  State Current() const {
+    State s = Json::object();
+    if (!user_.is_null()) s["user"] = user_;
+    s["prev_action"] = prev_action_;
+    if (!slots_.empty()) s["slots"] = slots_;
+    if (!active_loop_.empty()) s["active_loop"] = {{"name", active_loop_}};
+    return s;
   }
+
+  // Records the state before `action`.
+  void Act(const std::string& action, std::vector<std::pair<std::vector<State>, std::string>>& out) {
+    history_.push_back(Current());
+    out.emplace_back(history_, action);
+  }
+
+  bool bot_acted() const { return bot_acted_; }
+  const std::vector<State>& history() const { return history_; }
+
+ private:
+  std::set<std::string> featurized_slots_;
+  std::vector<State> history_;
+  Json user_ = nullptr;
+  Json prev_action_ = {{"action_name", "action_listen"}};
+  Json slots_ = Json::object();
+  std::string active_loop_;
+  bool bot_acted_ = false;  // a bot action since the last user turn: the bot must listen next
+};
+
+}  // namespace
+
+std::vector<std::pair<std::vector<State>, std::string>> ActionExamples(const TrainingTracker& tracker,
+                                                                      const Json& domain) {
+  StateMachine machine(domain);
+  std::vector<std::pair<std::vector<State>, std::string>> out;
+  for (const StoryEvent& e : tracker.events) machine.Feed(e, out);
+  // A story ends by listening to the user (rules may not: wait_for_user_input).
+  if (machine.bot_acted() && !tracker.is_rule) machine.Act("action_listen", out);
+  return out;
+}
+
+std::vector<State> ConversationStates(const std::vector<data::StoryEvent>& events, const Json& domain) {
+  StateMachine machine(domain);
+  std::vector<std::pair<std::vector<State>, std::string>> ignored;
+  for (const StoryEvent& e : events) machine.Feed(e, ignored);
+  std::vector<State> states = machine.history();
+  states.push_back(machine.Current());
+  return states;
+}
+
+std::vector<std::string> ActionNames(const Json& domain) {
+  std::vector<std::string> out = {"action_listen", "action_restart", "action_session_start", "action_default_fallback",
+                                  "action_deactivate_loop", "action_revert_fallback_events",
+                                  "action_default_ask_affirmation", "action_default_ask_rephrase",
+                                  "action_two_stage_fallback", "action_unlikely_intent", "action_back",
+                                  "action_send_text", "action_extract_slots"};
+  std::set<std::string> seen(out.begin(), out.end());
+  auto add = [&](const std::string& a) {
+    if (seen.insert(a).second) out.push_back(a);
+  };
+  if (domain.contains("actions"))
+    for (const auto& a : domain["actions"]) add(a.get<std::string>());
+  if (domain.contains("responses"))
+    for (const auto& [name, r] : domain["responses"].items())
+      if (name.rfind("utter_", 0) == 0 && name.find('/') == std::string::npos) add(name);
+  if (domain.contains("forms"))
+    for (const auto& [name, f] : domain["forms"].items()) add(name);
+  if (domain.contains("e2e_actions"))
+    for (const auto& a : domain["e2e_actions"]) add(a.get<std::string>());
   return out;
 }
 

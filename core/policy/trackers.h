@@ -46,4 +46,14 @@ using State = Json;
 std::vector<std::pair<std::vector<State>, std::string>> ActionExamples(const TrainingTracker& tracker,
                                                                       const Json& domain);
 
+// The states of a conversation so far (`events` as they happened, e.g. from
+// a live tracker): the state before each past bot action, then the current
+// state — the history a policy predicts the next action from.
+std::vector<State> ConversationStates(const std::vector<data::StoryEvent>& events, const Json& domain);
+
+// Every action a model can predict, in Rasa's order: the default actions, the
+// domain's actions, its utter_ responses not listed as actions, forms, and
+// end-to-end bot texts.
+std::vector<std::string> ActionNames(const Json& domain);
+
 }  // namespace trainyard::policy

@@ -2,6 +2,7 @@
 
 #include "core/graph/runner.h"
 #include "core/nlu/message.h"
+#include "core/policy/policies.h"
 #include "core/training/components.h"
 #include "core/util/errors.h"
 #include "core/util/strings.h"
@@ -35,7 +36,9 @@ std::unique_ptr<Model> Model::Load(const fs::path& archive) {
   auto storage = storage::ModelStorage::CreateTemporary();
   storage::ModelMetadata metadata = storage::UnpackArchive(archive, storage->root());
   graph::GraphSchema predict = graph::GraphSchema::FromJson(metadata.predict_schema);
-  const graph::GraphSchema needed = predict.Minimal({metadata.nlu_target});
+  std::vector<std::string> targets = {metadata.nlu_target};
+  if (metadata.core_target) targets.push_back(*metadata.core_target);
+  const graph::GraphSchema needed = predict.Minimal(targets);
   for (const auto& [name, node] : needed.nodes())
     if (!graph::FindImplementation(node.uses))
       throw util::InvalidConfigError("The model '" + archive.string() + "' uses the component '" + node.uses +
@@ -55,6 +58,27 @@ nlohmann::ordered_json Model::Parse(const std::string& text) const {
       options, {}, {metadata_.nlu_target});
   const auto& result = std::any_cast<const nlu::NluMessagesPtr&>(outputs.at(metadata_.nlu_target).value);
   return nlu::ParseResult(result->front());
+}
+
+nlohmann::ordered_json Model::PredictNextAction(const std::vector<data::StoryEvent>& events) const {
+  if (!metadata_.core_target)
+    throw util::InvalidConfigError("This model was trained without dialogue policies; it cannot predict actions.");
+  auto conversation = std::make_shared<const std::vector<data::StoryEvent>>(events);
+  graph::RunnerOptions options;
+  options.threads = 1;
+  const auto outputs = graph::RunGraph(
+      predict_, *storage_,
+      {{graph::kTrackerPlaceholder, graph::Output{policy::ConversationPtr(conversation), graph::RandomFingerprint(), {}}}},
+      options, {}, {*metadata_.core_target});
+  const auto& prediction = *std::any_cast<policy::PolicyPredictionPtr>(outputs.at(*metadata_.core_target).value);
+  const auto& domain = *std::any_cast<std::shared_ptr<const nlohmann::ordered_json>>(outputs.at("domain_provider").value);
+  const std::vector<std::string> actions = policy::ActionNames(domain);
+  size_t best = 0;
+  for (size_t i = 1; i < prediction.probabilities.size(); ++i)
+    if (prediction.probabilities[i] > prediction.probabilities[best]) best = i;
+  return {{"action", best < actions.size() ? actions[best] : "action_listen"},
+          {"confidence", prediction.probabilities.empty() ? 0.0 : prediction.probabilities[best]},
+          {"policy", prediction.policy}};
 }
 
 }  // namespace trainyard::training

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/data/story.h"
 #include "core/graph/schema.h"
 #include "core/storage/archive.h"
 #include "core/storage/model_storage.h"
@@ -28,6 +29,11 @@ class Model {
   // Rasa's parse output for `text`: text, intent, entities, intent_ranking,
   // response_selector.
   nlohmann::ordered_json Parse(const std::string& text) const;
+
+  // The next action for a conversation given as its events so far:
+  // {"action": name, "confidence": p, "policy": "policy_<i>_<Name>"}.
+  // Throws util::InvalidConfigError for a model trained without policies.
+  nlohmann::ordered_json PredictNextAction(const std::vector<data::StoryEvent>& events) const;
 
  private:
   Model(std::unique_ptr<storage::ModelStorage> storage, storage::ModelMetadata metadata, graph::GraphSchema predict)

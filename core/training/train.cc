@@ -74,11 +74,9 @@ void CheckUnresolvedSlots(const data::Project& project) {
 
 // Components the graphs use that trainyard cannot run yet.
 void CheckImplemented(const graph::GraphModelConfiguration& graphs) {
-  // Everything that trains, and what `parse` runs. (Dialogue prediction comes
-  // with the policies: a model's policies are trained and stored already.)
+  // Everything that trains, and everything the model predicts with.
   std::set<std::string> missing;
-  const graph::GraphSchema nlu_predict = graphs.predict_schema.Minimal({graphs.nlu_target});
-  for (const auto* schema : {&graphs.train_schema, &nlu_predict})
+  for (const auto* schema : {&graphs.train_schema, &graphs.predict_schema})
     for (const auto& [name, node] : schema->nodes())
       if (!graph::FindImplementation(node.uses)) missing.insert(node.uses);
   if (missing.empty()) return;

@@ -463,3 +463,51 @@ TEST_F(TrainTest, FinetuneRefusesDomainChangesForDialogueButNotForNluOnly) {
 
 }  // namespace
 }  // namespace trainyard::training
+
+namespace trainyard::training {
+namespace {
+
+data::StoryEvent User(const std::string& intent) {
+  data::StoryEvent e;
+  e.type = data::EventType::kUser;
+  e.name = intent;
+  return e;
+}
+data::StoryEvent Action(const std::string& name) {
+  data::StoryEvent e;
+  e.type = data::EventType::kAction;
+  e.name = name;
+  return e;
+}
+
+TEST_F(TrainTest, MemoizedStoriesPredictTheNextAction) {
+  dir_.Write("config.yml", kMemoConfig);
+  train_.fixed_model_name = "memo";
+  const auto model = Model::Load(*Train(train_).model);
+  const auto first = model->PredictNextAction({User("greet")});
+  EXPECT_EQ(first["action"], "utter_greet");
+  EXPECT_EQ(first["confidence"], 1.0);
+  EXPECT_EQ(first["policy"], "policy_0_MemoizationPolicy");
+  EXPECT_EQ(model->PredictNextAction({User("greet"), Action("utter_greet")})["action"], "action_listen");
+  // Never seen: nothing remembered, confidence 0.
+  EXPECT_EQ(model->PredictNextAction({User("mood_great"), Action("utter_goodbye"), User("greet")})["confidence"], 0.0);
+}
+
+TEST_F(TrainTest, AugmentedMemoizationBacksOffToShorterHistories) {
+  dir_.Write("config.yml", "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+                           "  - name: KeywordIntentClassifier\npolicies:\n  - name: AugmentedMemoizationPolicy\n"
+                           "    max_history: 2\n");
+  train_.fixed_model_name = "augmented";
+  const auto model = Model::Load(*Train(train_).model);
+  // An unseen opening before "greet": the full history is unknown, the last state is remembered.
+  const auto p = model->PredictNextAction({User("goodbye"), Action("utter_goodbye"), User("greet")});
+  EXPECT_EQ(p["action"], "utter_greet");
+}
+
+TEST_F(TrainTest, NluOnlyModelsCannotPredictActions) {
+  const auto model = Model::Load(*TrainNlu(train_).model);
+  EXPECT_THROW(model->PredictNextAction({User("greet")}), util::InvalidConfigError);
+}
+
+}  // namespace
+}  // namespace trainyard::training
