@@ -2,6 +2,9 @@
 // `rasa train` commands, with a progress display driven by training events.
 
 #include <chrono>
+#include <cmath>
+#include <fstream>
+#include <sstream>
 #include <filesystem>
 #include <iomanip>
 #include <mutex>
@@ -42,6 +45,7 @@ constexpr const char* kHelp =
     "  --num-threads N            threads for Sklearn/Mitie components\n"
     "  --finetune [MODEL]         finetune MODEL (default: the newest model in --out)\n"
     "  --epoch-fraction F         epochs fraction when finetuning\n"
+    "  (train core) -c A.yml B.yml ... --percentages P ... --runs N: compare configs on fewer stories\n"
     "  --threads N                graph runner threads (default: cores)\n"
     "  --skip-validation          do not validate the project first (as `trainyard data validate`)\n"
     "  --fail-on-validation-warnings  stop when validation finds warnings\n";
@@ -91,6 +95,61 @@ fs::path ResolvePath(const std::string& given, const std::string& fallback, cons
   return {};
 }
 
+// `train core -c A B ...`: trains each config on 100 - p % of the stories for
+// each exclusion percentage p, `runs` times, into <out>/run_<r>/<config>__percentage__<p>.tar.gz,
+// and writes <out>/num_stories.json (stories used per percentage), as Rasa does.
+int RunCoreCompare(training::TrainOptions options, const std::vector<std::string>& configs,
+                   const ParsedArgs& parsed, std::ostream& out, std::ostream& err) {
+  std::vector<double> percentages = {0, 25, 50, 75};
+  int runs = 3;
+  try {
+    if (parsed.Has("--percentages")) {
+      percentages.clear();
+      for (const std::string& p : parsed.Values("--percentages")) percentages.push_back(std::stod(p));
+    }
+    if (auto r = parsed.Value("--runs")) runs = std::stoi(*r);
+  } catch (const std::exception&) {
+    err << "trainyard train core: --percentages and --runs take numbers\n";
+    return kExitUsage;
+  }
+  const fs::path output = options.output;
+  try {
+    data::ImportOptions import;
+    import.config_path = configs.front();
+    import.domain_path = options.domain;
+    import.data_paths = options.training_files;
+    util::Diagnostics ignored;
+    const size_t steps = data::Import(import, ignored).stories.steps.size();
+    nlohmann::json counts = nlohmann::json::array();
+    for (double p : percentages)
+      counts.push_back(p <= 0 || p >= 100 ? steps : steps - std::min<size_t>(steps, std::lround(p / 100.0 * steps)));
+    for (int run = 1; run <= runs; ++run) {
+      for (const std::string& config : configs) {
+        for (double p : percentages) {
+          training::TrainOptions o = options;
+          o.config = config;
+          o.exclusion_percentage = p;
+          o.output = output / ("run_" + std::to_string(run));
+          std::ostringstream name;
+          name << fs::path(config).stem().string() << "__percentage__" << p;
+          o.fixed_model_name = name.str();
+          const training::TrainingResult r = training::TrainCore(o);
+          if (!r.model) {
+            for (const std::string& m : r.messages) err << m << "\n";
+            return kExitFailure;
+          }
+          out << "Trained " << r.model->string() << "\n";
+        }
+      }
+    }
+    fs::create_directories(output);
+    std::ofstream(output / "num_stories.json") << counts.dump() << "\n";
+    return kExitOk;
+  } catch (const util::Error& e) {
+    return ReportError(e, err);
+  }
+}
+
 }  // namespace
 
 int RunTrain(const std::vector<std::string>& all_args, std::ostream& out, std::ostream& err) {
@@ -101,7 +160,9 @@ int RunTrain(const std::vector<std::string>& all_args, std::ostream& out, std::o
     args.erase(args.begin());
   }
   const auto parsed = ParseArgs(args,
-                                {{{"-c", "--config"}, ArgKind::kValue},
+                                {{{"-c", "--config"}, ArgKind::kValues},
+                                 {{"--percentages"}, ArgKind::kValues},
+                                 {{"--runs"}, ArgKind::kValue},
                                  {{"-d", "--domain"}, ArgKind::kValue},
                                  {{"--data"}, ArgKind::kValues},
                                  {{"-u", "--nlu"}, ArgKind::kValues},
@@ -121,6 +182,11 @@ int RunTrain(const std::vector<std::string>& all_args, std::ostream& out, std::o
                                 "trainyard train", err);
   if (const auto status = HandleUsage(parsed, kHelp, out, err)) return *status;
   training::TrainOptions options;
+  const std::vector<std::string> configs = parsed->Values("--config");
+  if (configs.size() > 1 && mode != "core") {
+    err << "trainyard train: several --config files are only for `train core` (compare mode)\n";
+    return kExitUsage;
+  }
   if (auto v = parsed->Value("--config")) options.config = *v;
   if (auto v = parsed->Value("--domain")) options.domain = ResolvePath(*v, "domain.yml", "domain", err);
   const char* data_flag = mode == "nlu" ? "--nlu" : mode == "core" ? "--stories" : "--data";
@@ -147,6 +213,7 @@ int RunTrain(const std::vector<std::string>& all_args, std::ostream& out, std::o
     err << "trainyard train: a numeric option has a value that is not a number\n";
     return kExitUsage;
   }
+  if (configs.size() > 1) return RunCoreCompare(options, configs, *parsed, out, err);
   std::error_code ec;
   if (!fs::is_regular_file(options.config, ec)) {
     err << "The config file '" << options.config.string()

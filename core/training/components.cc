@@ -1,7 +1,10 @@
 #include "core/training/components.h"
 
 #include <fstream>
+#include <algorithm>
+#include <cmath>
 #include <mutex>
+#include <random>
 
 #include "core/data/serialize.h"
 #include "core/data/story_graph.h"
@@ -105,6 +108,23 @@ void CheckFinetuning(const Json& old, const Json& now, bool core, bool nlu) {
         "example for every known label.");
 }
 
+// Rasa's exclusion_percentage: that share of the story steps (rounded) is
+// dropped after a shuffle — seeded here, so the same percentage drops the
+// same steps every time. 0 and 100 keep everything, as in Rasa.
+data::StoryData ExcludeStories(const data::StoryData& stories, double percentage) {
+  if (percentage <= 0 || percentage >= 100) return stories;
+  data::StoryData out = stories;
+  std::mt19937 rng(42);
+  std::shuffle(out.steps.begin(), out.steps.end(), rng);
+  const auto drop = static_cast<size_t>(std::lround(percentage / 100.0 * static_cast<double>(out.steps.size())));
+  out.steps.resize(out.steps.size() - std::min(drop, out.steps.size()));
+  size_t story_steps = 0, rule_steps = 0;
+  for (const auto& s : out.steps) (s.is_rule ? rule_steps : story_steps)++;
+  out.story_count = std::min(out.story_count, story_steps);
+  out.rule_count = std::min(out.rule_count, rule_steps);
+  return out;
+}
+
 void RegisterPlumbing() {
   Register("DefaultV1RecipeValidator", Json::object(), [](const Json&, const auto&) {
     // Data-versus-config checks run before the graph (training::Train), so
@@ -174,13 +194,16 @@ void RegisterPlumbing() {
            return Output{DomainPtr(core), graph::FingerprintJson(*core), std::nullopt};
          }}};
   });
-  Register("StoryGraphProvider", Json{{"exclusion_percentage", nullptr}}, [](const Json&, const auto&) {
+  Register("StoryGraphProvider", Json{{"exclusion_percentage", nullptr}}, [](const Json& config, const auto&) {
+    const double exclusion = config["exclusion_percentage"].is_number() ? config["exclusion_percentage"].get<double>() : 0;
     return std::map<std::string, FunctionComponent::Fn>{
-        {"provide", [](const Inputs& in, const ExecutionContext&) {
+        {"provide", [exclusion](const Inputs& in, const ExecutionContext&) {
            const data::Project& p = *ProjectOf(in);
-           auto graph = std::make_shared<data::StoryGraph>(p.story_graph);
-           return Output{std::shared_ptr<const data::StoryGraph>(graph),
-                         graph::FingerprintJson(data::StoryDataToJson(p.stories)), std::nullopt};
+           data::StoryData stories = ExcludeStories(p.stories, exclusion);
+           const Json content = data::StoryDataToJson(stories);
+           util::Diagnostics ignored;  // checkpoint warnings were reported at import
+           auto graph = std::make_shared<data::StoryGraph>(data::StoryGraph::Build(std::move(stories), ignored));
+           return Output{std::shared_ptr<const data::StoryGraph>(graph), graph::FingerprintJson(content), std::nullopt};
          }}};
   });
   Register("NLUMessageConverter", Json::object(), [](const Json&, const auto&) {

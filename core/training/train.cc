@@ -118,6 +118,7 @@ TrainingResult TrainGraph(const TrainOptions& options, const data::Project& proj
   recipe.is_finetuning = finetune.has_value();
   recipe.num_threads = options.num_threads;
   recipe.augmentation_factor = options.augmentation_factor;
+  recipe.exclusion_percentage = options.exclusion_percentage;
   recipe.persist_nlu_training_data = options.persist_nlu_training_data;
   recipe.finetuning_epoch_fraction = options.finetuning_epoch_fraction;
   util::Diagnostics recipe_warnings;

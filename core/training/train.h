@@ -33,6 +33,7 @@ struct TrainOptions {
   bool persist_nlu_training_data = false;
   std::optional<int> num_threads;        // Sklearn/Mitie components only (Rasa's meaning)
   std::optional<int> augmentation_factor;
+  std::optional<double> exclusion_percentage;  // drop this share of the story steps (core compare mode)
   std::optional<double> finetuning_epoch_fraction;
   // Finetune this model (an archive, or a directory: its newest archive)
   // instead of training from scratch (SPEC §1.8).

@@ -182,3 +182,29 @@ TEST(TrainAndParse, ValidationBeforeTrainingAsRasaTrainDoes) {
 
 }  // namespace
 }  // namespace trainyard::client
+
+namespace trainyard::client {
+namespace {
+
+TEST(TrainAndParse, CoreCompareModeTrainsEveryConfigPercentageAndRun) {
+  testing::TempDir dir;
+  data::WriteFixture(dir);
+  ::setenv("TRAINYARD_CACHE_DIR", (dir.path() / "cache").c_str(), 1);
+  const std::string p = dir.path().string();
+  dir.Write("config.yml", "language: en\npolicies:\n  - name: MemoizationPolicy\n");
+  dir.Write("other.yml", "language: en\npolicies:\n  - name: AugmentedMemoizationPolicy\n");
+  const Result r = RunTrainyard({"train", "core", "-c", p + "/config.yml", p + "/other.yml", "--domain",
+                                 p + "/domain.yml", "--stories", p + "/data", "--out", p + "/compare",
+                                 "--percentages", "50", "100", "--runs", "2"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  for (const char* run : {"run_1", "run_2"})
+    for (const char* model : {"config__percentage__50.tar.gz", "config__percentage__100.tar.gz",
+                              "other__percentage__50.tar.gz", "other__percentage__100.tar.gz"})
+      EXPECT_TRUE(std::filesystem::exists(dir.path() / "compare" / run / model)) << run << "/" << model;
+  // The fixture has one story and one rule: 50 % keeps one step, 100 % (as in Rasa) keeps both.
+  EXPECT_EQ(util::ReadFile(dir.path() / "compare" / "num_stories.json"), "[1,2]\n");
+  ::unsetenv("TRAINYARD_CACHE_DIR");
+}
+
+}  // namespace
+}  // namespace trainyard::client
