@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <mutex>
+#include <set>
 #include <random>
 
 #include "core/data/serialize.h"
@@ -11,6 +12,7 @@
 #include "core/graph/component.h"
 #include "core/nlu/components.h"
 #include "core/nlu/message.h"
+#include "core/nlu/whitespace_tokenizer.h"
 #include "core/policy/policies.h"
 #include "core/util/errors.h"
 #include "core/util/strings.h"
@@ -123,6 +125,86 @@ data::StoryData ExcludeStories(const data::StoryData& stories, double percentage
   out.story_count = std::min(out.story_count, story_steps);
   out.rule_count = std::min(out.rule_count, rule_steps);
   return out;
+}
+
+// One message per distinct user turn (text, or intent with entities) and bot
+// turn (action name or bot text) of `events`, in first-seen order.
+void AddConversationMessages(const std::vector<data::StoryEvent>& events, std::set<std::string>& seen,
+                             std::vector<nlu::NluMessage>& out) {
+  for (const data::StoryEvent& e : events) {
+    if (e.type == data::EventType::kOr) {
+      AddConversationMessages(e.alternatives, seen, out);
+      continue;
+    }
+    nlu::NluMessage m;
+    m.data.origin = data::MessageOrigin::kStory;
+    std::string key;
+    if (e.type == data::EventType::kUser) {
+      if (!e.text.empty()) {
+        m.data.text = e.text;
+        key = "text:" + e.text;
+      } else {
+        m.data.intent = e.name;
+        key = "intent:" + e.name;
+      }
+    } else if (e.type == data::EventType::kAction && e.name != data::kRuleSnippetAction) {
+      if (!e.text.empty()) {
+        m.data.action_text = e.text;
+        key = "action_text:" + e.text;
+      } else {
+        m.data.action_name = e.name;
+        key = "action_name:" + e.name;
+      }
+    }
+    if (key.empty() || !seen.insert(key).second) continue;
+    m.tokens = nlu::WhitespaceTokenize(m.data.text.empty() ? m.data.action_text : m.data.text);
+    out.push_back(std::move(m));
+  }
+}
+
+std::string PrecomputationKey(const nlu::NluMessage& m) {
+  if (!m.data.text.empty()) return "text:" + m.data.text;
+  if (!m.data.intent.empty()) return "intent:" + m.data.intent;
+  if (!m.data.action_text.empty()) return "action_text:" + m.data.action_text;
+  return "action_name:" + m.data.action_name;
+}
+
+void RegisterEndToEnd() {
+  // story_to_nlu_training_data_converter / tracker_to_message_converter.
+  Register("CoreFeaturizationInputConverter", Json::object(), [](const Json&, const auto&) {
+    return std::map<std::string, FunctionComponent::Fn>{
+        {"convert_for_training",
+         [](const Inputs& in, const ExecutionContext&) {
+           const auto& graph = *std::any_cast<std::shared_ptr<const data::StoryGraph>>(in.at("story_graph").value);
+           auto out = std::make_shared<nlu::NluTrainingData>();
+           std::set<std::string> seen;
+           for (const data::StoryStep& step : graph.steps()) {
+             AddConversationMessages(step.condition, seen, out->messages);
+             AddConversationMessages(step.events, seen, out->messages);
+           }
+           return Output{nlu::NluTrainingDataPtr(out), "", std::nullopt};
+         }},
+        {"convert_for_inference", [](const Inputs& in, const ExecutionContext&) {
+           const auto& events = *std::any_cast<policy::ConversationPtr>(in.at("tracker").value);
+           auto out = std::make_shared<std::vector<nlu::NluMessage>>();
+           std::set<std::string> seen;
+           AddConversationMessages(events, seen, *out);
+           return Output{nlu::NluMessagesPtr(out), graph::RandomFingerprint(), std::nullopt};
+         }}};
+  });
+  // end_to_end_features_provider: the featurized messages, keyed for lookup.
+  Register("CoreFeaturizationCollector", Json::object(), [](const Json&, const auto&) {
+    return std::map<std::string, FunctionComponent::Fn>{
+        {"collect", [](const Inputs& in, const ExecutionContext&) {
+           const graph::Output& input = in.at("messages");
+           std::vector<nlu::NluMessage> messages;
+           if (const auto* data = std::any_cast<nlu::NluTrainingDataPtr>(&input.value)) messages = (*data)->messages;
+           else messages = *std::any_cast<nlu::NluMessagesPtr>(input.value);
+           auto out = std::make_shared<Precomputations>();
+           for (const nlu::NluMessage& m : messages) (*out)[PrecomputationKey(m)] = m.features;
+           return Output{PrecomputationsPtr(out), "", std::nullopt};
+         }}};
+  });
 }
 
 void RegisterPlumbing() {
@@ -242,6 +324,7 @@ void RegisterBuiltinComponents() {
   static std::once_flag once;
   std::call_once(once, [] {
     RegisterPlumbing();
+    RegisterEndToEnd();
     nlu::RegisterNluComponents();
     policy::RegisterPolicyComponents();
   });
