@@ -85,8 +85,8 @@ void CheckImplemented(const graph::GraphModelConfiguration& graphs) {
                                  ". Use the components it implements, or a newer trainyard.");
 }
 
-TrainingResult TrainGraph(const TrainOptions& options, const data::Project& project, TrainingType type,
-                          TrainingResult result) {
+TrainingResult TrainProject(const TrainOptions& options, const data::Project& project, TrainingType type,
+                            TrainingResult result) {
   RegisterBuiltinComponents();
   std::vector<std::string> configured;
   const data::ProjectConfig config = graph::AutoConfigure(project.config, type, &configured);
@@ -216,7 +216,11 @@ TrainingResult Train(const TrainOptions& options) {
     return result;
   }
   CheckUnresolvedSlots(project);
-  return TrainGraph(options, project, plan.type, std::move(result));
+  return TrainProject(options, project, plan.type, std::move(result));
+}
+
+TrainingResult TrainGraph(const TrainOptions& options, const data::Project& project, TrainingType type) {
+  return TrainProject(options, project, type, TrainingResult{});
 }
 
 TrainingResult TrainNlu(TrainOptions options) {
@@ -237,7 +241,7 @@ TrainingResult TrainNlu(TrainOptions options) {
                               "model training will be skipped now.");
     return result;
   }
-  return TrainGraph(options, project, TrainingType::kNlu, std::move(result));
+  return TrainProject(options, project, TrainingType::kNlu, std::move(result));
 }
 
 TrainingResult TrainCore(TrainOptions options) {
@@ -261,7 +265,7 @@ TrainingResult TrainCore(TrainOptions options) {
     return result;
   }
   CheckUnresolvedSlots(project);
-  return TrainGraph(options, project, TrainingType::kCore, std::move(result));
+  return TrainProject(options, project, TrainingType::kCore, std::move(result));
 }
 
 }  // namespace trainyard::training

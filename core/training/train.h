@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/data/importer.h"
 #include "core/data/training_type.h"
 #include "core/graph/component.h"
 #include "core/graph/trainer.h"
@@ -61,6 +62,10 @@ struct TrainingResult {
 // Throws util::InvalidDataError (bad data, unresolved slots),
 // util::InvalidConfigError (config cannot be trained), util::CancelledError.
 TrainingResult Train(const TrainOptions& options);
+
+// Rasa's `_train_graph`: trains an imported project for a given training
+// type (no training-type detection, no unresolved-slot check).
+TrainingResult TrainGraph(const TrainOptions& options, const data::Project& project, data::TrainingType type);
 
 // `rasa train nlu` / `rasa train core`: force the training type; no model
 // (and a message) when the data for it is missing.

@@ -511,3 +511,18 @@ TEST_F(TrainTest, NluOnlyModelsCannotPredictActions) {
 
 }  // namespace
 }  // namespace trainyard::training
+
+namespace trainyard::training {
+namespace {
+
+TEST_F(TrainTest, TrainGraphTrainsAnImportedProjectForAGivenType) {
+  util::Diagnostics d;
+  const data::Project project = data::Import(options_, d);
+  const TrainingResult result = TrainGraph(train_, project, data::TrainingType::kNlu);
+  ASSERT_TRUE(result.model);
+  EXPECT_EQ(result.training_type, data::TrainingType::kNlu);
+  EXPECT_EQ(storage::ReadArchiveMetadata(*result.model).training_type, 1);
+}
+
+}  // namespace
+}  // namespace trainyard::training
