@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "core/util/errors.h"
+#include "core/util/sqlite.h"
 #include "core/util/strings.h"
 
 namespace fs = std::filesystem;
@@ -22,52 +23,7 @@ namespace {
 constexpr const char* kDatabase = "cache.db";
 constexpr const char* kTempPrefix = ".tmp-";
 
-// A statement that finalizes itself.
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK)
-      throw util::Error(util::ErrorCode::kInternal,
-                        std::string("Training cache: ") + sqlite3_errmsg(db) + " in: " + sql);
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  Statement& Bind(int i, const std::string& v) {
-    sqlite3_bind_text(stmt_, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Statement& Bind(int i, double v) {
-    sqlite3_bind_double(stmt_, i, v);
-    return *this;
-  }
-  Statement& Bind(int i, int64_t v) {
-    sqlite3_bind_int64(stmt_, i, v);
-    return *this;
-  }
-  Statement& BindNull(int i) {
-    sqlite3_bind_null(stmt_, i);
-    return *this;
-  }
-  // True while rows come; throws on errors.
-  bool Step() {
-    const int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    throw util::Error(util::ErrorCode::kInternal, std::string("Training cache: ") + sqlite3_errmsg(db_));
-  }
-  std::string Text(int col) const {
-    const auto* t = sqlite3_column_text(stmt_, col);
-    return t ? reinterpret_cast<const char*>(t) : "";
-  }
-  bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
-  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
+using Statement = util::SqliteStatement;
 
 // Strictly increasing within a process, so LRU order is exact even for
 // operations in the same microsecond.
@@ -168,23 +124,7 @@ TrainingCache::~TrainingCache() {
   if (db_) sqlite3_close(db_);
 }
 
-void TrainingCache::Exec(const std::string& sql) {
-  char* error = nullptr;
-  int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error);
-  // Switching to WAL while another process opens the same cache can report
-  // BUSY without consulting the busy handler; such statements are retried.
-  for (int attempt = 0; (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && attempt < 200; ++attempt) {
-    sqlite3_free(error);
-    error = nullptr;
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error);
-  }
-  if (rc != SQLITE_OK) {
-    const std::string message = error ? error : "unknown error";
-    sqlite3_free(error);
-    throw util::Error(util::ErrorCode::kInternal, "Training cache: " + message);
-  }
-}
+void TrainingCache::Exec(const std::string& sql) { util::SqliteExec(db_, sql); }
 
 void TrainingCache::DeleteVersionsBelow(const std::string& version) {
   std::vector<std::pair<std::string, std::string>> old;  // key, location
