@@ -136,6 +136,7 @@ TrainingResult TrainProject(const TrainOptions& options, const data::Project& pr
   if (finetune) storage::UnpackArchive(*finetune, storage->root());
   graph::CacheOptions cache_options = graph::CacheOptionsFromEnvironment();
   cache_options.version = Version();
+  if (options.cache_directory) cache_options.directory = *options.cache_directory;
   std::string cache_warning;
   auto cache = graph::TrainingCache::Open(cache_options, &cache_warning);
   if (!cache_warning.empty()) Warn(options, {cache_options.directory.string()}, cache_warning);

@@ -39,6 +39,8 @@ struct TrainOptions {
   // Finetune this model (an archive, or a directory: its newest archive)
   // instead of training from scratch (SPEC §1.8).
   std::optional<std::filesystem::path> model_to_finetune;
+  // The training cache directory; default from TRAINYARD_CACHE_DIR / .trainyard/cache.
+  std::optional<std::filesystem::path> cache_directory;
   // Worker threads of the graph runner; 0 = cores.
   size_t runner_threads = 0;
   const graph::CancellationToken* cancel = nullptr;

@@ -1,0 +1,174 @@
+#include "server/job_service.h"
+
+#include <gtest/gtest.h>
+
+#include "core/storage/archive.h"
+#include "core/util/errors.h"
+#include "core/util/sha256.h"
+#include "tests/core/data/project_fixture.h"
+
+namespace fs = std::filesystem;
+
+namespace trainyard::server {
+namespace {
+
+constexpr const char* kConfig =
+    "recipe: default.v1\nlanguage: en\nassistant_id: svc\npipeline:\n  - name: WhitespaceTokenizer\n"
+    "  - name: KeywordIntentClassifier\npolicies:\n  - name: MemoizationPolicy\n";
+
+v1::TrainRequest Request(const std::string& nlu = data::kFixtureNlu) {
+  v1::TrainRequest r;
+  auto add = [&](const std::string& path, const std::string& content) {
+    auto* f = r.mutable_files()->add_files();
+    f->set_path(path);
+    f->set_content(content);
+  };
+  add("config.yml", kConfig);
+  add("domain.yml", data::kFixtureDomain);
+  add("data/nlu.yml", nlu);
+  add("data/stories.yml", data::kFixtureStories);
+  return r;
+}
+
+class JobServiceTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<JobService> Start(ServiceOptions options = {}) {
+    options.state_dir = dir_.path() / "state";
+    return std::make_unique<JobService>(options, OpenSqliteJobStore(options.state_dir / "jobs.db"),
+                                        OpenLocalArtifactStore(dir_.path() / "models"));
+  }
+  // Follows a job's events until it finishes (at most 30 s).
+  std::vector<v1::JobEvent> Follow(JobService& s, const std::string& id, int64_t after = 0) {
+    std::vector<v1::JobEvent> all;
+    bool finished = false;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!finished && std::chrono::steady_clock::now() < deadline) {
+      for (auto& e : s.WaitEvents("t1", id, after, std::chrono::milliseconds(500), &finished)) {
+        after = e.sequence();
+        all.push_back(std::move(e));
+      }
+    }
+    EXPECT_TRUE(finished);
+    return all;
+  }
+  testing::TempDir dir_;
+};
+
+TEST_F(JobServiceTest, SubmitTrainsAndStoresTheModelWithItsChecksum) {
+  auto service = Start();
+  const v1::Job job = service->Submit("t1", Request());
+  EXPECT_EQ(job.state(), v1::JOB_STATE_QUEUED);
+  const auto events = Follow(*service, job.id());
+  ASSERT_FALSE(events.empty());
+  EXPECT_TRUE(events.front().has_queued_position());
+  for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i].sequence(), static_cast<int64_t>(i + 1));
+  bool node_finished = false;
+  for (const auto& e : events)
+    node_finished |= e.has_node_finished() && e.node_finished().component() == "KeywordIntentClassifier";
+  EXPECT_TRUE(node_finished);
+  ASSERT_TRUE(events.back().has_succeeded()) << events.back().DebugString();
+  const v1::Job done = service->Get("t1", job.id());
+  EXPECT_EQ(done.state(), v1::JOB_STATE_SUCCEEDED);
+  const std::string uri = done.result().model_uri();
+  ASSERT_EQ(uri.rfind("file://", 0), 0u);
+  const fs::path model = uri.substr(7);
+  EXPECT_EQ(util::Sha256File(model), done.result().model_sha256());
+  EXPECT_EQ(storage::ReadArchiveMetadata(model).training_type, 3);
+  EXPECT_EQ(done.result().training_type(), "BOTH");
+}
+
+TEST_F(JobServiceTest, ResubmittingTheSameRequestIdIsIdempotent) {
+  auto service = Start();
+  v1::TrainRequest r = Request();
+  r.set_request_id("retry-1");
+  const v1::Job a = service->Submit("t1", r);
+  const v1::Job b = service->Submit("t1", r);
+  EXPECT_EQ(a.id(), b.id());
+  r.set_priority(9);  // same id, different request
+  try {
+    service->Submit("t1", r);
+    FAIL();
+  } catch (const util::Error& e) {
+    EXPECT_EQ(e.code(), util::ErrorCode::kAlreadyExists);
+  }
+}
+
+TEST_F(JobServiceTest, BadRequestsAreRefusedAndStoreNothing) {
+  auto service = Start();
+  for (const char* path : {"../evil.yml", "/etc/passwd", "data/../../x", ""}) {
+    v1::TrainRequest r = Request();
+    r.mutable_files()->add_files()->set_path(path);
+    try {
+      service->Submit("t1", r);
+      FAIL() << path;
+    } catch (const util::Error& e) {
+      EXPECT_EQ(e.code(), util::ErrorCode::kInvalidArgument) << path;
+    }
+  }
+  v1::TrainRequest nul = Request();
+  nul.mutable_files()->add_files()->set_path(std::string("a\0b", 3));
+  EXPECT_THROW(service->Submit("t1", nul), util::Error);
+  ServiceOptions small;
+  small.max_project_bytes = 100;
+  service.reset();
+  service = Start(small);
+  EXPECT_THROW(service->Submit("t1", Request()), util::Error);
+  v1::ListJobsRequest list;
+  EXPECT_EQ(service->List("t1", list).jobs_size(), 0);
+  EXPECT_TRUE(fs::is_empty(dir_.path() / "state" / "projects"));
+}
+
+TEST_F(JobServiceTest, TenantsSeeOnlyTheirJobs) {
+  auto service = Start();
+  const v1::Job job = service->Submit("t1", Request());
+  EXPECT_THROW(service->Get("t2", job.id()), util::NotFoundError);
+  EXPECT_THROW(service->Cancel("t2", job.id()), util::NotFoundError);
+  EXPECT_EQ(service->List("t2", {}).jobs_size(), 0);
+  EXPECT_EQ(service->List("t1", {}).jobs_size(), 1);
+}
+
+TEST_F(JobServiceTest, InvalidProjectsFailWithTheirDiagnostics) {
+  auto service = Start();
+  const v1::Job job = service->Submit("t1", Request("nlu:\n- intent: greet\n  examples: [\n"));
+  const auto events = Follow(*service, job.id());
+  ASSERT_TRUE(events.back().has_failed()) << events.back().DebugString();
+  EXPECT_EQ(events.back().failed().code(), "INVALID_ARGUMENT");
+  ASSERT_GT(events.back().failed().details_size(), 0);
+  EXPECT_EQ(events.back().failed().details(0).location().file(), "data/nlu.yml");
+  EXPECT_GT(events.back().failed().details(0).location().line(), 1);
+  EXPECT_EQ(events.back().failed().message().find(dir_.path().string()), std::string::npos)
+      << "server paths must not leak to clients";
+  EXPECT_EQ(service->Get("t1", job.id()).state(), v1::JOB_STATE_FAILED);
+}
+
+TEST_F(JobServiceTest, QueueLimitCancellationAndRestartLoseNothing) {
+  ServiceOptions options;
+  options.max_queue = 2;
+  options.workers = 1;
+  auto service = Start(options);
+  service->Shutdown();  // no worker: jobs stay queued
+  const v1::Job a = service->Submit("t1", Request());
+  const v1::Job b = service->Submit("t1", Request());
+  try {
+    service->Submit("t1", Request());
+    FAIL();
+  } catch (const util::Error& e) {
+    EXPECT_EQ(e.code(), util::ErrorCode::kResourceExhausted);
+  }
+  EXPECT_EQ(service->Cancel("t1", b.id()).state(), v1::JOB_STATE_CANCELLED);
+  // "Restart": a new service over the same state trains the queued job.
+  service.reset();
+  service = Start(options);
+  const auto events = Follow(*service, a.id());
+  EXPECT_TRUE(events.back().has_succeeded());
+  EXPECT_EQ(service->Get("t1", b.id()).state(), v1::JOB_STATE_CANCELLED);
+  // Watching again from a sequence returns exactly the rest.
+  const auto tail = Follow(*service, a.id(), events[events.size() - 3].sequence());
+  ASSERT_EQ(tail.size(), 2u);
+  EXPECT_EQ(tail.back().sequence(), events.back().sequence());
+  service->Delete("t1", a.id());
+  EXPECT_THROW(service->Get("t1", a.id()), util::NotFoundError);
+}
+
+}  // namespace
+}  // namespace trainyard::server
