@@ -14,6 +14,11 @@ constexpr const char* kUsage =
     "  train           train a model (train nlu / train core for one half), as `rasa train`\n"
     "  parse           print the NLU parse of a text with a trained model\n"
     "  data validate   check a Rasa project (config, domain, data) for errors and warnings\n"
+    "  submit          send the project to a trainyard-server (--watch to follow it)\n"
+    "  watch JOB       follow a job's progress (resumes after a dropped connection)\n"
+    "  jobs            list your jobs\n"
+    "  cancel JOB      stop a job\n"
+    "  download JOB    fetch a job's model\n"
     "  --version       print trainyard's version\n"
     "\n"
     "Run 'trainyard <command> --help' for a command's options.\n";
@@ -45,6 +50,9 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
       return kExitOk;
     }
     if (args[0] == "train") return RunTrain({args.begin() + 1, args.end()}, out, err);
+    if (args[0] == "submit" || args[0] == "watch" || args[0] == "jobs" || args[0] == "cancel" ||
+        args[0] == "download")
+      return RunRemote(args[0], {args.begin() + 1, args.end()}, out, err);
     if (args[0] == "parse") return RunParse({args.begin() + 1, args.end()}, out, err);
     if (args[0] == "data" && args.size() >= 2 && args[1] == "validate")
       return RunDataValidate({args.begin() + 2, args.end()}, out, err);

@@ -32,6 +32,10 @@ int RunTrain(const std::vector<std::string>& args, std::ostream& out, std::ostre
 // `trainyard parse --model M TEXT...`
 int RunParse(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
+// `trainyard submit | watch | jobs | cancel | download` against a server.
+int RunRemote(const std::string& command, const std::vector<std::string>& args, std::ostream& out,
+              std::ostream& err);
+
 // `trainyard data validate ...`
 int RunDataValidate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 

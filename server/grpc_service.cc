@@ -3,10 +3,14 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 
 #include "core/util/errors.h"
+#include "core/util/sha256.h"
 #include "core/util/strings.h"
 #include "server/status.h"
 
@@ -192,6 +196,65 @@ grpc::ServerUnaryReactor* GrpcTrainingService::DeleteJob(grpc::CallbackServerCon
   std::string tenant;
   const grpc::Status auth = Authenticate(c, &tenant);
   return Unary(c, auth, [&] { jobs_.Delete(tenant, r->job_id()); });
+}
+
+namespace {
+
+// Writes prepared chunks one after the other (or finishes with an error).
+class ChunkWriter : public grpc::ServerWriteReactor<v1::ModelChunk> {
+ public:
+  explicit ChunkWriter(std::vector<v1::ModelChunk> chunks) : chunks_(std::move(chunks)) { Next(); }
+  explicit ChunkWriter(const grpc::Status& error) { Finish(error); }
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "The client went away."));
+      return;
+    }
+    Next();
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  void Next() {
+    if (next_ == chunks_.size()) {
+      Finish(grpc::Status::OK);
+      return;
+    }
+    StartWrite(&chunks_[next_++]);
+  }
+  std::vector<v1::ModelChunk> chunks_;
+  size_t next_ = 0;
+};
+
+}  // namespace
+
+grpc::ServerWriteReactor<v1::ModelChunk>* GrpcTrainingService::DownloadModel(grpc::CallbackServerContext* c,
+                                                                            const v1::DownloadModelRequest* r) {
+  std::string tenant;
+  const grpc::Status auth = Authenticate(c, &tenant);
+  if (!auth.ok()) return new ChunkWriter(auth);
+  try {
+    char pattern[] = "/tmp/trainyard-download-XXXXXX";
+    const int fd = ::mkstemp(pattern);
+    if (fd < 0) throw util::Error(util::ErrorCode::kInternal, "Cannot create a temporary file.");
+    ::close(fd);
+    const std::filesystem::path local = pattern;
+    jobs_.FetchModel(tenant, r->job_id(), local);
+    std::vector<v1::ModelChunk> chunks;
+    std::ifstream in(local, std::ios::binary);
+    std::string whole((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::filesystem::remove(local);
+    constexpr size_t kChunk = 1 << 20;
+    for (size_t pos = 0; pos < whole.size() || chunks.empty(); pos += kChunk) {
+      chunks.emplace_back();
+      chunks.back().set_data(whole.substr(pos, kChunk));
+      if (pos + kChunk >= whole.size()) break;
+    }
+    chunks.back().set_sha256(util::Sha256Hex(whole));
+    return new ChunkWriter(std::move(chunks));
+  } catch (const util::Error& e) {
+    return new ChunkWriter(ToGrpcStatus(e));
+  }
 }
 
 grpc::ServerWriteReactor<v1::JobEvent>* GrpcTrainingService::WatchJob(grpc::CallbackServerContext* c,

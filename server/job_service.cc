@@ -212,6 +212,16 @@ void JobService::Delete(const std::string& tenant, const std::string& id) {
   fs::remove_all(options_.state_dir / "projects" / id, ec);
 }
 
+void JobService::FetchModel(const std::string& tenant, const std::string& id, const fs::path& local) {
+  const JobRecord job = OwnedJob(tenant, id);
+  v1::JobResult result;
+  result.ParseFromString(job.result);
+  if (job.state != JobState::kSucceeded || result.model_uri().empty())
+    throw util::Error(util::ErrorCode::kFailedPrecondition,
+                      "Job '" + id + "' has no model (it is " + JobStateName(job.state) + ").");
+  artifacts_->Get(id + ".tar.gz", local);
+}
+
 std::vector<v1::JobEvent> JobService::WaitEvents(const std::string& tenant, const std::string& id, int64_t after,
                                                  std::chrono::milliseconds wait, bool* finished) {
   OwnedJob(tenant, id);

@@ -58,6 +58,9 @@ class JobService {
   v1::ListJobsResponse List(const std::string& tenant, const v1::ListJobsRequest& request);
   v1::Job Cancel(const std::string& tenant, const std::string& id);
   void Delete(const std::string& tenant, const std::string& id);
+  // Copies the model of a succeeded job to `local`. FAILED_PRECONDITION when
+  // the job has no model (yet).
+  void FetchModel(const std::string& tenant, const std::string& id, const std::filesystem::path& local);
 
   // Events after `after`, waiting up to `wait` for at least one. `finished`
   // is set when the job reached a terminal state and every event was returned.

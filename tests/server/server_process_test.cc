@@ -1,0 +1,134 @@
+// The real trainyard-server binary on a loopback port, driven by the CLI's
+// remote commands: submit --watch, jobs, download; kill -9 and restart.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "client/cli.h"
+#include "core/storage/archive.h"
+#include "core/util/fs.h"
+#include "tests/core/data/project_fixture.h"
+
+namespace fs = std::filesystem;
+
+namespace trainyard::server {
+namespace {
+
+class ServerProcess {
+ public:
+  ServerProcess(const fs::path& state, const fs::path& port_file) {
+    fs::remove(port_file);
+    pid_ = fork();
+    if (pid_ == 0) {
+      const std::string state_arg = state.string(), port_arg = port_file.string();
+      execl(TRAINYARD_SERVER_BINARY, "trainyard-server", "--listen", "127.0.0.1:0", "--state-dir", state_arg.c_str(),
+            "--port-file", port_arg.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    for (int i = 0; i < 200 && port_ == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::ifstream in(port_file);
+      in >> port_;
+    }
+  }
+  ~ServerProcess() { Stop(SIGTERM); }
+  void Stop(int signal) {
+    if (pid_ <= 0) return;
+    kill(pid_, signal);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+Result Cli(const std::vector<std::string>& args) {
+  std::ostringstream out, err;
+  const int code = client::RunCli(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+// Runs `fn` with the project folder as the working directory.
+template <typename Fn>
+auto InProject(const fs::path& dir, Fn&& fn) {
+  const fs::path before = fs::current_path();
+  fs::current_path(dir);
+  auto result = fn();
+  fs::current_path(before);
+  return result;
+}
+
+class ServerProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data::WriteFixture(project_);
+    project_.Write("config.yml", "recipe: default.v1\nlanguage: en\nassistant_id: p\npipeline:\n"
+                                 "  - name: WhitespaceTokenizer\n  - name: KeywordIntentClassifier\n"
+                                 "policies:\n  - name: MemoizationPolicy\n");
+  }
+  testing::TempDir project_, state_;
+};
+
+TEST_F(ServerProcessTest, SubmitWatchListAndDownload) {
+  ServerProcess server(state_.path() / "state", state_.path() / "port");
+  ASSERT_NE(server.port(), 0);
+  const Result submitted = InProject(project_.path(), [&] {
+    return Cli({"submit", "--watch", "--server", server.address()});
+  });
+  ASSERT_EQ(submitted.code, 0) << submitted.out << submitted.err;
+  EXPECT_NE(submitted.out.find("training KeywordIntentClassifier"), std::string::npos) << submitted.out;
+  EXPECT_NE(submitted.out.find("succeeded: file://"), std::string::npos) << submitted.out;
+  const std::string id = submitted.out.substr(0, submitted.out.find('\n'));
+  const Result jobs = Cli({"jobs", "--server", server.address()});
+  EXPECT_NE(jobs.out.find(id + "  SUCCEEDED"), std::string::npos) << jobs.out;
+  const fs::path target = state_.path() / "downloaded.tar.gz";
+  const Result downloaded = Cli({"download", id, "--out", target.string(), "--server", server.address()});
+  ASSERT_EQ(downloaded.code, 0) << downloaded.err;
+  EXPECT_EQ(storage::ReadArchiveMetadata(target).training_type, 3);
+  EXPECT_EQ(Cli({"cancel", "no-such-job", "--server", server.address()}).code, 1);
+}
+
+TEST_F(ServerProcessTest, KillMinusNineAndRestartLosesNoJob) {
+  std::vector<std::string> ids;
+  {
+    ServerProcess server(state_.path() / "state", state_.path() / "port");
+    ASSERT_NE(server.port(), 0);
+    for (int i = 0; i < 6; ++i) {
+      const Result r = InProject(project_.path(), [&] { return Cli({"submit", "--force", "--server", server.address()}); });
+      ASSERT_EQ(r.code, 0) << r.err;
+      ids.push_back(r.out.substr(0, r.out.find('\n')));
+    }
+    server.Stop(SIGKILL);  // mid-queue, maybe mid-training
+  }
+  ServerProcess restarted(state_.path() / "state", state_.path() / "port");
+  ASSERT_NE(restarted.port(), 0);
+  for (const std::string& id : ids) {
+    const Result watched = Cli({"watch", id, "--server", restarted.address()});
+    EXPECT_EQ(watched.code, 0) << id << "\n" << watched.out << watched.err;
+  }
+  // No partial model is visible: every stored model is a whole archive.
+  for (const auto& e : fs::directory_iterator(state_.path() / "state" / "models")) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(".tmp", 0) == 0) continue;
+    EXPECT_NO_THROW(storage::ReadArchiveMetadata(e.path())) << name;
+  }
+}
+
+}  // namespace
+}  // namespace trainyard::server
