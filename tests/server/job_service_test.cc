@@ -131,12 +131,17 @@ TEST_F(JobServiceTest, InvalidProjectsFailWithTheirDiagnostics) {
   auto service = Start();
   const v1::Job job = service->Submit("t1", Request("nlu:\n- intent: greet\n  examples: [\n"));
   const auto events = Follow(*service, job.id());
+  ASSERT_FALSE(events.empty());
   ASSERT_TRUE(events.back().has_failed()) << events.back().DebugString();
-  EXPECT_EQ(events.back().failed().code(), "INVALID_ARGUMENT");
-  ASSERT_GT(events.back().failed().details_size(), 0);
-  EXPECT_EQ(events.back().failed().details(0).location().file(), "data/nlu.yml");
-  EXPECT_GT(events.back().failed().details(0).location().line(), 1);
-  EXPECT_EQ(events.back().failed().message().find(dir_.path().string()), std::string::npos)
+  const v1::JobFailure& failure = events.back().failed();
+  EXPECT_EQ(failure.code(), "INVALID_ARGUMENT");
+  const v1::Diagnostic* error = nullptr;
+  for (const auto& d : failure.details())
+    if (d.severity() == v1::SEVERITY_ERROR && !error) error = &d;
+  ASSERT_NE(error, nullptr) << failure.DebugString();
+  EXPECT_EQ(error->location().file(), "data/nlu.yml") << failure.DebugString();
+  EXPECT_GT(error->location().line(), 1);
+  EXPECT_EQ(failure.message().find(dir_.path().string()), std::string::npos)
       << "server paths must not leak to clients";
   EXPECT_EQ(service->Get("t1", job.id()).state(), v1::JOB_STATE_FAILED);
 }
