@@ -30,6 +30,6 @@ WORKDIR /var/lib/trainyard
 ENV TRAINYARD_STATE_DIR=/var/lib/trainyard
 EXPOSE 50051
 # The gRPC health service answers SERVING while the server accepts jobs.
-HEALTHCHECK --interval=30s --timeout=5s CMD ["/usr/local/bin/trainyard", "jobs", "--server", "127.0.0.1:50051"]
+HEALTHCHECK --interval=30s --timeout=5s CMD ["/usr/local/bin/trainyard", "health", "--server", "127.0.0.1:50051"]
 ENTRYPOINT ["/usr/local/bin/trainyard-server"]
 CMD ["--listen", "127.0.0.1:50051"]

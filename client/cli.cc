@@ -19,6 +19,7 @@ constexpr const char* kUsage =
     "  jobs            list your jobs\n"
     "  cancel JOB      stop a job\n"
     "  download JOB    fetch a job's model\n"
+    "  health          ask a server whether it is serving\n"
     "  --version       print trainyard's version\n"
     "\n"
     "Run 'trainyard <command> --help' for a command's options.\n";
@@ -51,7 +52,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     }
     if (args[0] == "train") return RunTrain({args.begin() + 1, args.end()}, out, err);
     if (args[0] == "submit" || args[0] == "watch" || args[0] == "jobs" || args[0] == "cancel" ||
-        args[0] == "download")
+        args[0] == "download" || args[0] == "health")
       return RunRemote(args[0], {args.begin() + 1, args.end()}, out, err);
     if (args[0] == "parse") return RunParse({args.begin() + 1, args.end()}, out, err);
     if (args[0] == "data" && args.size() >= 2 && args[1] == "validate")

@@ -14,6 +14,7 @@
 #include "core/util/fs.h"
 #include "core/util/sha256.h"
 #include "core/util/strings.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "trainyard/v1/training_service.grpc.pb.h"
 
 namespace fs = std::filesystem;
@@ -209,6 +210,22 @@ int RunRemote(const std::string& command, const std::vector<std::string>& args, 
     return parsed->Has("--watch") ? Follow(remote, job.id(), out, err) : kExitOk;
   }
 
+  if (command == "health") {
+    const auto parsed = ParseArgs(args, {kServer}, "trainyard health", err);
+    if (const auto status = HandleUsage(parsed, "usage: trainyard health [--server HOST:PORT]\n", out, err))
+      return *status;
+    const std::string server = parsed->Value("--server").value_or(
+        std::getenv("TRAINYARD_SERVER") ? std::getenv("TRAINYARD_SERVER") : "127.0.0.1:50051");
+    auto stub = grpc::health::v1::Health::NewStub(grpc::CreateChannel(server, grpc::InsecureChannelCredentials()));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    grpc::health::v1::HealthCheckRequest request;
+    grpc::health::v1::HealthCheckResponse response;
+    const grpc::Status s = stub->Check(&context, request, &response);
+    if (!s.ok()) return Fail(s, err);
+    out << grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status()) << "\n";
+    return response.status() == grpc::health::v1::HealthCheckResponse::SERVING ? kExitOk : kExitFailure;
+  }
   const auto parsed = ParseArgs(args, {kServer, kToken, {{"--out"}, ArgKind::kValue}}, "trainyard " + command, err,
                                 /*allow_positional=*/true);
   const std::string help = "usage: trainyard " + command +

@@ -102,6 +102,9 @@ TEST_F(ServerProcessTest, SubmitWatchListAndDownload) {
   ASSERT_EQ(downloaded.code, 0) << downloaded.err;
   EXPECT_EQ(storage::ReadArchiveMetadata(target).training_type, 3);
   EXPECT_EQ(Cli({"cancel", "no-such-job", "--server", server.address()}).code, 1);
+  const Result health = Cli({"health", "--server", server.address()});
+  EXPECT_EQ(health.code, 0) << health.err;
+  EXPECT_EQ(health.out, "SERVING\n");
 }
 
 TEST_F(ServerProcessTest, KillMinusNineAndRestartLosesNoJob) {
