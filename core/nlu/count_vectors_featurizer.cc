@@ -57,10 +57,12 @@ std::vector<std::string> NgramVocabulary::Ngrams(const std::vector<std::string>&
   return out;
 }
 
-void NgramVocabulary::Fit(const std::vector<std::vector<std::string>>& documents) {
+void NgramVocabulary::Fit(const std::vector<std::vector<std::string>>& documents, const std::function<void()>& check) {
   std::map<std::string, int> df;     // documents containing the term
   std::map<std::string, long> freq;  // total occurrences
+  size_t seen_documents = 0;
   for (const auto& doc : documents) {
+    if (check && ++seen_documents % 1000 == 0) check();
     std::set<std::string> seen;
     for (const std::string& g : Ngrams(doc)) {
       ++freq[g];
@@ -171,7 +173,9 @@ class CountVectorsFeaturizer : public NluComponent {
       }
       if (documents.empty()) continue;
       NgramVocabulary vocabulary(options_);
-      vocabulary.Fit(documents);
+      vocabulary.Fit(documents, [&c] {
+        if (c.cancel) c.cancel->ThrowIfCancelled();
+      });
       if (vocabulary.size() == 0) continue;
       if (oov_token_ && attribute == std::string("text") && !vocabulary.Contains(*oov_token_) && c.warn)
         c.warn("OOV_token='" + *oov_token_ + "' was given, but it is not present in the training data. All "

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -32,7 +33,9 @@ class NgramVocabulary {
   std::vector<std::string> Ngrams(const std::vector<std::string>& tokens) const;
   // Builds the vocabulary from documents (each a list of tokens). Terms are
   // indexed in sorted order, as scikit-learn does.
-  void Fit(const std::vector<std::vector<std::string>>& documents);
+  // `check` (if given) is called every 1,000 documents and may throw to stop
+  // (cancellation).
+  void Fit(const std::vector<std::vector<std::string>>& documents, const std::function<void()>& check = {});
   // Counts of known n-grams of `tokens` as one sparse row.
   std::vector<std::pair<int32_t, float>> Transform(const std::vector<std::string>& tokens) const;
 

@@ -177,3 +177,47 @@ TEST_F(JobServiceTest, QueueLimitCancellationAndRestartLoseNothing) {
 
 }  // namespace
 }  // namespace trainyard::server
+
+namespace trainyard::server {
+namespace {
+
+TEST_F(JobServiceTest, CancellingARunningJobStopsItWithinTwoSecondsAndLeavesNoModel) {
+  // A project big enough that featurizing it takes several seconds.
+  std::string nlu = "nlu:\n";
+  for (const char* intent : {"greet", "goodbye", "mood_great"}) {
+    nlu += std::string("- intent: ") + intent + "\n  examples: |\n";
+    for (int i = 0; i < 30000; ++i)
+      nlu += std::string("    - ") + intent + " example number " + std::to_string(i) + " with some more words\n";
+  }
+  v1::TrainRequest request = Request(nlu);
+  request.mutable_files()->mutable_files(0)->set_content(
+      "recipe: default.v1\nlanguage: en\nassistant_id: big\npipeline:\n  - name: WhitespaceTokenizer\n"
+      "  - name: CountVectorsFeaturizer\n    analyzer: char_wb\n    min_ngram: 1\n    max_ngram: 5\n"
+      "  - name: KeywordIntentClassifier\npolicies: []\n");
+  auto service = Start();
+  const v1::Job job = service->Submit("t1", request);
+  // Wait until the featurizer is being trained, then cancel.
+  int64_t after = 0;
+  bool training = false, finished = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!training && !finished && std::chrono::steady_clock::now() < deadline)
+    for (const auto& e : service->WaitEvents("t1", job.id(), after, std::chrono::milliseconds(200), &finished)) {
+      after = e.sequence();
+      training |= e.has_node_started() && e.node_started().component() == "CountVectorsFeaturizer";
+    }
+  ASSERT_TRUE(training) << "the job finished before it could be cancelled";
+  const auto cancelled_at = std::chrono::steady_clock::now();
+  EXPECT_EQ(service->Cancel("t1", job.id()).state(), v1::JOB_STATE_CANCELLING);
+  const auto events = Follow(*service, job.id(), after);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - cancelled_at).count();
+  EXPECT_LT(seconds, 2.0);
+  ASSERT_FALSE(events.empty());
+  EXPECT_TRUE(events.back().has_cancelled()) << events.back().DebugString();
+  const v1::Job done = service->Get("t1", job.id());
+  EXPECT_EQ(done.state(), v1::JOB_STATE_CANCELLED);
+  EXPECT_TRUE(done.result().model_uri().empty());
+  EXPECT_FALSE(fs::exists(dir_.path() / "models" / (job.id() + ".tar.gz")));
+}
+
+}  // namespace
+}  // namespace trainyard::server
