@@ -2,6 +2,7 @@
 // against a trainyard-server.
 
 #include <grpcpp/grpcpp.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
@@ -11,6 +12,7 @@
 
 #include "client/args.h"
 #include "client/cli.h"
+#include "core/storage/archive.h"
 #include "core/util/fs.h"
 #include "core/util/sha256.h"
 #include "core/util/strings.h"
@@ -157,7 +159,7 @@ int RunRemote(const std::string& command, const std::vector<std::string>& args, 
     constexpr const char* kHelp =
         "usage: trainyard submit [nlu|core] [-c CONFIG] [-d DOMAIN] [--data DATA ...] [--fixed-model-name NAME]\n"
         "                        [--dry-run] [--force] [--persist-nlu-data] [--priority N] [--label K=V ...]\n"
-        "                        [--request-id ID] [--watch] [--server HOST:PORT] [--token TOKEN]\n"
+        "                        [--request-id ID] [--watch] [--upload] [--server HOST:PORT] [--token TOKEN]\n"
         "Sends the project in the current folder to a trainyard-server and prints the job id.\n";
     std::vector<std::string> rest = args;
     v1::TrainingKind kind = v1::TRAINING_KIND_AUTO;
@@ -171,7 +173,7 @@ int RunRemote(const std::string& command, const std::vector<std::string>& args, 
                                    {{"--dry-run"}, ArgKind::kFlag}, {{"--force"}, ArgKind::kFlag},
                                    {{"--persist-nlu-data"}, ArgKind::kFlag}, {{"--priority"}, ArgKind::kValue},
                                    {{"--label"}, ArgKind::kValues}, {{"--request-id"}, ArgKind::kValue},
-                                   {{"--watch"}, ArgKind::kFlag}, kServer, kToken},
+                                   {{"--watch"}, ArgKind::kFlag}, {{"--upload"}, ArgKind::kFlag}, kServer, kToken},
                                   "trainyard submit", err);
     if (const auto status = HandleUsage(parsed, kHelp, out, err)) return *status;
     v1::TrainRequest request;
@@ -203,6 +205,38 @@ int RunRemote(const std::string& command, const std::vector<std::string>& args, 
       return kExitUsage;
     }
     const Remote remote = Connect(*parsed);
+    if (parsed->Has("--upload")) {
+      // Large projects: send a .tar.gz in chunks, then submit by reference.
+      std::vector<std::pair<std::string, std::string>> entries;
+      for (const v1::ProjectFile& f : request.files().files()) entries.emplace_back(f.path(), f.content());
+      char pattern[] = "/tmp/trainyard-upload-XXXXXX";
+      const int fd = ::mkstemp(pattern);
+      if (fd < 0) {
+        err << "error: cannot create a temporary file\n";
+        return kExitFailure;
+      }
+      ::close(fd);
+      storage::WriteProjectArchive(entries, pattern);
+      const std::string archive = util::ReadFile(pattern, size_t{1} << 32);
+      fs::remove(pattern);
+      auto context = remote.Context(std::chrono::seconds(600));
+      v1::UploadReference ref;
+      auto writer = remote.stub->UploadProject(context.get(), &ref);
+      v1::UploadChunk header;
+      header.mutable_header()->set_size(archive.size());
+      header.mutable_header()->set_sha256(util::Sha256Hex(archive));
+      writer->Write(header);
+      for (size_t pos = 0; pos < archive.size(); pos += 1 << 20) {
+        v1::UploadChunk chunk;
+        chunk.set_data(archive.substr(pos, 1 << 20));
+        if (!writer->Write(chunk)) break;
+      }
+      writer->WritesDone();
+      const grpc::Status uploaded = writer->Finish();
+      if (!uploaded.ok()) return Fail(uploaded, err);
+      request.clear_files();
+      request.set_upload_id(ref.upload_id());
+    }
     v1::Job job;
     const grpc::Status status = remote.stub->SubmitTraining(remote.Context().get(), request, &job);
     if (!status.ok()) return Fail(status, err);

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/storage/archive.h"
 #include "core/util/errors.h"
 #include "core/util/sha256.h"
 #include "core/util/strings.h"
@@ -227,6 +228,80 @@ class ChunkWriter : public grpc::ServerWriteReactor<v1::ModelChunk> {
 };
 
 }  // namespace
+
+namespace {
+
+// Receives an upload into a temp file: the header first, then data chunks;
+// checked and kept by JobService::AcceptUpload when the client is done.
+class UploadReader : public grpc::ServerReadReactor<v1::UploadChunk> {
+ public:
+  UploadReader(JobService& jobs, std::string tenant, v1::UploadReference* response)
+      : jobs_(&jobs), tenant_(std::move(tenant)), response_(response) {
+    const std::filesystem::path dir = jobs_->state_dir() / "uploads";
+    std::filesystem::create_directories(dir);
+    path_ = dir / (".tmp-" + storage::NewModelId());
+    out_.open(path_, std::ios::binary);
+    StartRead(&chunk_);
+  }
+  explicit UploadReader(const grpc::Status& error) { Finish(error); }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // the client finished sending
+      out_.close();
+      if (!header_) return Fail(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "The upload has no header."));
+      try {
+        *response_ = jobs_->AcceptUpload(tenant_, path_, header_->size(), header_->sha256());
+        Finish(grpc::Status::OK);
+      } catch (const util::Error& e) {
+        Fail(ToGrpcStatus(e));
+      }
+      return;
+    }
+    if (chunk_.has_header()) {
+      if (header_) return Fail(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "The upload has two headers."));
+      if (chunk_.header().size() > jobs_->max_upload_bytes())
+        return Fail(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "The upload is larger than the limit of " +
+                                                                         std::to_string(jobs_->max_upload_bytes()) +
+                                                                         " bytes."));
+      header_ = chunk_.header();
+    } else {
+      if (!header_) return Fail(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "The upload must start with its header."));
+      received_ += chunk_.data().size();
+      if (received_ > header_->size())
+        return Fail(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "The upload is larger than its header says."));
+      out_.write(chunk_.data().data(), static_cast<std::streamsize>(chunk_.data().size()));
+    }
+    StartRead(&chunk_);
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  void Fail(const grpc::Status& status) {
+    out_.close();
+    std::error_code ec;
+    std::filesystem::remove(path_, ec);
+    Finish(status);
+  }
+
+  JobService* jobs_ = nullptr;  // null for a refused call
+  std::string tenant_;
+  v1::UploadReference* response_ = nullptr;
+  std::filesystem::path path_;
+  std::ofstream out_;
+  v1::UploadChunk chunk_;
+  std::optional<v1::UploadHeader> header_;
+  uint64_t received_ = 0;
+};
+
+}  // namespace
+
+grpc::ServerReadReactor<v1::UploadChunk>* GrpcTrainingService::UploadProject(grpc::CallbackServerContext* c,
+                                                                            v1::UploadReference* response) {
+  std::string tenant;
+  const grpc::Status auth = Authenticate(c, &tenant);
+  if (!auth.ok()) return new UploadReader(auth);
+  return new UploadReader(jobs_, tenant, response);
+}
 
 grpc::ServerWriteReactor<v1::ModelChunk>* GrpcTrainingService::DownloadModel(grpc::CallbackServerContext* c,
                                                                             const v1::DownloadModelRequest* r) {

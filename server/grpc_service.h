@@ -37,6 +37,8 @@ class GrpcTrainingService final : public v1::TrainingService::CallbackService {
                                       v1::Job* response) override;
   grpc::ServerUnaryReactor* DeleteJob(grpc::CallbackServerContext* context, const v1::DeleteJobRequest* request,
                                       v1::DeleteJobResponse* response) override;
+  grpc::ServerReadReactor<v1::UploadChunk>* UploadProject(grpc::CallbackServerContext* context,
+                                                         v1::UploadReference* response) override;
   grpc::ServerWriteReactor<v1::ModelChunk>* DownloadModel(grpc::CallbackServerContext* context,
                                                         const v1::DownloadModelRequest* request) override;
   grpc::ServerWriteReactor<v1::JobEvent>* WatchJob(grpc::CallbackServerContext* context,

@@ -101,11 +101,15 @@ int64_t JobService::Emit(const std::string& job_id, v1::JobEvent event) {
 
 v1::Job JobService::Submit(const std::string& tenant, const v1::TrainRequest& request) {
   if (tenant.empty()) throw util::Error(util::ErrorCode::kInvalidArgument, "No tenant.");
-  if (request.has_upload_id())
-    throw util::NotFoundError("No upload '" + request.upload_id() + "' (project uploads are not stored by this server yet).");
-  if (!request.has_files() || request.files().files_size() == 0)
+  if (!request.has_upload_id() && (!request.has_files() || request.files().files_size() == 0))
     throw util::Error(util::ErrorCode::kInvalidArgument, "The request has no project files.");
-  if (static_cast<size_t>(request.files().files_size()) > options_.max_files)
+  if (request.has_upload_id()) {
+    const std::string& upload = request.upload_id();
+    std::ifstream owner(options_.state_dir / "uploads" / (upload + ".tenant"));
+    std::string who;
+    if (upload.find('/') != std::string::npos || !(owner >> who) || who != tenant)
+      throw util::NotFoundError("No upload '" + upload + "'.");
+  } else if (static_cast<size_t>(request.files().files_size()) > options_.max_files)
     throw util::Error(util::ErrorCode::kInvalidArgument, "The project has " + std::to_string(request.files().files_size()) +
                                                              " files; the limit is " + std::to_string(options_.max_files) + ".");
   size_t bytes = 0;
@@ -137,6 +141,15 @@ v1::Job JobService::Submit(const std::string& tenant, const v1::TrainRequest& re
 
   // Files first, under a temp name; the job exists only once they are whole.
   const fs::path temp = options_.state_dir / "projects" / (".tmp-" + job.id);
+  if (request.has_upload_id()) {
+    try {
+      storage::UnpackProjectArchive(options_.state_dir / "uploads" / (request.upload_id() + ".tar.gz"), temp,
+                                    options_.max_files, options_.max_project_bytes);
+    } catch (...) {
+      fs::remove_all(temp);
+      throw;
+    }
+  }
   for (const v1::ProjectFile& f : request.files().files()) {
     const fs::path target = temp / f.path();
     fs::create_directories(target.parent_path());
@@ -160,6 +173,28 @@ v1::Job JobService::Submit(const std::string& tenant, const v1::TrainRequest& re
   Emit(job.id, queued_event);
   work_.notify_one();
   return ToProto(stored);
+}
+
+v1::UploadReference JobService::AcceptUpload(const std::string& tenant, const fs::path& file, uint64_t size,
+                                             const std::string& sha256) {
+  const uint64_t actual = fs::file_size(file);
+  const std::string digest = util::Sha256File(file);
+  if (actual != size || digest != sha256) {
+    fs::remove(file);
+    throw util::Error(util::ErrorCode::kInvalidArgument,
+                      "The upload does not match its header: " + std::to_string(actual) + " bytes with SHA-256 " +
+                          digest + ", declared " + std::to_string(size) + " bytes with " + sha256 + ".");
+  }
+  const std::string id = storage::NewModelId();
+  const fs::path dir = options_.state_dir / "uploads";
+  fs::create_directories(dir);
+  std::ofstream(dir / (id + ".tenant")) << tenant << "\n";
+  fs::rename(file, dir / (id + ".tar.gz"));
+  v1::UploadReference ref;
+  ref.set_upload_id(id);
+  ref.set_size(actual);
+  ref.set_sha256(digest);
+  return ref;
 }
 
 JobRecord JobService::OwnedJob(const std::string& tenant, const std::string& id) {

@@ -38,6 +38,8 @@ struct ServiceOptions {
   // Request limits.
   size_t max_project_bytes = size_t{64} << 20;
   size_t max_files = 10000;
+  // Largest project upload (.tar.gz) accepted.
+  size_t max_upload_bytes = size_t{1} << 30;
   // Graph runner threads per job (0: cores / workers).
   size_t runner_threads = 0;
 };
@@ -53,6 +55,14 @@ class JobService {
   // Throws util::Error: INVALID_ARGUMENT (paths, sizes), ALREADY_EXISTS
   // (request_id reused with another request), RESOURCE_EXHAUSTED (queue full).
   v1::Job Submit(const std::string& tenant, const v1::TrainRequest& request);
+  // Takes an uploaded project archive (a temp file the caller wrote): checks
+  // its size and SHA-256 against what the client declared and keeps it for
+  // a later Submit with the returned upload_id. INVALID_ARGUMENT on mismatch.
+  v1::UploadReference AcceptUpload(const std::string& tenant, const std::filesystem::path& file, uint64_t size,
+                                   const std::string& sha256);
+  size_t max_upload_bytes() const { return options_.max_upload_bytes; }
+  const std::filesystem::path& state_dir() const { return options_.state_dir; }
+
   // NOT_FOUND also when the job belongs to another tenant.
   v1::Job Get(const std::string& tenant, const std::string& id);
   v1::ListJobsResponse List(const std::string& tenant, const v1::ListJobsRequest& request);

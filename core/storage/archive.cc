@@ -20,8 +20,8 @@ constexpr const char* kMetadataFile = "metadata.json";
 constexpr const char* kComponentsDir = "components";
 constexpr const char* kMinCompatibleVersion = "0.1.0";
 
-[[noreturn]] void Refuse(const fs::path& archive, const std::string& why) {
-  throw util::InvalidDataError({archive.string()}, "Cannot load the model archive '" + archive.string() +
+[[noreturn]] void Refuse(const fs::path& archive, const std::string& why, const char* what = "model archive") {
+  throw util::InvalidDataError({archive.string()}, std::string("Cannot load the ") + what + " '" + archive.string() +
                                                        "': " + why);
 }
 
@@ -76,31 +76,31 @@ std::string Normalize(std::string name) {
 }
 
 template <typename Fn>
-void ForEachEntry(const fs::path& path, Fn&& fn) {
+void ForEachEntry(const fs::path& path, Fn&& fn, const char* what = "model archive") {
   ReadHandle r;
   archive_read_support_filter_gzip(r.a);
   archive_read_support_format_tar(r.a);
   if (archive_read_open_filename(r.a, path.c_str(), 1 << 16) != ARCHIVE_OK) {
     std::error_code ec;
     if (!fs::exists(path, ec)) throw util::NotFoundError("Model archive '" + path.string() + "' does not exist.");
-    Refuse(path, std::string("it is not a gzip-compressed tar file (") + archive_error_string(r.a) + ").");
+    Refuse(path, std::string("it is not a gzip-compressed tar file (") + archive_error_string(r.a) + ").", what);
   }
   archive_entry* entry = nullptr;
   while (true) {
     const int rc = archive_read_next_header(r.a, &entry);
     if (rc == ARCHIVE_EOF) break;
     if (rc < ARCHIVE_WARN)
-      Refuse(path, std::string("it is corrupt or truncated (") + archive_error_string(r.a) + ").");
+      Refuse(path, std::string("it is corrupt or truncated (") + archive_error_string(r.a) + ").", what);
     fn(r.a, entry);
   }
 }
 
-std::string ReadData(archive* a, const fs::path& path) {
+std::string ReadData(archive* a, const fs::path& path, const char* what = "model archive") {
   std::string out;
   char buffer[1 << 16];
   while (true) {
     const la_ssize_t n = archive_read_data(a, buffer, sizeof buffer);
-    if (n < 0) Refuse(path, std::string("it is corrupt or truncated (") + archive_error_string(a) + ").");
+    if (n < 0) Refuse(path, std::string("it is corrupt or truncated (") + archive_error_string(a) + ").", what);
     if (n == 0) break;
     out.append(buffer, static_cast<size_t>(n));
   }
@@ -291,6 +291,43 @@ ModelMetadata UnpackArchive(const fs::path& path, const fs::path& directory) {
       for (const auto& e : fs::directory_iterator(directory, ec)) fs::remove_all(e.path(), ec);
     throw;
   }
+}
+
+void WriteProjectArchive(const std::vector<std::pair<std::string, std::string>>& files, const fs::path& archive_path) {
+  WriteHandle w;
+  archive_write_add_filter_gzip(w.a);
+  archive_write_set_format_pax_restricted(w.a);
+  Check(w.a, archive_write_open_filename(w.a, archive_path.c_str()), "Cannot create '" + archive_path.string() + "'");
+  for (const auto& [name, content] : files) AddEntry(w.a, name, content, false);
+  Check(w.a, archive_write_close(w.a), "Cannot finish the project archive");
+}
+
+void UnpackProjectArchive(const fs::path& path, const fs::path& directory, size_t max_files, size_t max_bytes) {
+  constexpr const char* kWhat = "project archive";
+  size_t files = 0, bytes = 0;
+  fs::create_directories(directory);
+  ForEachEntry(
+      path,
+      [&](archive* a, archive_entry* entry) {
+        const std::string name = Normalize(archive_entry_pathname(entry));
+        if (name.empty()) return;
+        if (!SafeName(name) || name.find('\0') != std::string::npos)
+          Refuse(path, "its entry '" + name + "' would be written outside the project.", kWhat);
+        const auto type = archive_entry_filetype(entry);
+        if (type == AE_IFDIR) {
+          fs::create_directories(directory / name);
+          return;
+        }
+        if (type != AE_IFREG) Refuse(path, "its entry '" + name + "' is a link or special file.", kWhat);
+        if (++files > max_files)
+          Refuse(path, "it has more than " + std::to_string(max_files) + " files.", kWhat);
+        const std::string data = ReadData(a, path, kWhat);
+        bytes += data.size();
+        if (bytes > max_bytes) Refuse(path, "it unpacks to more than " + std::to_string(max_bytes) + " bytes.", kWhat);
+        fs::create_directories((directory / name).parent_path());
+        std::ofstream(directory / name, std::ios::binary) << data;
+      },
+      kWhat);
 }
 
 }  // namespace trainyard::storage

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -56,6 +58,16 @@ void WriteArchive(const ModelStorage& storage, const ModelMetadata& metadata,
 // Rasa 2 archive (fingerprint.json), entries escaping the directory (absolute
 // paths, "..", links) and archives from an incompatible producer version.
 ModelMetadata UnpackArchive(const std::filesystem::path& archive, const std::filesystem::path& directory);
+
+// A project (config, domain, data files) as a .tar.gz, for uploads: entries
+// are (relative path, content).
+void WriteProjectArchive(const std::vector<std::pair<std::string, std::string>>& files,
+                         const std::filesystem::path& archive);
+// Unpacks an uploaded project into `directory`: regular files and
+// directories only, every path inside `directory`, at most `max_files` files
+// and `max_bytes` bytes. Throws util::InvalidDataError otherwise.
+void UnpackProjectArchive(const std::filesystem::path& archive, const std::filesystem::path& directory,
+                          size_t max_files, size_t max_bytes);
 
 // Reads only metadata.json from an archive.
 ModelMetadata ReadArchiveMetadata(const std::filesystem::path& archive);

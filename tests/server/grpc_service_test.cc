@@ -133,3 +133,61 @@ TEST_F(GrpcServiceTest, BadRequestsAreInvalidArgumentAndIdempotencyConflictsAlre
 
 }  // namespace
 }  // namespace trainyard::server
+
+#include "core/storage/archive.h"
+#include "core/util/fs.h"
+#include "core/util/sha256.h"
+
+namespace trainyard::server {
+namespace {
+
+// Streams `archive` as an upload with the given declared digest.
+grpc::Status Upload(v1::TrainingService::Stub& stub, grpc::ClientContext* c, const std::string& archive,
+                    const std::string& sha, v1::UploadReference* ref) {
+  auto writer = stub.UploadProject(c, ref);
+  v1::UploadChunk header;
+  header.mutable_header()->set_size(archive.size());
+  header.mutable_header()->set_sha256(sha);
+  writer->Write(header);
+  for (size_t pos = 0; pos < archive.size(); pos += 1000) {
+    v1::UploadChunk chunk;
+    chunk.set_data(archive.substr(pos, 1000));
+    writer->Write(chunk);
+  }
+  writer->WritesDone();
+  return writer->Finish();
+}
+
+TEST_F(GrpcServiceTest, UploadedProjectsTrainAndBadUploadsAreRefused) {
+  std::vector<std::pair<std::string, std::string>> files;
+  const v1::TrainRequest project = Request();
+  for (const auto& f : project.files().files()) files.emplace_back(f.path(), f.content());
+  const std::filesystem::path tar = dir_.path() / "project.tar.gz";
+  storage::WriteProjectArchive(files, tar);
+  const std::string archive = util::ReadFile(tar);
+  v1::UploadReference ref;
+  ASSERT_TRUE(Upload(*stub_, Context().get(), archive, util::Sha256Hex(archive), &ref).ok());
+  EXPECT_EQ(ref.size(), archive.size());
+  v1::TrainRequest request;
+  request.set_upload_id(ref.upload_id());
+  v1::Job job;
+  ASSERT_TRUE(stub_->SubmitTraining(Context().get(), request, &job).ok());
+  grpc::Status status;
+  EXPECT_TRUE(Watch(job.id(), 0, &status).back().has_succeeded());
+  // Another tenant cannot use this upload.
+  EXPECT_EQ(stub_->SubmitTraining(Context("secret-b").get(), request, &job).error_code(), grpc::StatusCode::NOT_FOUND);
+  // A corrupted upload does not match its digest.
+  std::string corrupt = archive;
+  corrupt[corrupt.size() / 2] ^= 0x55;
+  EXPECT_EQ(Upload(*stub_, Context().get(), corrupt, util::Sha256Hex(archive), &ref).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  // An archive whose entries leave the project is refused at submit.
+  storage::WriteProjectArchive({{"../escape.yml", "x"}}, tar);
+  const std::string evil = util::ReadFile(tar);
+  ASSERT_TRUE(Upload(*stub_, Context().get(), evil, util::Sha256Hex(evil), &ref).ok());
+  request.set_upload_id(ref.upload_id());
+  EXPECT_EQ(stub_->SubmitTraining(Context().get(), request, &job).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace trainyard::server

@@ -102,6 +102,10 @@ TEST_F(ServerProcessTest, SubmitWatchListAndDownload) {
   ASSERT_EQ(downloaded.code, 0) << downloaded.err;
   EXPECT_EQ(storage::ReadArchiveMetadata(target).training_type, 3);
   EXPECT_EQ(Cli({"cancel", "no-such-job", "--server", server.address()}).code, 1);
+  const Result uploaded = InProject(project_.path(), [&] {
+    return Cli({"submit", "--upload", "--watch", "--server", server.address()});
+  });
+  EXPECT_EQ(uploaded.code, 0) << uploaded.out << uploaded.err;
   const Result health = Cli({"health", "--server", server.address()});
   EXPECT_EQ(health.code, 0) << health.err;
   EXPECT_EQ(health.out, "SERVING\n");
