@@ -96,6 +96,7 @@ int64_t JobService::Emit(const std::string& job_id, v1::JobEvent event) {
   // when read back (see WaitEvents).
   const int64_t seq = store_->AppendEvent(job_id, now, event.SerializeAsString());
   events_.notify_all();
+  if (JobObserver* o = observer_.load()) o->OnEvent(event);
   return seq;
 }
 
@@ -303,6 +304,7 @@ void JobService::WorkerLoop() {
 }
 
 void JobService::RunJob(const JobRecord& job) {
+  const auto job_start = std::chrono::steady_clock::now();
   auto token = std::make_shared<graph::CancellationToken>();
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -443,6 +445,9 @@ void JobService::RunJob(const JobRecord& job) {
       Emit(job.id, e);
     }
   }
+  if (JobObserver* o = observer_.load())
+    o->OnJobFinished(store_->Get(job.id)->state,
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - job_start).count());
   events_.notify_all();
 }
 

@@ -8,6 +8,7 @@
 // left for recovery to re-queue (see Shutdown).
 
 #include <chrono>
+#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <map>
@@ -44,6 +45,16 @@ struct ServiceOptions {
   size_t runner_threads = 0;
 };
 
+// Sees every event the service records (for metrics). Called from worker
+// and RPC threads; implementations must be thread-safe and quick.
+class JobObserver {
+ public:
+  virtual ~JobObserver() = default;
+  virtual void OnEvent(const v1::JobEvent& event) = 0;
+  // A job ended (SUCCEEDED, FAILED, CANCELLED) after `seconds` of training.
+  virtual void OnJobFinished(JobState state, double seconds) = 0;
+};
+
 class JobService {
  public:
   JobService(ServiceOptions options, std::unique_ptr<JobStore> store, std::unique_ptr<ArtifactStore> artifacts);
@@ -77,6 +88,11 @@ class JobService {
   std::vector<v1::JobEvent> WaitEvents(const std::string& tenant, const std::string& id, int64_t after,
                                        std::chrono::milliseconds wait, bool* finished);
 
+  // Counts (queued, running, ...) for gauges.
+  std::map<JobState, int64_t> CountByState() { return store_->CountByState(); }
+  // Sets the observer; call before jobs run. Not owned; must outlive the service.
+  void SetObserver(JobObserver* observer) { observer_ = observer; }
+
   // Stops taking jobs, cancels running ones and joins the workers. Jobs that
   // were running go back to QUEUED (not FAILED): a restart trains them again.
   void Shutdown();
@@ -98,6 +114,7 @@ class JobService {
   bool stopping_ = false;           // guarded by mutex_
   std::map<std::string, std::shared_ptr<graph::CancellationToken>> running_;  // guarded by mutex_
   std::vector<std::thread> workers_;
+  std::atomic<JobObserver*> observer_{nullptr};
 };
 
 }  // namespace trainyard::server

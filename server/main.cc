@@ -13,14 +13,15 @@
 #include "core/util/errors.h"
 #include "server/grpc_service.h"
 #include "server/job_service.h"
+#include "server/metrics.h"
 
 namespace {
 
 std::atomic<bool> g_stop{false};
 
 constexpr const char* kHelp =
-    "usage: trainyard-server [--listen HOST:PORT] [--state-dir DIR] [--artifacts DIR] [--workers N]\n"
-    "                        [--max-queue N] [--tokens-file FILE] [--port-file FILE]\n"
+    "usage: trainyard-server [--listen HOST:PORT] [--admin HOST:PORT] [--state-dir DIR] [--artifacts DIR]\n"
+    "                        [--workers N] [--max-queue N] [--tokens-file FILE] [--port-file FILE]\n"
     "\n"
     "Serves trainyard.v1.TrainingService. Without --tokens-file every caller is tenant 'default' and the\n"
     "server only listens on loopback addresses. Environment: TRAINYARD_LISTEN, TRAINYARD_STATE_DIR.\n";
@@ -37,7 +38,9 @@ int main(int argc, char** argv) {
                                          {{"--workers"}, client::ArgKind::kValue},
                                          {{"--max-queue"}, client::ArgKind::kValue},
                                          {{"--tokens-file"}, client::ArgKind::kValue},
-                                         {{"--port-file"}, client::ArgKind::kValue}},
+                                         {{"--port-file"}, client::ArgKind::kValue},
+                                         {{"--admin"}, client::ArgKind::kValue},
+                                         {{"--admin-port-file"}, client::ArgKind::kValue}},
                                         "trainyard-server", std::cerr);
   if (const auto status = client::HandleUsage(parsed, kHelp, std::cout, std::cerr)) return *status;
   auto env = [](const char* name, const char* fallback) {
@@ -76,6 +79,18 @@ int main(int argc, char** argv) {
   } catch (const util::Error& e) {
     std::cerr << "trainyard-server: " << e.what() << "\n";
     return 1;
+  }
+  // Metrics on the admin port (/metrics), when asked for.
+  std::unique_ptr<server::Metrics> metrics;
+  if (auto admin = parsed->Value("--admin")) {
+    try {
+      metrics = std::make_unique<server::Metrics>(*admin, *jobs);
+    } catch (const std::exception& e) {
+      std::cerr << "trainyard-server: cannot serve metrics on " << *admin << ": " << e.what() << "\n";
+      return 1;
+    }
+    jobs->SetObserver(metrics.get());
+    if (auto file = parsed->Value("--admin-port-file")) std::ofstream(*file) << metrics->port() << "\n";
   }
   server::GrpcTrainingService service(*jobs, auth);
   grpc::EnableDefaultHealthCheckService(true);

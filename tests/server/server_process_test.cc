@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -27,8 +30,10 @@ class ServerProcess {
     pid_ = fork();
     if (pid_ == 0) {
       const std::string state_arg = state.string(), port_arg = port_file.string();
+      const std::string admin_file = port_arg + ".admin";
       execl(TRAINYARD_SERVER_BINARY, "trainyard-server", "--listen", "127.0.0.1:0", "--state-dir", state_arg.c_str(),
-            "--port-file", port_arg.c_str(), static_cast<char*>(nullptr));
+            "--port-file", port_arg.c_str(), "--admin", "127.0.0.1:0", "--admin-port-file", admin_file.c_str(),
+            static_cast<char*>(nullptr));
       _exit(127);
     }
     for (int i = 0; i < 200 && port_ == 0; ++i) {
@@ -36,6 +41,8 @@ class ServerProcess {
       std::ifstream in(port_file);
       in >> port_;
     }
+    std::ifstream admin(port_file.string() + ".admin");
+    admin >> admin_port_;
   }
   ~ServerProcess() { Stop(SIGTERM); }
   void Stop(int signal) {
@@ -47,11 +54,36 @@ class ServerProcess {
   }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   int port() const { return port_; }
+  int admin_port() const { return admin_port_; }
 
  private:
   pid_t pid_ = -1;
   int port_ = 0;
+  int admin_port_ = 0;
 };
+
+// A plain HTTP GET on loopback; returns the whole response.
+std::string HttpGet(int port, const std::string& path) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    close(fd);
+    return "";
+  }
+  const std::string request = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+  if (write(fd, request.data(), request.size()) < 0) {
+    close(fd);
+    return "";
+  }
+  std::string response;
+  char buffer[4096];
+  for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;) response.append(buffer, static_cast<size_t>(n));
+  close(fd);
+  return response;
+}
 
 struct Result {
   int code;
@@ -106,6 +138,12 @@ TEST_F(ServerProcessTest, SubmitWatchListAndDownload) {
     return Cli({"submit", "--upload", "--watch", "--server", server.address()});
   });
   EXPECT_EQ(uploaded.code, 0) << uploaded.out << uploaded.err;
+  ASSERT_NE(server.admin_port(), 0);
+  const std::string metrics = HttpGet(server.admin_port(), "/metrics");
+  EXPECT_NE(metrics.find("trainyard_jobs{state=\"SUCCEEDED\"}"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("trainyard_node_duration_seconds_bucket{component=\"KeywordIntentClassifier\""),
+            std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("trainyard_build_info{version="), std::string::npos);
   const Result health = Cli({"health", "--server", server.address()});
   EXPECT_EQ(health.code, 0) << health.err;
   EXPECT_EQ(health.out, "SERVING\n");
