@@ -26,6 +26,22 @@ class ArtifactStore {
   virtual void Remove(const std::string& key) = 0;
 };
 
+struct S3Options {
+  std::string endpoint = "https://s3.amazonaws.com";  // scheme://host[:port], path-style requests
+  std::string bucket;
+  std::string prefix;                                 // key prefix inside the bucket
+  std::string region = "us-east-1";
+  std::string access_key, secret_key;                 // AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
+};
+
+// Artifacts in an S3-compatible object store.
+std::unique_ptr<ArtifactStore> OpenS3ArtifactStore(const S3Options& options);
+
+// "s3://bucket/prefix" with endpoint, region and credentials from the usual
+// AWS_* variables (AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY), or a directory path.
+std::unique_ptr<ArtifactStore> OpenArtifactStore(const std::string& uri);
+
 // Artifacts as files in `directory` (created if missing).
 std::unique_ptr<ArtifactStore> OpenLocalArtifactStore(const std::filesystem::path& directory);
 

@@ -53,4 +53,23 @@ std::unique_ptr<ArtifactStore> OpenLocalArtifactStore(const fs::path& directory)
   return std::make_unique<LocalArtifactStore>(directory);
 }
 
+std::unique_ptr<ArtifactStore> OpenArtifactStore(const std::string& uri) {
+  if (uri.rfind("s3://", 0) != 0) return OpenLocalArtifactStore(uri.rfind("file://", 0) == 0 ? uri.substr(7) : uri);
+  auto env = [](const char* name, const char* fallback) {
+    const char* v = std::getenv(name);
+    return std::string(v && *v ? v : fallback);
+  };
+  S3Options o;
+  const std::string rest = uri.substr(5);
+  const size_t slash = rest.find('/');
+  o.bucket = rest.substr(0, slash);
+  if (slash != std::string::npos) o.prefix = rest.substr(slash + 1);
+  if (o.bucket.empty()) throw util::Error(util::ErrorCode::kInvalidArgument, "No bucket in '" + uri + "'.");
+  o.endpoint = env("AWS_ENDPOINT_URL", "https://s3.amazonaws.com");
+  o.region = env("AWS_REGION", env("AWS_DEFAULT_REGION", "us-east-1").c_str());
+  o.access_key = env("AWS_ACCESS_KEY_ID", "");
+  o.secret_key = env("AWS_SECRET_ACCESS_KEY", "");
+  return OpenS3ArtifactStore(o);
+}
+
 }  // namespace trainyard::server

@@ -20,7 +20,7 @@ namespace {
 std::atomic<bool> g_stop{false};
 
 constexpr const char* kHelp =
-    "usage: trainyard-server [--listen HOST:PORT] [--admin HOST:PORT] [--state-dir DIR] [--artifacts DIR]\n"
+    "usage: trainyard-server [--listen HOST:PORT] [--admin HOST:PORT] [--state-dir DIR] [--artifacts DIR|s3://BUCKET/PREFIX]\n"
     "                        [--workers N] [--max-queue N] [--tokens-file FILE] [--port-file FILE]\n"
     "\n"
     "Serves trainyard.v1.TrainingService. Without --tokens-file every caller is tenant 'default' and the\n"
@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<server::JobService> jobs;
   try {
     jobs = std::make_unique<server::JobService>(options, server::OpenSqliteJobStore(options.state_dir / "jobs.db"),
-                                                server::OpenLocalArtifactStore(artifacts));
+                                                server::OpenArtifactStore(artifacts));
   } catch (const util::Error& e) {
     std::cerr << "trainyard-server: " << e.what() << "\n";
     return 1;
