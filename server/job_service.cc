@@ -172,6 +172,10 @@ v1::Job JobService::Submit(const std::string& tenant, const v1::TrainRequest& re
   v1::JobEvent queued_event;
   queued_event.set_queued_position(store_->QueuePosition(job.id));
   Emit(job.id, queued_event);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    work_pending_ = true;  // a worker busy claiming would otherwise miss the notification
+  }
   work_.notify_one();
   return ToProto(stored);
 }
@@ -287,6 +291,7 @@ void JobService::WorkerLoop() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (stopping_) return;
+      work_pending_ = false;
     }
     std::optional<JobRecord> job;
     try {
@@ -296,7 +301,8 @@ void JobService::WorkerLoop() {
     }
     if (!job) {
       std::unique_lock<std::mutex> lock(mutex_);
-      work_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopping_; });
+      // Queued jobs of other replicas are picked up within a second.
+      work_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_ || work_pending_; });
       continue;
     }
     RunJob(*job);

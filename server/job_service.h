@@ -112,6 +112,7 @@ class JobService {
   std::condition_variable work_;    // a job was queued, or shutdown
   std::condition_variable events_;  // an event was appended
   bool stopping_ = false;           // guarded by mutex_
+  bool work_pending_ = false;       // a job was queued since a worker last looked; guarded by mutex_
   std::map<std::string, std::shared_ptr<graph::CancellationToken>> running_;  // guarded by mutex_
   std::vector<std::thread> workers_;
   std::atomic<JobObserver*> observer_{nullptr};
