@@ -26,6 +26,7 @@ namespace {
 
 const ArgSpec kServer{{"--server"}, ArgKind::kValue};
 const ArgSpec kToken{{"--token"}, ArgKind::kValue};
+const ArgSpec kTlsCa{{"--tls-ca"}, ArgKind::kValue};
 
 struct Remote {
   std::unique_ptr<v1::TrainingService::Stub> stub;
@@ -49,8 +50,15 @@ Remote Connect(const ParsedArgs& args) {
   r.token = args.Value("--token").value_or(env("TRAINYARD_TOKEN", ""));
   grpc::ChannelArguments channel_args;
   channel_args.SetMaxSendMessageSize(256 << 20);
-  r.stub = v1::TrainingService::NewStub(
-      grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(), channel_args));
+  // TLS when a CA is given (--tls-ca or TRAINYARD_TLS_CA).
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  const std::string ca = args.Value("--tls-ca").value_or(env("TRAINYARD_TLS_CA", ""));
+  if (!ca.empty()) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = util::ReadFile(ca);
+    credentials = grpc::SslCredentials(ssl);
+  }
+  r.stub = v1::TrainingService::NewStub(grpc::CreateCustomChannel(server, credentials, channel_args));
   return r;
 }
 
@@ -173,7 +181,7 @@ int RunRemote(const std::string& command, const std::vector<std::string>& args, 
                                    {{"--dry-run"}, ArgKind::kFlag}, {{"--force"}, ArgKind::kFlag},
                                    {{"--persist-nlu-data"}, ArgKind::kFlag}, {{"--priority"}, ArgKind::kValue},
                                    {{"--label"}, ArgKind::kValues}, {{"--request-id"}, ArgKind::kValue},
-                                   {{"--watch"}, ArgKind::kFlag}, {{"--upload"}, ArgKind::kFlag}, kServer, kToken},
+                                   {{"--watch"}, ArgKind::kFlag}, {{"--upload"}, ArgKind::kFlag}, kServer, kToken, kTlsCa},
                                   "trainyard submit", err);
     if (const auto status = HandleUsage(parsed, kHelp, out, err)) return *status;
     v1::TrainRequest request;
@@ -260,7 +268,7 @@ int RunRemote(const std::string& command, const std::vector<std::string>& args, 
     out << grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status()) << "\n";
     return response.status() == grpc::health::v1::HealthCheckResponse::SERVING ? kExitOk : kExitFailure;
   }
-  const auto parsed = ParseArgs(args, {kServer, kToken, {{"--out"}, ArgKind::kValue}}, "trainyard " + command, err,
+  const auto parsed = ParseArgs(args, {kServer, kToken, kTlsCa, {{"--out"}, ArgKind::kValue}}, "trainyard " + command, err,
                                 /*allow_positional=*/true);
   const std::string help = "usage: trainyard " + command +
                            (command == "jobs" ? "" : " JOB") + (command == "download" ? " [--out FILE]" : "") +

@@ -74,12 +74,14 @@ JobService::JobService(ServiceOptions options, std::unique_ptr<JobStore> store, 
 
 JobService::~JobService() { Shutdown(); }
 
-void JobService::Shutdown() {
+void JobService::Shutdown(std::chrono::milliseconds grace) {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(mutex_);
     if (stopping_ && workers_.empty()) return;
     stopping_ = true;
-    // Running jobs stop between nodes; RunJob puts them back in the queue.
+    // Running jobs may finish within the grace period...
+    events_.wait_for(lock, grace, [this] { return running_.empty(); });
+    // ...then they stop between nodes and RunJob puts them back in the queue.
     for (auto& [id, token] : running_) token->Cancel();
   }
   work_.notify_all();
@@ -316,6 +318,29 @@ void JobService::RunJob(const JobRecord& job) {
     std::lock_guard<std::mutex> lock(mutex_);
     running_[job.id] = token;
   }
+  // The per-job timeout: a watchdog cancels the token when time is up.
+  std::atomic<bool> timed_out{false};
+  std::mutex watchdog_mutex;
+  std::condition_variable watchdog_wake;
+  bool job_done = false;
+  std::thread watchdog;
+  if (options_.job_timeout.count() > 0)
+    watchdog = std::thread([&] {
+      std::unique_lock<std::mutex> lock(watchdog_mutex);
+      if (!watchdog_wake.wait_for(lock, options_.job_timeout, [&] { return job_done; })) {
+        timed_out = true;
+        token->Cancel();
+      }
+    });
+  auto stop_watchdog = [&] {
+    if (!watchdog.joinable()) return;
+    {
+      std::lock_guard<std::mutex> lock(watchdog_mutex);
+      job_done = true;
+    }
+    watchdog_wake.notify_all();
+    watchdog.join();
+  };
   v1::JobEvent started;
   started.set_started(true);
   Emit(job.id, started);
@@ -405,9 +430,18 @@ void JobService::RunJob(const JobRecord& job) {
     }
   } catch (const util::CancelledError&) {
     std::lock_guard<std::mutex> lock(mutex_);
-    requeue = stopping_ && store_->Get(job.id)->state == JobState::kRunning;
-    final_state = JobState::kCancelled;
-    final_event.set_cancelled("Cancelled while running.");
+    if (timed_out) {
+      v1::JobFailure failure;
+      failure.set_code("DEADLINE_EXCEEDED");
+      failure.set_message("The job ran longer than the per-job timeout of " +
+                          std::to_string(options_.job_timeout.count()) + " s.");
+      failure_bytes = failure.SerializeAsString();
+      *final_event.mutable_failed() = failure;
+    } else {
+      requeue = stopping_ && store_->Get(job.id)->state == JobState::kRunning;
+      final_state = JobState::kCancelled;
+      final_event.set_cancelled("Cancelled while running.");
+    }
   } catch (const util::Error& e) {
     v1::JobFailure failure;
     failure.set_code(util::ErrorCodeName(e.code()));
@@ -426,12 +460,14 @@ void JobService::RunJob(const JobRecord& job) {
     failure_bytes = failure.SerializeAsString();
     *final_event.mutable_failed() = failure;
   }
+  stop_watchdog();
   std::error_code ec;
   fs::remove_all(work, ec);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     running_.erase(job.id);
   }
+  events_.notify_all();  // Shutdown may be waiting for running jobs
   if (requeue) {
     // Shutdown, not the user, stopped it: it trains again after a restart.
     store_->Transition(job.id, JobState::kRunning, JobState::kQueued, NowMs());

@@ -41,6 +41,8 @@ struct ServiceOptions {
   size_t max_files = 10000;
   // Largest project upload (.tar.gz) accepted.
   size_t max_upload_bytes = size_t{1} << 30;
+  // A job running longer than this fails with DEADLINE_EXCEEDED (0: no limit).
+  std::chrono::seconds job_timeout{0};
   // Graph runner threads per job (0: cores / workers).
   size_t runner_threads = 0;
 };
@@ -93,9 +95,10 @@ class JobService {
   // Sets the observer; call before jobs run. Not owned; must outlive the service.
   void SetObserver(JobObserver* observer) { observer_ = observer; }
 
-  // Stops taking jobs, cancels running ones and joins the workers. Jobs that
-  // were running go back to QUEUED (not FAILED): a restart trains them again.
-  void Shutdown();
+  // Stops taking jobs, lets running ones finish for up to `grace`, then
+  // cancels them and joins the workers. Jobs cancelled this way go back to
+  // QUEUED (not FAILED): a restart trains them again.
+  void Shutdown(std::chrono::milliseconds grace = std::chrono::milliseconds(0));
 
  private:
   void WorkerLoop();

@@ -11,6 +11,7 @@
 
 #include "client/args.h"
 #include "core/util/errors.h"
+#include "core/util/fs.h"
 #include "server/grpc_service.h"
 #include "server/job_service.h"
 #include "server/metrics.h"
@@ -21,7 +22,9 @@ std::atomic<bool> g_stop{false};
 
 constexpr const char* kHelp =
     "usage: trainyard-server [--listen HOST:PORT] [--admin HOST:PORT] [--state-dir DIR] [--artifacts DIR|s3://BUCKET/PREFIX]\n"
-    "                        [--workers N] [--max-queue N] [--tokens-file FILE] [--port-file FILE]\n"
+    "                        [--workers N] [--max-queue N] [--per-tenant-running N] [--job-timeout S]\n"
+    "                        [--grace S] [--tokens-file FILE] [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]\n"
+    "                        [--port-file FILE] [--admin-port-file FILE]\n"
     "\n"
     "Serves trainyard.v1.TrainingService. Without --tokens-file every caller is tenant 'default' and the\n"
     "server only listens on loopback addresses. Environment: TRAINYARD_LISTEN, TRAINYARD_STATE_DIR.\n";
@@ -40,7 +43,13 @@ int main(int argc, char** argv) {
                                          {{"--tokens-file"}, client::ArgKind::kValue},
                                          {{"--port-file"}, client::ArgKind::kValue},
                                          {{"--admin"}, client::ArgKind::kValue},
-                                         {{"--admin-port-file"}, client::ArgKind::kValue}},
+                                         {{"--admin-port-file"}, client::ArgKind::kValue},
+                                         {{"--job-timeout"}, client::ArgKind::kValue},
+                                         {{"--per-tenant-running"}, client::ArgKind::kValue},
+                                         {{"--grace"}, client::ArgKind::kValue},
+                                         {{"--tls-cert"}, client::ArgKind::kValue},
+                                         {{"--tls-key"}, client::ArgKind::kValue},
+                                         {{"--tls-client-ca"}, client::ArgKind::kValue}},
                                         "trainyard-server", std::cerr);
   if (const auto status = client::HandleUsage(parsed, kHelp, std::cout, std::cerr)) return *status;
   auto env = [](const char* name, const char* fallback) {
@@ -49,12 +58,16 @@ int main(int argc, char** argv) {
   };
   const std::string listen = parsed->Value("--listen").value_or(env("TRAINYARD_LISTEN", "127.0.0.1:50051"));
   server::ServiceOptions options;
+  std::chrono::seconds grace(30);
   options.state_dir = parsed->Value("--state-dir").value_or(env("TRAINYARD_STATE_DIR", "trainyard-state"));
   try {
     if (auto v = parsed->Value("--workers")) options.workers = std::stoul(*v);
     if (auto v = parsed->Value("--max-queue")) options.max_queue = std::stoul(*v);
+    if (auto v = parsed->Value("--job-timeout")) options.job_timeout = std::chrono::seconds(std::stol(*v));
+    if (auto v = parsed->Value("--per-tenant-running")) options.per_tenant_running = std::stoi(*v);
+    if (auto v = parsed->Value("--grace")) grace = std::chrono::seconds(std::stol(*v));
   } catch (const std::exception&) {
-    std::cerr << "trainyard-server: --workers and --max-queue take numbers\n";
+    std::cerr << "trainyard-server: --workers, --max-queue, --job-timeout, --per-tenant-running and --grace take numbers\n";
     return 2;
   }
   server::AuthOptions auth;
@@ -97,7 +110,23 @@ int main(int argc, char** argv) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  // TLS with --tls-cert/--tls-key; clients must present a certificate signed
+  // by --tls-client-ca when it is given (mTLS).
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (auto cert = parsed->Value("--tls-cert")) {
+    try {
+      grpc::SslServerCredentialsOptions ssl(parsed->Has("--tls-client-ca")
+                                                ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                                : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+      ssl.pem_key_cert_pairs.push_back({util::ReadFile(parsed->Value("--tls-key").value_or("")), util::ReadFile(*cert)});
+      if (auto ca = parsed->Value("--tls-client-ca")) ssl.pem_root_certs = util::ReadFile(*ca);
+      credentials = grpc::SslServerCredentials(ssl);
+    } catch (const util::Error& e) {
+      std::cerr << "trainyard-server: TLS: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  builder.AddListeningPort(listen, credentials, &port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_project_bytes + (1 << 20)));
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
@@ -115,10 +144,10 @@ int main(int argc, char** argv) {
   while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
 
   // Shutdown order: report NOT_SERVING, stop accepting calls (finishing
-  // in-flight ones for up to 5 s), then stop the workers (running jobs go
-  // back to the queue for the next start).
+  // in-flight ones for up to 5 s), let running jobs finish for up to --grace
+  // seconds, then stop the workers (unfinished jobs go back to the queue).
   server->GetHealthCheckService()->SetServingStatus(false);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  jobs->Shutdown();
+  jobs->Shutdown(grace);
   return 0;
 }

@@ -191,3 +191,20 @@ TEST_F(GrpcServiceTest, UploadedProjectsTrainAndBadUploadsAreRefused) {
 
 }  // namespace
 }  // namespace trainyard::server
+
+namespace trainyard::server {
+namespace {
+
+TEST_F(GrpcServiceTest, OversizedRequestsAreRefusedByTheTransport) {
+  v1::TrainRequest r = Request();
+  r.mutable_files()->add_files()->set_path("data/huge.yml");
+  r.mutable_files()->mutable_files(r.files().files_size() - 1)->set_content(std::string(5 << 20, 'x'));
+  v1::Job job;
+  EXPECT_EQ(stub_->SubmitTraining(Context().get(), r, &job).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  v1::ListJobsResponse list;
+  ASSERT_TRUE(stub_->ListJobs(Context().get(), {}, &list).ok());
+  EXPECT_EQ(list.jobs_size(), 0);
+}
+
+}  // namespace
+}  // namespace trainyard::server

@@ -181,8 +181,8 @@ TEST_F(JobServiceTest, QueueLimitCancellationAndRestartLoseNothing) {
 namespace trainyard::server {
 namespace {
 
-TEST_F(JobServiceTest, CancellingARunningJobStopsItWithinTwoSecondsAndLeavesNoModel) {
-  // A project big enough that featurizing it takes several seconds.
+// A project big enough that featurizing it takes several seconds.
+v1::TrainRequest BigRequest() {
   std::string nlu = "nlu:\n";
   for (const char* intent : {"greet", "goodbye", "mood_great"}) {
     nlu += std::string("- intent: ") + intent + "\n  examples: |\n";
@@ -194,6 +194,11 @@ TEST_F(JobServiceTest, CancellingARunningJobStopsItWithinTwoSecondsAndLeavesNoMo
       "recipe: default.v1\nlanguage: en\nassistant_id: big\npipeline:\n  - name: WhitespaceTokenizer\n"
       "  - name: CountVectorsFeaturizer\n    analyzer: char_wb\n    min_ngram: 1\n    max_ngram: 5\n"
       "  - name: KeywordIntentClassifier\npolicies: []\n");
+  return request;
+}
+
+TEST_F(JobServiceTest, CancellingARunningJobStopsItWithinTwoSecondsAndLeavesNoModel) {
+  const v1::TrainRequest request = BigRequest();
   auto service = Start();
   const v1::Job job = service->Submit("t1", request);
   // Wait until the featurizer is being trained, then cancel.
@@ -217,6 +222,40 @@ TEST_F(JobServiceTest, CancellingARunningJobStopsItWithinTwoSecondsAndLeavesNoMo
   EXPECT_EQ(done.state(), v1::JOB_STATE_CANCELLED);
   EXPECT_TRUE(done.result().model_uri().empty());
   EXPECT_FALSE(fs::exists(dir_.path() / "models" / (job.id() + ".tar.gz")));
+}
+
+}  // namespace
+}  // namespace trainyard::server
+
+namespace trainyard::server {
+namespace {
+
+TEST_F(JobServiceTest, JobsRunningPastTheTimeoutFailWithDeadlineExceeded) {
+  ServiceOptions options;
+  options.job_timeout = std::chrono::seconds(1);
+  auto service = Start(options);
+  const v1::Job job = service->Submit("t1", BigRequest());
+  const auto events = Follow(*service, job.id());
+  ASSERT_TRUE(events.back().has_failed()) << events.back().DebugString();
+  EXPECT_EQ(events.back().failed().code(), "DEADLINE_EXCEEDED");
+  EXPECT_EQ(service->Get("t1", job.id()).state(), v1::JOB_STATE_FAILED);
+}
+
+TEST_F(JobServiceTest, ShutdownLetsRunningJobsFinishWithinTheGracePeriod) {
+  auto service = Start();
+  const v1::Job job = service->Submit("t1", Request());
+  // Wait until it runs, then shut down with a generous grace period.
+  bool finished = false;
+  int64_t after = 0;
+  bool started = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!started && !finished && std::chrono::steady_clock::now() < deadline)
+    for (const auto& e : service->WaitEvents("t1", job.id(), after, std::chrono::milliseconds(100), &finished)) {
+      after = e.sequence();
+      started |= e.has_started();
+    }
+  service->Shutdown(std::chrono::seconds(30));
+  EXPECT_EQ(service->Get("t1", job.id()).state(), v1::JOB_STATE_SUCCEEDED);
 }
 
 }  // namespace

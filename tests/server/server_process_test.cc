@@ -25,15 +25,20 @@ namespace {
 
 class ServerProcess {
  public:
-  ServerProcess(const fs::path& state, const fs::path& port_file) {
+  ServerProcess(const fs::path& state, const fs::path& port_file, const std::vector<std::string>& extra = {}) {
     fs::remove(port_file);
     pid_ = fork();
     if (pid_ == 0) {
       const std::string state_arg = state.string(), port_arg = port_file.string();
       const std::string admin_file = port_arg + ".admin";
-      execl(TRAINYARD_SERVER_BINARY, "trainyard-server", "--listen", "127.0.0.1:0", "--state-dir", state_arg.c_str(),
-            "--port-file", port_arg.c_str(), "--admin", "127.0.0.1:0", "--admin-port-file", admin_file.c_str(),
-            static_cast<char*>(nullptr));
+      std::vector<std::string> args = {"trainyard-server", "--listen", "127.0.0.1:0", "--state-dir", state_arg,
+                                       "--port-file", port_arg, "--admin", "127.0.0.1:0", "--admin-port-file",
+                                       admin_file};
+      args.insert(args.end(), extra.begin(), extra.end());
+      std::vector<char*> argv;
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(TRAINYARD_SERVER_BINARY, argv.data());
       _exit(127);
     }
     for (int i = 0; i < 200 && port_ == 0; ++i) {
@@ -173,6 +178,21 @@ TEST_F(ServerProcessTest, KillMinusNineAndRestartLosesNoJob) {
     if (name.rfind(".tmp", 0) == 0) continue;
     EXPECT_NO_THROW(storage::ReadArchiveMetadata(e.path())) << name;
   }
+}
+
+TEST_F(ServerProcessTest, TlsServesClientsThatTrustItsCertificate) {
+  const fs::path key = state_.path() / "key.pem", cert = state_.path() / "cert.pem";
+  const std::string openssl = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -addext "
+                              "subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " + key.string() + " -out " +
+                              cert.string() + " >/dev/null 2>&1";
+  if (std::system(openssl.c_str()) != 0) GTEST_SKIP() << "openssl is not available";
+  ServerProcess server(state_.path() / "state", state_.path() / "port",
+                       {"--tls-cert", cert.string(), "--tls-key", key.string()});
+  ASSERT_NE(server.port(), 0);
+  const std::string address = "localhost:" + std::to_string(server.port());
+  const Result trusted = Cli({"jobs", "--server", address, "--tls-ca", cert.string()});
+  EXPECT_EQ(trusted.code, 0) << trusted.err;
+  EXPECT_EQ(Cli({"jobs", "--server", address}).code, 1);  // plaintext client: refused
 }
 
 }  // namespace
