@@ -127,6 +127,9 @@ struct BadDomain {
   const char* message;
 };
 
+// Names each table row by the message it expects, so ctest lists readable test names.
+void PrintTo(const BadDomain& b, std::ostream* os) { *os << b.message; }
+
 class DomainErrors : public ::testing::TestWithParam<BadDomain> {};
 
 TEST_P(DomainErrors, ReportsLineAndMessage) {

@@ -158,6 +158,8 @@ struct BadConfig {
   const char* message;
 };
 
+void PrintTo(const BadConfig& b, std::ostream* os) { *os << b.description; }
+
 class RecipeErrors : public ::testing::TestWithParam<BadConfig> {};
 
 TEST_P(RecipeErrors, FailWithRasasMessage) {
