@@ -4,6 +4,9 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/util/time_util.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <fstream>
 
 #include "core/storage/archive.h"
@@ -17,6 +20,44 @@ namespace fs = std::filesystem;
 
 namespace trainyard::server {
 namespace {
+
+// Process-wide resource use: the CPU the server used since the previous
+// sample (100 = one core busy) and its resident memory. Jobs share the
+// process, so with several workers the figures cover all of them.
+class TelemetrySampler {
+ public:
+  TelemetrySampler() : last_wall_(std::chrono::steady_clock::now()), last_cpu_(CpuSeconds()) {}
+
+  v1::Telemetry Sample() {
+    v1::Telemetry t;
+    const auto wall = std::chrono::steady_clock::now();
+    const double cpu = CpuSeconds();
+    const double elapsed = std::chrono::duration<double>(wall - last_wall_).count();
+    t.set_cpu_percent(elapsed > 0 ? 100.0 * (cpu - last_cpu_) / elapsed : 0.0);
+    last_wall_ = wall;
+    last_cpu_ = cpu;
+    t.set_rss_bytes(RssBytes());
+    t.set_device("cpu");  // no component trains on an accelerator yet
+    return t;
+  }
+
+ private:
+  static double CpuSeconds() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    auto seconds = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; };
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+  }
+  static uint64_t RssBytes() {
+    std::ifstream statm("/proc/self/statm");
+    uint64_t pages = 0, resident = 0;
+    statm >> pages >> resident;
+    return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  }
+
+  std::chrono::steady_clock::time_point last_wall_;
+  double last_cpu_;
+};
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -318,20 +359,13 @@ void JobService::RunJob(const JobRecord& job) {
     std::lock_guard<std::mutex> lock(mutex_);
     running_[job.id] = token;
   }
-  // The per-job timeout: a watchdog cancels the token when time is up.
+  // A watchdog thread per job: samples telemetry every telemetry_interval and
+  // cancels the token when the per-job timeout is up.
   std::atomic<bool> timed_out{false};
   std::mutex watchdog_mutex;
   std::condition_variable watchdog_wake;
   bool job_done = false;
   std::thread watchdog;
-  if (options_.job_timeout.count() > 0)
-    watchdog = std::thread([&] {
-      std::unique_lock<std::mutex> lock(watchdog_mutex);
-      if (!watchdog_wake.wait_for(lock, options_.job_timeout, [&] { return job_done; })) {
-        timed_out = true;
-        token->Cancel();
-      }
-    });
   auto stop_watchdog = [&] {
     if (!watchdog.joinable()) return;
     {
@@ -344,6 +378,31 @@ void JobService::RunJob(const JobRecord& job) {
   v1::JobEvent started;
   started.set_started(true);
   Emit(job.id, started);
+  const bool sample = options_.telemetry_interval.count() > 0;
+  if (sample || options_.job_timeout.count() > 0)
+    watchdog = std::thread([&, sample] {
+      using Clock = std::chrono::steady_clock;
+      const auto deadline = options_.job_timeout.count() > 0 ? Clock::now() + options_.job_timeout : Clock::time_point::max();
+      TelemetrySampler sampler;
+      std::unique_lock<std::mutex> lock(watchdog_mutex);
+      while (!job_done) {
+        if (sample) {
+          lock.unlock();
+          v1::JobEvent e;
+          *e.mutable_telemetry() = sampler.Sample();
+          Emit(job.id, e);
+          lock.lock();
+        }
+        auto wake = deadline;
+        if (sample && Clock::now() + options_.telemetry_interval < deadline) wake = Clock::now() + options_.telemetry_interval;
+        if (watchdog_wake.wait_until(lock, wake, [&] { return job_done; })) break;
+        if (Clock::now() >= deadline) {
+          timed_out = true;
+          token->Cancel();
+          break;
+        }
+      }
+    });
 
   v1::TrainRequest spec;
   spec.ParseFromString(job.spec);

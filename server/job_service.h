@@ -43,6 +43,9 @@ struct ServiceOptions {
   size_t max_upload_bytes = size_t{1} << 30;
   // A job running longer than this fails with DEADLINE_EXCEEDED (0: no limit).
   std::chrono::seconds job_timeout{0};
+  // A telemetry event (CPU, RSS, device) when a job starts and then every
+  // this often while it runs (0: none).
+  std::chrono::milliseconds telemetry_interval{5000};
   // Graph runner threads per job (0: cores / workers).
   size_t runner_threads = 0;
 };

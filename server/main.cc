@@ -6,6 +6,8 @@
 #include <signal.h>
 
 #include <iostream>
+#include <map>
+#include <set>
 #include <fstream>
 #include <thread>
 
@@ -15,6 +17,7 @@
 #include "server/grpc_service.h"
 #include "server/job_service.h"
 #include "server/metrics.h"
+#include "server/settings.h"
 
 namespace {
 
@@ -24,10 +27,13 @@ constexpr const char* kHelp =
     "usage: trainyard-server [--listen HOST:PORT] [--admin HOST:PORT] [--state-dir DIR] [--artifacts DIR|s3://BUCKET/PREFIX]\n"
     "                        [--workers N] [--max-queue N] [--per-tenant-running N] [--job-timeout S]\n"
     "                        [--grace S] [--tokens-file FILE] [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]\n"
-    "                        [--port-file FILE] [--admin-port-file FILE]\n"
+    "                        [--port-file FILE] [--admin-port-file FILE] [--telemetry-interval MS] [--config FILE]\n"
     "\n"
     "Serves trainyard.v1.TrainingService. Without --tokens-file every caller is tenant 'default' and the\n"
-    "server only listens on loopback addresses. Environment: TRAINYARD_LISTEN, TRAINYARD_STATE_DIR.\n";
+    "server only listens on loopback addresses.\n"
+    "\n"
+    "Every setting can also come from a YAML file (--config or TRAINYARD_CONFIG; keys like state_dir: DIR)\n"
+    "or an environment variable (TRAINYARD_STATE_DIR=DIR); flags win over variables, variables over the file.\n";
 
 }  // namespace
 
@@ -49,30 +55,49 @@ int main(int argc, char** argv) {
                                          {{"--grace"}, client::ArgKind::kValue},
                                          {{"--tls-cert"}, client::ArgKind::kValue},
                                          {{"--tls-key"}, client::ArgKind::kValue},
-                                         {{"--tls-client-ca"}, client::ArgKind::kValue}},
+                                         {{"--tls-client-ca"}, client::ArgKind::kValue},
+                                         {{"--telemetry-interval"}, client::ArgKind::kValue},
+                                         {{"--config"}, client::ArgKind::kValue}},
                                         "trainyard-server", std::cerr);
   if (const auto status = client::HandleUsage(parsed, kHelp, std::cout, std::cerr)) return *status;
-  auto env = [](const char* name, const char* fallback) {
-    const char* v = std::getenv(name);
-    return std::string(v && *v ? v : fallback);
+  // Settings: --config FILE (or TRAINYARD_CONFIG) < TRAINYARD_* variables < flags.
+  const std::set<std::string> known = {"listen", "state-dir", "artifacts", "workers", "max-queue", "tokens-file",
+                                       "port-file", "admin", "admin-port-file", "job-timeout", "per-tenant-running",
+                                       "grace", "tls-cert", "tls-key", "tls-client-ca", "telemetry-interval"};
+  std::map<std::string, std::string> file_settings;
+  auto getenv = [](const char* name) -> const char* { return std::getenv(name); };
+  if (auto config = server::ResolveSetting("config", parsed->Value("--config"), getenv, {})) {
+    try {
+      file_settings = server::ReadSettingsFile(*config, known);
+    } catch (const util::InvalidDataError& e) {
+      for (const auto& d : e.details()) std::cerr << "trainyard-server: " << d.ToString() << "\n";
+      return 1;
+    } catch (const util::Error& e) {
+      std::cerr << "trainyard-server: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  auto setting = [&](const std::string& name) {
+    return server::ResolveSetting(name, parsed->Value("--" + name), getenv, file_settings);
   };
-  const std::string listen = parsed->Value("--listen").value_or(env("TRAINYARD_LISTEN", "127.0.0.1:50051"));
+  const std::string listen = setting("listen").value_or("127.0.0.1:50051");
   server::ServiceOptions options;
   std::chrono::seconds grace(30);
-  options.state_dir = parsed->Value("--state-dir").value_or(env("TRAINYARD_STATE_DIR", "trainyard-state"));
+  options.state_dir = setting("state-dir").value_or("trainyard-state");
   try {
-    if (auto v = parsed->Value("--workers")) options.workers = std::stoul(*v);
-    if (auto v = parsed->Value("--max-queue")) options.max_queue = std::stoul(*v);
-    if (auto v = parsed->Value("--job-timeout")) options.job_timeout = std::chrono::seconds(std::stol(*v));
-    if (auto v = parsed->Value("--per-tenant-running")) options.per_tenant_running = std::stoi(*v);
-    if (auto v = parsed->Value("--grace")) grace = std::chrono::seconds(std::stol(*v));
+    if (auto v = setting("workers")) options.workers = std::stoul(*v);
+    if (auto v = setting("max-queue")) options.max_queue = std::stoul(*v);
+    if (auto v = setting("job-timeout")) options.job_timeout = std::chrono::seconds(std::stol(*v));
+    if (auto v = setting("per-tenant-running")) options.per_tenant_running = std::stoi(*v);
+    if (auto v = setting("grace")) grace = std::chrono::seconds(std::stol(*v));
+    if (auto v = setting("telemetry-interval")) options.telemetry_interval = std::chrono::milliseconds(std::stol(*v));
   } catch (const std::exception&) {
-    std::cerr << "trainyard-server: --workers, --max-queue, --job-timeout, --per-tenant-running and --grace take numbers\n";
+    std::cerr << "trainyard-server: workers, max-queue, job-timeout, per-tenant-running, grace and telemetry-interval take numbers\n";
     return 2;
   }
   server::AuthOptions auth;
   try {
-    if (auto v = parsed->Value("--tokens-file")) auth.tenants_by_token = server::ReadTokensFile(*v);
+    if (auto v = setting("tokens-file")) auth.tenants_by_token = server::ReadTokensFile(*v);
   } catch (const util::Error& e) {
     std::cerr << "trainyard-server: " << e.what() << "\n";
     return 1;
@@ -83,7 +108,7 @@ int main(int argc, char** argv) {
               << " without authentication; give --tokens-file or a loopback address.\n";
     return 1;
   }
-  const std::string artifacts = parsed->Value("--artifacts").value_or((options.state_dir / "models").string());
+  const std::string artifacts = setting("artifacts").value_or((options.state_dir / "models").string());
 
   std::unique_ptr<server::JobService> jobs;
   try {
@@ -95,7 +120,7 @@ int main(int argc, char** argv) {
   }
   // Metrics on the admin port (/metrics), when asked for.
   std::unique_ptr<server::Metrics> metrics;
-  if (auto admin = parsed->Value("--admin")) {
+  if (auto admin = setting("admin")) {
     try {
       metrics = std::make_unique<server::Metrics>(*admin, *jobs);
     } catch (const std::exception& e) {
@@ -103,7 +128,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     jobs->SetObserver(metrics.get());
-    if (auto file = parsed->Value("--admin-port-file")) std::ofstream(*file) << metrics->port() << "\n";
+    if (auto file = setting("admin-port-file")) std::ofstream(*file) << metrics->port() << "\n";
   }
   server::GrpcTrainingService service(*jobs, auth);
   grpc::EnableDefaultHealthCheckService(true);
@@ -113,13 +138,13 @@ int main(int argc, char** argv) {
   // TLS with --tls-cert/--tls-key; clients must present a certificate signed
   // by --tls-client-ca when it is given (mTLS).
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
-  if (auto cert = parsed->Value("--tls-cert")) {
+  if (auto cert = setting("tls-cert")) {
     try {
-      grpc::SslServerCredentialsOptions ssl(parsed->Has("--tls-client-ca")
+      grpc::SslServerCredentialsOptions ssl(setting("tls-client-ca").has_value()
                                                 ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
                                                 : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
-      ssl.pem_key_cert_pairs.push_back({util::ReadFile(parsed->Value("--tls-key").value_or("")), util::ReadFile(*cert)});
-      if (auto ca = parsed->Value("--tls-client-ca")) ssl.pem_root_certs = util::ReadFile(*ca);
+      ssl.pem_key_cert_pairs.push_back({util::ReadFile(setting("tls-key").value_or("")), util::ReadFile(*cert)});
+      if (auto ca = setting("tls-client-ca")) ssl.pem_root_certs = util::ReadFile(*ca);
       credentials = grpc::SslServerCredentials(ssl);
     } catch (const util::Error& e) {
       std::cerr << "trainyard-server: TLS: " << e.what() << "\n";
@@ -134,7 +159,7 @@ int main(int argc, char** argv) {
     std::cerr << "trainyard-server: cannot listen on " << listen << "\n";
     return 1;
   }
-  if (auto file = parsed->Value("--port-file")) std::ofstream(*file) << port << "\n";
+  if (auto file = setting("port-file")) std::ofstream(*file) << port << "\n";
   std::cerr << "trainyard-server: listening on port " << port << ", state in " << options.state_dir << "\n";
 
   struct sigaction action {};

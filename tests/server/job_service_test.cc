@@ -258,5 +258,33 @@ TEST_F(JobServiceTest, ShutdownLetsRunningJobsFinishWithinTheGracePeriod) {
   EXPECT_EQ(service->Get("t1", job.id()).state(), v1::JOB_STATE_SUCCEEDED);
 }
 
+TEST_F(JobServiceTest, RunningJobsReportTelemetryAtTheConfiguredInterval) {
+  ServiceOptions options;
+  options.telemetry_interval = std::chrono::milliseconds(200);
+  options.job_timeout = std::chrono::seconds(2);  // the job would run for over 10 s
+  auto service = Start(options);
+  const v1::Job job = service->Submit("t1", BigRequest());
+  const auto events = Follow(*service, job.id());
+  ASSERT_TRUE(events.back().has_failed()) << events.back().DebugString();
+  std::vector<v1::Telemetry> samples;
+  bool started_first = false;
+  for (const auto& e : events) {
+    if (e.has_started()) started_first = samples.empty();
+    if (e.has_telemetry()) samples.push_back(e.telemetry());
+  }
+  EXPECT_TRUE(started_first);
+  // One sample at the start, then one per interval for two seconds.
+  ASSERT_GE(samples.size(), 5u);
+  for (const auto& t : samples) {
+    EXPECT_GT(t.rss_bytes(), 1u << 20);
+    EXPECT_EQ(t.device(), "cpu");
+    EXPECT_GE(t.cpu_percent(), 0.0);
+  }
+  // Training keeps a core busy for most of an interval.
+  double busiest = 0;
+  for (const auto& t : samples) busiest = std::max(busiest, t.cpu_percent());
+  EXPECT_GT(busiest, 20.0);
+}
+
 }  // namespace
 }  // namespace trainyard::server

@@ -43,6 +43,12 @@ class ServerProcess {
     }
     for (int i = 0; i < 200 && port_ == 0; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {  // it exited before listening
+        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        pid_ = -1;
+        break;
+      }
       std::ifstream in(port_file);
       in >> port_;
     }
@@ -57,6 +63,14 @@ class ServerProcess {
     waitpid(pid_, &status, 0);
     pid_ = -1;
   }
+  // Waits for the process to exit by itself; returns its exit code.
+  int Wait() {
+    if (pid_ <= 0) return exit_code_;
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   int port() const { return port_; }
   int admin_port() const { return admin_port_; }
@@ -65,6 +79,7 @@ class ServerProcess {
   pid_t pid_ = -1;
   int port_ = 0;
   int admin_port_ = 0;
+  int exit_code_ = -1;
 };
 
 // A plain HTTP GET on loopback; returns the whole response.
@@ -193,6 +208,24 @@ TEST_F(ServerProcessTest, TlsServesClientsThatTrustItsCertificate) {
   const Result trusted = Cli({"jobs", "--server", address, "--tls-ca", cert.string()});
   EXPECT_EQ(trusted.code, 0) << trusted.err;
   EXPECT_EQ(Cli({"jobs", "--server", address}).code, 1);  // plaintext client: refused
+}
+
+TEST_F(ServerProcessTest, SettingsComeFromAYamlFile) {
+  // The file turns authentication on: callers without the token are refused.
+  const fs::path tokens = state_.Write("tokens", "secret-1 acme\n");
+  const fs::path config = state_.Write("server.yml", "tokens_file: " + tokens.string() + "\nworkers: 2\n");
+  ServerProcess server(state_.path() / "state", state_.path() / "port", {"--config", config.string()});
+  ASSERT_NE(server.port(), 0);
+  EXPECT_EQ(Cli({"jobs", "--server", server.address()}).code, 1);
+  const Result with_token = Cli({"jobs", "--server", server.address(), "--token", "secret-1"});
+  EXPECT_EQ(with_token.code, 0) << with_token.err;
+}
+
+TEST_F(ServerProcessTest, ABadSettingsFileStopsTheServerWithFileAndLine) {
+  const fs::path config = state_.Write("server.yml", "listen: 127.0.0.1:0\nwrokers: 2\n");
+  ServerProcess server(state_.path() / "state", state_.path() / "port", {"--config", config.string()});
+  EXPECT_EQ(server.port(), 0);
+  EXPECT_EQ(server.Wait(), 1);
 }
 
 }  // namespace

@@ -1,0 +1,26 @@
+#pragma once
+// trainyard-server settings: a YAML file, TRAINYARD_* environment variables
+// and command-line flags, later ones winning.
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+namespace trainyard::server {
+
+// Reads a settings file: one mapping of setting names (`state_dir` or
+// `state-dir`) to scalar values. Throws util::InvalidDataError naming file,
+// line and column for syntax errors, a document that is not a mapping,
+// unknown names (`known` holds them with dashes) and non-scalar values.
+std::map<std::string, std::string> ReadSettingsFile(const std::filesystem::path& file, const std::set<std::string>& known);
+
+// The effective value of setting `name` (with dashes, e.g. "state-dir"):
+// the flag if given, else TRAINYARD_STATE_DIR from `env`, else the file's.
+std::optional<std::string> ResolveSetting(const std::string& name, const std::optional<std::string>& flag,
+                                          const std::function<const char*(const char*)>& env,
+                                          const std::map<std::string, std::string>& file);
+
+}  // namespace trainyard::server

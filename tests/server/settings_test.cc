@@ -1,0 +1,58 @@
+#include "server/settings.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "core/util/errors.h"
+#include "tests/support/test_helpers.h"
+
+namespace trainyard::server {
+namespace {
+
+const std::set<std::string> kKnown = {"listen", "state-dir", "workers"};
+
+TEST(Settings, FileValuesAcceptUnderscoresOrDashes) {
+  testing::TempDir dir;
+  dir.Write("server.yml", "listen: 0.0.0.0:9000\nstate_dir: /var/lib/trainyard\nworkers: 4\n");
+  const auto s = ReadSettingsFile(dir.path() / "server.yml", kKnown);
+  EXPECT_EQ(s.at("listen"), "0.0.0.0:9000");
+  EXPECT_EQ(s.at("state-dir"), "/var/lib/trainyard");
+  EXPECT_EQ(s.at("workers"), "4");
+}
+
+TEST(Settings, BadFilesNameFileLineAndProblem) {
+  testing::TempDir dir;
+  struct Case {
+    const char* yaml;
+    int line;
+    const char* message;
+  };
+  for (const Case& c : {Case{"listen: a\nstate_dri: b\n", 2, "Unknown setting 'state_dri'"},
+                        Case{"workers:\n  - 1\n", 2, "takes a single value"},
+                        Case{"- listen\n", 1, "must be a mapping"},
+                        Case{"listen: [\n", 2, ""}}) {
+    dir.Write("server.yml", c.yaml);
+    try {
+      ReadSettingsFile(dir.path() / "server.yml", kKnown);
+      ADD_FAILURE() << c.yaml;
+    } catch (const util::InvalidDataError& e) {
+      ASSERT_FALSE(e.details().empty());
+      EXPECT_EQ(e.details()[0].location.file, (dir.path() / "server.yml").string());
+      EXPECT_EQ(e.details()[0].location.line, c.line) << c.yaml;
+      EXPECT_NE(e.details()[0].message.find(c.message), std::string::npos) << e.details()[0].message;
+    }
+  }
+}
+
+TEST(Settings, FlagsWinOverEnvironmentWhichWinsOverTheFile) {
+  const std::map<std::string, std::string> file = {{"state-dir", "from-file"}, {"workers", "2"}};
+  auto env = [](const char* name) -> const char* { return std::strcmp(name, "TRAINYARD_STATE_DIR") == 0 ? "from-env" : nullptr; };
+  EXPECT_EQ(ResolveSetting("state-dir", std::string("from-flag"), env, file), "from-flag");
+  EXPECT_EQ(ResolveSetting("state-dir", std::nullopt, env, file), "from-env");
+  EXPECT_EQ(ResolveSetting("workers", std::nullopt, env, file), "2");
+  EXPECT_EQ(ResolveSetting("listen", std::nullopt, env, file), std::nullopt);
+}
+
+}  // namespace
+}  // namespace trainyard::server
