@@ -1,5 +1,7 @@
 #include "server/grpc_service.h"
 
+#include "server/log.h"
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 
@@ -161,6 +163,7 @@ grpc::Status GrpcTrainingService::Authenticate(grpc::CallbackServerContext* cont
       }
     }
   }
+  log::Warning("unauthenticated call refused", {{"peer", context->peer()}, {"has_authorization", it != metadata.end()}});
   return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "A valid 'authorization: Bearer <token>' is required.");
 }
 

@@ -14,6 +14,7 @@
 #include "core/util/errors.h"
 #include "core/util/sha256.h"
 #include "core/util/strings.h"
+#include "server/log.h"
 #include "server/status.h"
 
 namespace fs = std::filesystem;
@@ -109,7 +110,8 @@ JobService::JobService(ServiceOptions options, std::unique_ptr<JobStore> store, 
   fs::create_directories(options_.state_dir / "projects");
   fs::create_directories(options_.state_dir / "work");
   // Jobs that were running when the process died train again (bounded attempts).
-  store_->Recover(options_.max_attempts, NowMs(), "The job was interrupted too many times.");
+  const int recovered = store_->Recover(options_.max_attempts, NowMs(), "The job was interrupted too many times.");
+  if (recovered > 0) log::Info("re-queued interrupted jobs", {{"jobs", recovered}});
   for (size_t i = 0; i < std::max<size_t>(1, options_.workers); ++i) workers_.emplace_back([this] { WorkerLoop(); });
 }
 
@@ -199,22 +201,32 @@ v1::Job JobService::Submit(const std::string& tenant, const v1::TrainRequest& re
     fs::create_directories(target.parent_path());
     std::ofstream(target, std::ios::binary) << f.content();
   }
+  // The files are in place before the job exists (a worker may claim it at
+  // once); its queued event is written with it, so it is always event 1.
+  const fs::path project = options_.state_dir / "projects" / job.id;
+  fs::rename(temp, project);
   bool created = false;
   JobRecord stored;
+  v1::JobEvent queued_event;
   try {
-    stored = store_->CreateOrGet(job, &created);
+    stored = store_->CreateOrGet(job, &created, [&](int position) {
+      queued_event.set_queued_position(position);
+      queued_event.set_job_id(job.id);
+      *queued_event.mutable_time() = ToTimestamp(job.created_ms);
+      return queued_event.SerializeAsString();
+    });
   } catch (...) {
-    fs::remove_all(temp);
+    fs::remove_all(project);
     throw;
   }
   if (!created) {
-    fs::remove_all(temp);
+    fs::remove_all(project);
     return ToProto(stored);
   }
-  fs::rename(temp, options_.state_dir / "projects" / job.id);
-  v1::JobEvent queued_event;
-  queued_event.set_queued_position(store_->QueuePosition(job.id));
-  Emit(job.id, queued_event);
+  log::Info("job submitted", {{"job_id", job.id}, {"request_id", job.request_id}, {"tenant", tenant},
+                              {"priority", job.priority}, {"files", request.files().files_size()}});
+  events_.notify_all();
+  if (JobObserver* o = observer_.load()) o->OnEvent(queued_event);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     work_pending_ = true;  // a worker busy claiming would otherwise miss the notification
@@ -378,6 +390,8 @@ void JobService::RunJob(const JobRecord& job) {
   v1::JobEvent started;
   started.set_started(true);
   Emit(job.id, started);
+  log::Info("job started", {{"job_id", job.id}, {"request_id", job.request_id}, {"tenant", job.tenant},
+                            {"attempt", job.attempts}});
   const bool sample = options_.telemetry_interval.count() > 0;
   if (sample || options_.job_timeout.count() > 0)
     watchdog = std::thread([&, sample] {
@@ -533,6 +547,7 @@ void JobService::RunJob(const JobRecord& job) {
     v1::JobEvent e;
     e.set_state_changed(v1::JOB_STATE_QUEUED);
     Emit(job.id, e);
+    log::Warning("job stopped by shutdown, re-queued", {{"job_id", job.id}, {"request_id", job.request_id}});
     return;
   }
   Emit(job.id, final_event);
@@ -546,9 +561,18 @@ void JobService::RunJob(const JobRecord& job) {
       Emit(job.id, e);
     }
   }
-  if (JobObserver* o = observer_.load())
-    o->OnJobFinished(store_->Get(job.id)->state,
-                     std::chrono::duration<double>(std::chrono::steady_clock::now() - job_start).count());
+  const JobState ended = store_->Get(job.id)->state;
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - job_start).count();
+  nlohmann::ordered_json fields = {{"job_id", job.id}, {"request_id", job.request_id}, {"tenant", job.tenant},
+                                   {"state", JobStateName(ended)}, {"seconds", seconds}};
+  if (final_event.has_failed()) {
+    fields["error_code"] = final_event.failed().code();
+    fields["error"] = final_event.failed().message();
+  }
+  if (final_event.has_succeeded()) fields["model_uri"] = final_event.succeeded().model_uri();
+  if (ended == JobState::kSucceeded || ended == JobState::kCancelled) log::Info("job finished", fields);
+  else log::Warning("job finished", fields);
+  if (JobObserver* o = observer_.load()) o->OnJobFinished(ended, seconds);
   events_.notify_all();
 }
 

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -64,8 +65,12 @@ class JobStore {
 
   // Inserts `job` (QUEUED) unless (tenant, request_id) exists: then returns
   // the existing job when its request_hash matches, else throws
-  // util::Error(kAlreadyExists). `created` tells which happened.
-  virtual JobRecord CreateOrGet(const JobRecord& job, bool* created) = 0;
+  // util::Error(kAlreadyExists). `created` tells which happened. When a job
+  // is created and `first_event` is given, the job's event 1 (at
+  // job.created_ms) is first_event(queue position), written in the same
+  // transaction: no worker can claim the job before it exists.
+  virtual JobRecord CreateOrGet(const JobRecord& job, bool* created,
+                                const std::function<std::string(int)>& first_event = {}) = 0;
   virtual std::optional<JobRecord> Get(const std::string& id) = 0;
   // Jobs of the filter's tenant, newest first; `next_page_token` empty at the end.
   virtual std::vector<JobRecord> List(const ListFilter& filter, std::string* next_page_token) = 0;

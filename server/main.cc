@@ -16,6 +16,7 @@
 #include "core/util/fs.h"
 #include "server/grpc_service.h"
 #include "server/job_service.h"
+#include "server/log.h"
 #include "server/metrics.h"
 #include "server/settings.h"
 
@@ -160,7 +161,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (auto file = setting("port-file")) std::ofstream(*file) << port << "\n";
-  std::cerr << "trainyard-server: listening on port " << port << ", state in " << options.state_dir << "\n";
+  server::log::Info("listening", {{"address", listen}, {"port", port}, {"state_dir", options.state_dir.string()},
+                                  {"artifacts", artifacts}, {"workers", options.workers},
+                                  {"auth", !auth.tenants_by_token.empty()}, {"tls", setting("tls-cert").has_value()}});
 
   struct sigaction action {};
   action.sa_handler = [](int) { g_stop = true; };
@@ -171,8 +174,10 @@ int main(int argc, char** argv) {
   // Shutdown order: report NOT_SERVING, stop accepting calls (finishing
   // in-flight ones for up to 5 s), let running jobs finish for up to --grace
   // seconds, then stop the workers (unfinished jobs go back to the queue).
+  server::log::Info("shutting down", {{"grace_seconds", grace.count()}});
   server->GetHealthCheckService()->SetServingStatus(false);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   jobs->Shutdown(grace);
+  server::log::Info("stopped");
   return 0;
 }

@@ -61,7 +61,7 @@ class SqliteJobStore : public JobStore {
   }
   ~SqliteJobStore() override { sqlite3_close(db_); }
 
-  JobRecord CreateOrGet(const JobRecord& job, bool* created) override {
+  JobRecord CreateOrGet(const JobRecord& job, bool* created, const std::function<std::string(int)>& first_event) override {
     std::lock_guard<std::mutex> lock(mutex_);
     Transaction t(db_);
     if (!job.request_id.empty()) {
@@ -87,6 +87,15 @@ class SqliteJobStore : public JobStore {
     insert.Bind(5, static_cast<int64_t>(JobState::kQueued)).Bind(6, static_cast<int64_t>(job.priority));
     insert.Bind(7, labels.dump()).Bind(8, job.created_ms).BindBlob(9, job.spec);
     insert.Step();
+    if (first_event) {
+      const std::string payload = first_event(QueuePositionLocked(job.id));
+      SqliteStatement u(db_, "UPDATE jobs SET seq = 1 WHERE id = ?");
+      u.Bind(1, job.id);
+      u.Step();
+      SqliteStatement e(db_, "INSERT INTO events (job_id, seq, time_ms, payload) VALUES (?, 1, ?, ?)");
+      e.Bind(1, job.id).Bind(2, job.created_ms).BindBlob(3, payload);
+      e.Step();
+    }
     t.Commit();
     if (created) *created = true;
     JobRecord out = job;
@@ -208,6 +217,10 @@ class SqliteJobStore : public JobStore {
 
   int QueuePosition(const std::string& id) override {
     std::lock_guard<std::mutex> lock(mutex_);
+    return QueuePositionLocked(id);
+  }
+
+  int QueuePositionLocked(const std::string& id) {
     SqliteStatement s(db_,
                       "SELECT COUNT(*) FROM jobs q, jobs j WHERE j.id = ? AND j.state = 0 AND q.state = 0 AND "
                       "(q.priority > j.priority OR (q.priority = j.priority AND (q.created_ms < j.created_ms OR "

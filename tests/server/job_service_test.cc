@@ -1,10 +1,15 @@
 #include "server/job_service.h"
 
+#include <nlohmann/json.hpp>
+
+#include <sstream>
+
 #include <gtest/gtest.h>
 
 #include "core/storage/archive.h"
 #include "core/util/errors.h"
 #include "core/util/sha256.h"
+#include "server/log.h"
 #include "tests/core/data/project_fixture.h"
 
 namespace fs = std::filesystem;
@@ -284,6 +289,44 @@ TEST_F(JobServiceTest, RunningJobsReportTelemetryAtTheConfiguredInterval) {
   double busiest = 0;
   for (const auto& t : samples) busiest = std::max(busiest, t.cpu_percent());
   EXPECT_GT(busiest, 20.0);
+}
+
+TEST_F(JobServiceTest, LogsAreJsonLinesCarryingJobAndRequestIds) {
+  std::ostringstream out;
+  log::SetOutput(&out);
+  auto service = Start();
+  v1::TrainRequest request = Request();
+  request.set_request_id("req-42");
+  const v1::Job job = service->Submit("t1", request);
+  Follow(*service, job.id());
+  service.reset();
+  log::Write(log::Level::kError, "odd \"text\" {} \xff", {{"path", "a\\b"}});
+  log::SetOutput(nullptr);
+
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(out.str());
+  for (std::string line; std::getline(in, line);) {
+    ASSERT_TRUE(nlohmann::json::accept(line)) << line;
+    lines.push_back(nlohmann::json::parse(line));
+  }
+  auto find = [&](const std::string& msg) -> const nlohmann::json* {
+    for (const auto& l : lines)
+      if (l.value("msg", "") == msg) return &l;
+    return nullptr;
+  };
+  for (const char* msg : {"job submitted", "job started", "job finished"}) {
+    const nlohmann::json* l = find(msg);
+    ASSERT_NE(l, nullptr) << msg << " not in:\n" << out.str();
+    EXPECT_EQ(l->value("job_id", ""), job.id());
+    EXPECT_EQ(l->value("request_id", ""), "req-42");
+    EXPECT_EQ(l->value("level", ""), "info");
+    EXPECT_EQ(l->value("time", "").size(), std::string("2026-11-28T19:00:00.123456Z").size()) << *l;
+  }
+  EXPECT_EQ(find("job finished")->value("state", ""), "SUCCEEDED");
+  const nlohmann::json* odd = find("odd \"text\" {} \xef\xbf\xbd");
+  ASSERT_NE(odd, nullptr) << out.str();
+  EXPECT_EQ(odd->value("level", ""), "error");
+  EXPECT_EQ(odd->value("path", ""), "a\\b");
 }
 
 }  // namespace

@@ -96,6 +96,25 @@ TEST_F(JobStoreTest, EventsAreNumberedAndReadAfterASequence) {
   EXPECT_THROW(store_->AppendEvent("missing", 0, "x"), util::NotFoundError);
 }
 
+TEST_F(JobStoreTest, AJobsFirstEventIsWrittenWithItAndKnowsItsQueuePosition) {
+  store_->CreateOrGet(Job("ahead", "t1", 0, 1), nullptr);
+  bool created = false;
+  store_->CreateOrGet(Job("j", "t1", 0, 2), &created, [](int position) { return "queued " + std::to_string(position); });
+  ASSERT_TRUE(created);
+  const auto events = store_->EventsAfter("j", 0, 10);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].sequence, 1);
+  EXPECT_EQ(events[0].time_ms, 2);
+  EXPECT_EQ(events[0].payload, "queued 2");
+  EXPECT_EQ(store_->AppendEvent("j", 3, "next"), 2);
+  // A repeated request id returns the job and writes no second first event.
+  store_->CreateOrGet(Job("k", "t1", 0, 3, "req", "h"), nullptr, [](int) { return std::string("k1"); });
+  store_->CreateOrGet(Job("k2", "t1", 0, 4, "req", "h"), &created, [](int) { return std::string("k2"); });
+  EXPECT_FALSE(created);
+  EXPECT_EQ(store_->LastSequence("k"), 1);
+  EXPECT_TRUE(store_->EventsAfter("k2", 0, 10).empty());
+}
+
 TEST_F(JobStoreTest, ConcurrentAppendsGetDistinctSequences) {
   store_->CreateOrGet(Job("j"), nullptr);
   std::vector<std::thread> threads;
