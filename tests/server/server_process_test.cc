@@ -170,19 +170,49 @@ TEST_F(ServerProcessTest, SubmitWatchListAndDownload) {
 }
 
 TEST_F(ServerProcessTest, KillMinusNineAndRestartLosesNoJob) {
+  // A project that trains for well over ten seconds, so it is surely running when the server dies.
+  testing::TempDir big;
+  data::WriteFixture(big);
+  std::string nlu = "version: \"3.1\"\nnlu:\n";
+  for (const char* intent : {"greet", "goodbye"})
+    for (int i = 0; i < 40000; ++i)
+      nlu += (i == 0 ? std::string("- intent: ") + intent + "\n  examples: |\n" : std::string()) + "    - " + intent +
+             " example number " + std::to_string(i) + " with some more words\n";
+  big.Write("data/nlu.yml", nlu);
+  big.Write("config.yml", "recipe: default.v1\nlanguage: en\nassistant_id: big\npipeline:\n"
+                          "  - name: WhitespaceTokenizer\n  - name: CountVectorsFeaturizer\n    analyzer: char_wb\n"
+                          "    min_ngram: 1\n    max_ngram: 5\n  - name: KeywordIntentClassifier\npolicies: []\n");
+  std::string running;
   std::vector<std::string> ids;
   {
     ServerProcess server(state_.path() / "state", state_.path() / "port");
     ASSERT_NE(server.port(), 0);
-    for (int i = 0; i < 6; ++i) {
-      const Result r = InProject(project_.path(), [&] { return Cli({"submit", "--force", "--server", server.address()}); });
-      ASSERT_EQ(r.code, 0) << r.err;
-      ids.push_back(r.out.substr(0, r.out.find('\n')));
+    const Result r = InProject(big.path(), [&] { return Cli({"submit", "nlu", "--server", server.address()}); });
+    ASSERT_EQ(r.code, 0) << r.err;
+    running = r.out.substr(0, r.out.find('\n'));
+    for (int i = 0; i < 5; ++i) {
+      const Result q = InProject(project_.path(), [&] { return Cli({"submit", "--force", "--server", server.address()}); });
+      ASSERT_EQ(q.code, 0) << q.err;
+      ids.push_back(q.out.substr(0, q.out.find('\n')));
     }
-    server.Stop(SIGKILL);  // mid-queue, maybe mid-training
+    bool is_running = false;
+    for (int i = 0; i < 100 && !is_running; ++i) {
+      is_running = Cli({"jobs", "--server", server.address()}).out.find(running + "  RUNNING") != std::string::npos;
+      if (!is_running) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_TRUE(is_running) << Cli({"jobs", "--server", server.address()}).out;
+    server.Stop(SIGKILL);  // mid-training, with five jobs queued behind it
   }
   ServerProcess restarted(state_.path() / "state", state_.path() / "port");
   ASSERT_NE(restarted.port(), 0);
+  // The interrupted job is back in the queue (or running again), on its second attempt.
+  const std::string listing = Cli({"jobs", "--server", restarted.address()}).out;
+  const size_t line = listing.find(running);
+  ASSERT_NE(line, std::string::npos) << listing;
+  const std::string row = listing.substr(line, listing.find('\n', line) - line);
+  auto has = [&](const char* text) { return row.find(text) != std::string::npos; };
+  EXPECT_TRUE((has("QUEUED") && has("attempts=1")) || (has("RUNNING") && has("attempts=2"))) << row;
+  EXPECT_EQ(Cli({"cancel", running, "--server", restarted.address()}).code, 0);
   for (const std::string& id : ids) {
     const Result watched = Cli({"watch", id, "--server", restarted.address()});
     EXPECT_EQ(watched.code, 0) << id << "\n" << watched.out << watched.err;
