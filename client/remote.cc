@@ -16,6 +16,8 @@
 #include "core/util/fs.h"
 #include "core/util/sha256.h"
 #include "core/util/strings.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "trainyard/v1/training_service.grpc.pb.h"
 
@@ -62,8 +64,20 @@ Remote Connect(const ParsedArgs& args) {
   return r;
 }
 
+// Prints the error and the standard details the server attaches: each
+// problem of an invalid project at its file:line, and when to retry.
 int Fail(const grpc::Status& status, std::ostream& err) {
   err << "error: " << status.error_message() << " (" << status.error_code() << ")\n";
+  google::rpc::Status rich;
+  if (status.error_details().empty() || !rich.ParseFromString(status.error_details())) return kExitFailure;
+  for (const auto& any : rich.details()) {
+    google::rpc::BadRequest bad;
+    google::rpc::RetryInfo retry;
+    if (any.UnpackTo(&bad))
+      for (const auto& v : bad.field_violations()) err << "  " << v.field() << ": " << v.description() << "\n";
+    else if (any.UnpackTo(&retry))
+      err << "  retry in " << retry.retry_delay().seconds() + retry.retry_delay().nanos() / 1e9 << " s\n";
+  }
   return kExitFailure;
 }
 

@@ -83,7 +83,8 @@ std::string DeterministicBytes(const google::protobuf::Message& m) {
 // A project file path must stay inside the project: relative, no "..", no NUL.
 void CheckPath(const std::string& path) {
   auto bad = [&](const std::string& why) {
-    throw util::Error(util::ErrorCode::kInvalidArgument, "Invalid project file path '" + path + "': " + why + ".");
+    // An InvalidDataError, so that the status names the path as the bad field.
+    throw util::InvalidDataError({path, 0, 0}, "Invalid project file path '" + path + "': " + why + ".");
   };
   if (path.empty()) bad("empty");
   if (path.find('\0') != std::string::npos) bad("contains NUL");

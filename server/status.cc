@@ -1,5 +1,8 @@
 #include "server/status.h"
 
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+
 namespace trainyard::server {
 
 grpc::StatusCode ToGrpcCode(util::ErrorCode code) {
@@ -27,12 +30,32 @@ v1::Diagnostic ToProto(const util::Diagnostic& diagnostic) {
   return out;
 }
 
-grpc::Status ToGrpcStatus(const util::Error& error) {
-  const auto* invalid = dynamic_cast<const util::InvalidDataError*>(&error);
-  if (!invalid) return grpc::Status(ToGrpcCode(error.code()), error.what());
-  v1::DiagnosticList list;
-  for (const util::Diagnostic& d : invalid->details()) *list.add_diagnostics() = ToProto(d);
-  return grpc::Status(ToGrpcCode(error.code()), error.what(), list.SerializeAsString());
+grpc::Status ToGrpcStatus(const util::Error& error, std::chrono::milliseconds retry_after) {
+  const grpc::StatusCode code = ToGrpcCode(error.code());
+  google::rpc::Status rich;
+  rich.set_code(static_cast<int>(code));
+  rich.set_message(error.what());
+  if (const auto* invalid = dynamic_cast<const util::InvalidDataError*>(&error)) {
+    google::rpc::BadRequest bad;
+    v1::DiagnosticList list;
+    for (const util::Diagnostic& d : invalid->details()) {
+      *list.add_diagnostics() = ToProto(d);
+      if (d.severity != util::Severity::kError) continue;
+      auto* violation = bad.add_field_violations();
+      violation->set_field(d.location.ToString());
+      violation->set_description(d.message);
+    }
+    rich.add_details()->PackFrom(bad);
+    rich.add_details()->PackFrom(list);
+  } else if (code == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+    google::rpc::RetryInfo retry;
+    retry.mutable_retry_delay()->set_seconds(retry_after.count() / 1000);
+    retry.mutable_retry_delay()->set_nanos(static_cast<int32_t>(retry_after.count() % 1000 * 1000000));
+    rich.add_details()->PackFrom(retry);
+  } else {
+    return grpc::Status(code, error.what());
+  }
+  return grpc::Status(code, error.what(), rich.SerializeAsString());
 }
 
 }  // namespace trainyard::server

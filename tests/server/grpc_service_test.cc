@@ -6,6 +6,9 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+
 #include "tests/core/data/project_fixture.h"
 
 namespace trainyard::server {
@@ -120,7 +123,17 @@ TEST_F(GrpcServiceTest, BadRequestsAreInvalidArgumentAndIdempotencyConflictsAlre
   v1::TrainRequest bad = Request();
   bad.mutable_files()->add_files()->set_path("../../etc/passwd");
   v1::Job job;
-  EXPECT_EQ(stub_->SubmitTraining(Context().get(), bad, &job).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  const grpc::Status refused = stub_->SubmitTraining(Context().get(), bad, &job);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  // The standard rich error names the offending path (google.rpc.BadRequest).
+  google::rpc::Status rich;
+  ASSERT_TRUE(rich.ParseFromString(refused.error_details()));
+  google::rpc::BadRequest violations;
+  ASSERT_GE(rich.details_size(), 1);
+  ASSERT_TRUE(rich.details(0).UnpackTo(&violations));
+  ASSERT_EQ(violations.field_violations_size(), 1);
+  EXPECT_EQ(violations.field_violations(0).field(), "../../etc/passwd");
+  EXPECT_NE(violations.field_violations(0).description().find(".."), std::string::npos);
   v1::TrainRequest r = Request();
   r.set_request_id("once");
   v1::Job first, second;
