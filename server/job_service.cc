@@ -27,7 +27,8 @@ namespace {
 // process, so with several workers the figures cover all of them.
 class TelemetrySampler {
  public:
-  TelemetrySampler() : last_wall_(std::chrono::steady_clock::now()), last_cpu_(CpuSeconds()) {}
+  explicit TelemetrySampler(std::string device)
+      : device_(std::move(device)), last_wall_(std::chrono::steady_clock::now()), last_cpu_(CpuSeconds()) {}
 
   v1::Telemetry Sample() {
     v1::Telemetry t;
@@ -38,7 +39,7 @@ class TelemetrySampler {
     last_wall_ = wall;
     last_cpu_ = cpu;
     t.set_rss_bytes(RssBytes());
-    t.set_device("cpu");  // no component trains on an accelerator yet
+    t.set_device(device_);  // GPU memory: reported once components train on GPUs
     return t;
   }
 
@@ -56,6 +57,7 @@ class TelemetrySampler {
     return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   }
 
+  std::string device_;
   std::chrono::steady_clock::time_point last_wall_;
   double last_cpu_;
 };
@@ -113,7 +115,10 @@ JobService::JobService(ServiceOptions options, std::unique_ptr<JobStore> store, 
   // Jobs that were running when the process died train again (bounded attempts).
   const int recovered = store_->Recover(options_.max_attempts, NowMs(), "The job was interrupted too many times.");
   if (recovered > 0) log::Info("re-queued interrupted jobs", {{"jobs", recovered}});
-  for (size_t i = 0; i < std::max<size_t>(1, options_.workers); ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  if (!options_.devices.empty())
+    for (const std::string& device : options_.devices) workers_.emplace_back([this, device] { WorkerLoop(device); });
+  else
+    for (size_t i = 0; i < std::max<size_t>(1, options_.workers); ++i) workers_.emplace_back([this] { WorkerLoop("cpu"); });
 }
 
 JobService::~JobService() { Shutdown(); }
@@ -342,7 +347,7 @@ std::vector<v1::JobEvent> JobService::WaitEvents(const std::string& tenant, cons
   }
 }
 
-void JobService::WorkerLoop() {
+void JobService::WorkerLoop(const std::string& device) {
   while (true) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -361,11 +366,11 @@ void JobService::WorkerLoop() {
       work_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_ || work_pending_; });
       continue;
     }
-    RunJob(*job);
+    RunJob(*job, device);
   }
 }
 
-void JobService::RunJob(const JobRecord& job) {
+void JobService::RunJob(const JobRecord& job, const std::string& device) {
   const auto job_start = std::chrono::steady_clock::now();
   auto token = std::make_shared<graph::CancellationToken>();
   {
@@ -392,13 +397,13 @@ void JobService::RunJob(const JobRecord& job) {
   started.set_started(true);
   Emit(job.id, started);
   log::Info("job started", {{"job_id", job.id}, {"request_id", job.request_id}, {"tenant", job.tenant},
-                            {"attempt", job.attempts}});
+                            {"attempt", job.attempts}, {"device", device}});
   const bool sample = options_.telemetry_interval.count() > 0;
   if (sample || options_.job_timeout.count() > 0)
     watchdog = std::thread([&, sample] {
       using Clock = std::chrono::steady_clock;
       const auto deadline = options_.job_timeout.count() > 0 ? Clock::now() + options_.job_timeout : Clock::time_point::max();
-      TelemetrySampler sampler;
+      TelemetrySampler sampler(device);
       std::unique_lock<std::mutex> lock(watchdog_mutex);
       while (!job_done) {
         if (sample) {
@@ -437,7 +442,12 @@ void JobService::RunJob(const JobRecord& job) {
   train.persist_nlu_training_data = o.persist_nlu_data();
   if (o.has_epoch_fraction()) train.finetuning_epoch_fraction = o.epoch_fraction();
   train.cache_directory = options_.state_dir / "cache";
-  train.runner_threads = options_.runner_threads;
+  // Jobs share the cores: each gets its part unless told otherwise.
+  const size_t concurrent = options_.devices.empty() ? std::max<size_t>(1, options_.workers) : options_.devices.size();
+  train.runner_threads = options_.runner_threads > 0
+                             ? options_.runner_threads
+                             : std::max<size_t>(1, std::thread::hardware_concurrency() / concurrent);
+  train.device = device;
   train.cancel = token.get();
   train.on_event = [this, &job](const graph::TrainingEvent& te) {
     v1::JobEvent e;

@@ -48,6 +48,9 @@ struct ServiceOptions {
   std::chrono::milliseconds telemetry_interval{5000};
   // Graph runner threads per job (0: cores / workers).
   size_t runner_threads = 0;
+  // Accelerators, one worker each ("cuda:0", "cuda:1"): a GPU trains one
+  // job at a time and `workers` is ignored. Empty: `workers` share the CPU.
+  std::vector<std::string> devices;
 };
 
 // Sees every event the service records (for metrics). Called from worker
@@ -104,8 +107,8 @@ class JobService {
   void Shutdown(std::chrono::milliseconds grace = std::chrono::milliseconds(0));
 
  private:
-  void WorkerLoop();
-  void RunJob(const JobRecord& job);
+  void WorkerLoop(const std::string& device);
+  void RunJob(const JobRecord& job, const std::string& device);
   int64_t Emit(const std::string& job_id, v1::JobEvent event);
   v1::Job ToProto(const JobRecord& record);
   JobRecord OwnedJob(const std::string& tenant, const std::string& id);

@@ -29,9 +29,11 @@ constexpr const char* kHelp =
     "                        [--workers N] [--max-queue N] [--per-tenant-running N] [--job-timeout S]\n"
     "                        [--grace S] [--tokens-file FILE] [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]\n"
     "                        [--port-file FILE] [--admin-port-file FILE] [--telemetry-interval MS] [--config FILE]\n"
+    "                        [--gpus auto|none|0,1]\n"
     "\n"
     "Serves trainyard.v1.TrainingService. Without --tokens-file every caller is tenant 'default' and the\n"
-    "server only listens on loopback addresses.\n"
+    "server only listens on loopback addresses. With GPUs (--gpus auto finds them) each GPU trains one job\n"
+    "at a time and --workers is ignored; without, --workers jobs share the CPU cores.\n"
     "\n"
     "Every setting can also come from a YAML file (--config or TRAINYARD_CONFIG; keys like state_dir: DIR)\n"
     "or an environment variable (TRAINYARD_STATE_DIR=DIR); flags win over variables, variables over the file.\n";
@@ -58,13 +60,14 @@ int main(int argc, char** argv) {
                                          {{"--tls-key"}, client::ArgKind::kValue},
                                          {{"--tls-client-ca"}, client::ArgKind::kValue},
                                          {{"--telemetry-interval"}, client::ArgKind::kValue},
+                                         {{"--gpus"}, client::ArgKind::kValue},
                                          {{"--config"}, client::ArgKind::kValue}},
                                         "trainyard-server", std::cerr);
   if (const auto status = client::HandleUsage(parsed, kHelp, std::cout, std::cerr)) return *status;
   // Settings: --config FILE (or TRAINYARD_CONFIG) < TRAINYARD_* variables < flags.
   const std::set<std::string> known = {"listen", "state-dir", "artifacts", "workers", "max-queue", "tokens-file",
                                        "port-file", "admin", "admin-port-file", "job-timeout", "per-tenant-running",
-                                       "grace", "tls-cert", "tls-key", "tls-client-ca", "telemetry-interval"};
+                                       "grace", "tls-cert", "tls-key", "tls-client-ca", "telemetry-interval", "gpus"};
   std::map<std::string, std::string> file_settings;
   auto getenv = [](const char* name) -> const char* { return std::getenv(name); };
   if (auto config = server::ResolveSetting("config", parsed->Value("--config"), getenv, {})) {
@@ -94,6 +97,12 @@ int main(int argc, char** argv) {
     if (auto v = setting("telemetry-interval")) options.telemetry_interval = std::chrono::milliseconds(std::stol(*v));
   } catch (const std::exception&) {
     std::cerr << "trainyard-server: workers, max-queue, job-timeout, per-tenant-running, grace and telemetry-interval take numbers\n";
+    return 2;
+  }
+  try {
+    options.devices = server::ParseGpus(setting("gpus").value_or("auto"));
+  } catch (const util::Error& e) {
+    std::cerr << "trainyard-server: " << e.what() << "\n";
     return 2;
   }
   server::AuthOptions auth;
@@ -162,7 +171,9 @@ int main(int argc, char** argv) {
   }
   if (auto file = setting("port-file")) std::ofstream(*file) << port << "\n";
   server::log::Info("listening", {{"address", listen}, {"port", port}, {"state_dir", options.state_dir.string()},
-                                  {"artifacts", artifacts}, {"workers", options.workers},
+                                  {"artifacts", artifacts},
+                                  {"workers", options.devices.empty() ? options.workers : options.devices.size()},
+                                  {"devices", options.devices.empty() ? std::vector<std::string>{"cpu"} : options.devices},
                                   {"auth", !auth.tenants_by_token.empty()}, {"tls", setting("tls-cert").has_value()}});
 
   struct sigaction action {};

@@ -45,4 +45,32 @@ std::optional<std::string> ResolveSetting(const std::string& name, const std::op
   return std::nullopt;
 }
 
+std::vector<std::string> ParseGpus(const std::string& spec, const std::filesystem::path& driver_dir) {
+  std::vector<std::string> devices;
+  if (spec == "none") return devices;
+  if (spec == "auto") {
+    std::error_code ec;
+    size_t count = 0;
+    for (auto it = std::filesystem::directory_iterator(driver_dir, ec); !ec && it != std::filesystem::directory_iterator();
+         it.increment(ec))
+      ++count;
+    for (size_t i = 0; i < count; ++i) devices.push_back("cuda:" + std::to_string(i));
+    return devices;
+  }
+  size_t start = 0;
+  while (start <= spec.size()) {
+    const size_t comma = std::min(spec.find(',', start), spec.size());
+    const std::string index = spec.substr(start, comma - start);
+    if (index.empty() || index.size() > 3 || !std::all_of(index.begin(), index.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      throw util::Error(util::ErrorCode::kInvalidArgument,
+                        "gpus takes 'auto', 'none' or GPU indices like '0,1', not '" + spec + "'.");
+    const std::string device = "cuda:" + std::to_string(std::stoi(index));
+    if (std::find(devices.begin(), devices.end(), device) != devices.end())
+      throw util::Error(util::ErrorCode::kInvalidArgument, "gpus lists " + device + " twice.");
+    devices.push_back(device);
+    start = comma + 1;
+  }
+  return devices;
+}
+
 }  // namespace trainyard::server

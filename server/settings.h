@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace trainyard::server {
 
@@ -22,5 +23,12 @@ std::map<std::string, std::string> ReadSettingsFile(const std::filesystem::path&
 std::optional<std::string> ResolveSetting(const std::string& name, const std::optional<std::string>& flag,
                                           const std::function<const char*(const char*)>& env,
                                           const std::map<std::string, std::string>& file);
+
+// The GPUs to train on, one worker each: "auto" (every NVIDIA GPU listed
+// under `driver_dir`, normally /proc/driver/nvidia/gpus), "none", or
+// indices "0,2". Returns {"cuda:0", ...}. Throws util::Error
+// (INVALID_ARGUMENT) for anything else.
+std::vector<std::string> ParseGpus(const std::string& spec,
+                                   const std::filesystem::path& driver_dir = "/proc/driver/nvidia/gpus");
 
 }  // namespace trainyard::server

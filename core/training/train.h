@@ -43,6 +43,9 @@ struct TrainOptions {
   std::optional<std::filesystem::path> cache_directory;
   // Worker threads of the graph runner; 0 = cores.
   size_t runner_threads = 0;
+  // The device trainable components use: "cpu" or "cuda:N". The server gives
+  // each GPU worker its own device; libtorch components read it.
+  std::string device = "cpu";
   const graph::CancellationToken* cancel = nullptr;
   // Structured progress: node started/finished/restored, epochs, warnings.
   // Called from worker threads; must be thread-safe.

@@ -329,5 +329,35 @@ TEST_F(JobServiceTest, LogsAreJsonLinesCarryingJobAndRequestIds) {
   EXPECT_EQ(odd->value("path", ""), "a\\b");
 }
 
+TEST_F(JobServiceTest, EachGpuTrainsOneJobAtATime) {
+  ServiceOptions options;
+  options.devices = {"cuda:0", "cuda:1"};
+  options.workers = 5;  // ignored: one worker per device
+  options.job_timeout = std::chrono::seconds(1);
+  options.telemetry_interval = std::chrono::milliseconds(100);
+  auto service = Start(options);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(service->Submit("t1", BigRequest()).id());
+  std::vector<std::vector<v1::JobEvent>> events;
+  for (const auto& id : ids) events.push_back(Follow(*service, id));
+  auto device_of = [](const std::vector<v1::JobEvent>& job) {
+    for (const auto& e : job)
+      if (e.has_telemetry()) return e.telemetry().device();
+    return std::string();
+  };
+  auto millis = [](const v1::JobEvent& e) { return e.time().seconds() * 1000 + e.time().nanos() / 1000000; };
+  auto started_at = [&](const std::vector<v1::JobEvent>& job) {
+    for (const auto& e : job)
+      if (e.has_started()) return millis(e);
+    return int64_t{-1};
+  };
+  // The first two run at once, on different GPUs; the third waits for one of them.
+  const std::string a = device_of(events[0]), b = device_of(events[1]), c = device_of(events[2]);
+  EXPECT_TRUE((a == "cuda:0" && b == "cuda:1") || (a == "cuda:1" && b == "cuda:0")) << a << " " << b;
+  EXPECT_TRUE(c == "cuda:0" || c == "cuda:1") << c;
+  EXPECT_LT(started_at(events[1]), millis(events[0].back()));
+  EXPECT_GE(started_at(events[2]), std::min(millis(events[0].back()), millis(events[1].back())));
+}
+
 }  // namespace
 }  // namespace trainyard::server

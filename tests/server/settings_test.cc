@@ -54,5 +54,16 @@ TEST(Settings, FlagsWinOverEnvironmentWhichWinsOverTheFile) {
   EXPECT_EQ(ResolveSetting("listen", std::nullopt, env, file), std::nullopt);
 }
 
+TEST(Settings, GpusAreFoundOrListed) {
+  testing::TempDir driver;
+  EXPECT_TRUE(ParseGpus("auto", driver.path() / "absent").empty());
+  driver.Write("0000:17:00.0/information", "Model: H200");
+  driver.Write("0000:65:00.0/information", "Model: H200");
+  EXPECT_EQ(ParseGpus("auto", driver.path()), (std::vector<std::string>{"cuda:0", "cuda:1"}));
+  EXPECT_TRUE(ParseGpus("none", driver.path()).empty());
+  EXPECT_EQ(ParseGpus("2,0"), (std::vector<std::string>{"cuda:2", "cuda:0"}));
+  for (const char* bad : {"", "yes", "0,", "0,0", "-1", "1,x"}) EXPECT_THROW(ParseGpus(bad), util::Error) << bad;
+}
+
 }  // namespace
 }  // namespace trainyard::server
