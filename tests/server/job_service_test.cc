@@ -359,5 +359,23 @@ TEST_F(JobServiceTest, EachGpuTrainsOneJobAtATime) {
   EXPECT_GE(started_at(events[2]), std::min(millis(events[0].back()), millis(events[1].back())));
 }
 
+TEST_F(JobServiceTest, AProjectSubmittedTwiceTrainsOnceThroughTheSharedCache) {
+  ServiceOptions options;
+  options.workers = 2;
+  auto service = Start(options);
+  auto trained_and_restored = [&](const std::string& id) {
+    int trained = 0, restored = 0;
+    for (const auto& e : Follow(*service, id)) {
+      trained += e.has_node_finished() && e.node_finished().component() == "KeywordIntentClassifier";
+      restored += e.has_node_restored() && e.node_restored().component() == "KeywordIntentClassifier";
+      if (e.has_failed()) ADD_FAILURE() << e.DebugString();
+    }
+    return std::make_pair(trained, restored);
+  };
+  EXPECT_EQ(trained_and_restored(service->Submit("t1", Request()).id()), std::make_pair(1, 0));
+  // A second job (maybe on the other worker), same project: restored, not retrained.
+  EXPECT_EQ(trained_and_restored(service->Submit("t1", Request()).id()), std::make_pair(0, 1));
+}
+
 }  // namespace
 }  // namespace trainyard::server
