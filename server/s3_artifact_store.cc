@@ -5,6 +5,8 @@
 
 #include <curl/curl.h>
 
+#include <cctype>
+
 #include <fstream>
 #include <mutex>
 
@@ -52,6 +54,23 @@ class S3ArtifactStore : public ArtifactStore {
   void Remove(const std::string& key) override { Request("DELETE", key, nullptr, "", nullptr); }
 
  private:
+  // Percent-encodes everything but RFC 3986's unreserved characters and the
+  // '/' between key segments, as S3's canonical URI expects.
+  static std::string UriEncode(const std::string& path) {
+    static const char* kHex = "0123456789ABCDEF";
+    std::string out;
+    for (const unsigned char c : path) {
+      if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
+        out += static_cast<char>(c);
+      } else {
+        out += '%';
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+      }
+    }
+    return out;
+  }
+
   std::string ObjectKey(const std::string& key) const {
     return options_.prefix.empty() ? key : options_.prefix + "/" + key;
   }
@@ -63,7 +82,7 @@ class S3ArtifactStore : public ArtifactStore {
       throw util::Error(util::ErrorCode::kInvalidArgument, "Invalid artifact key '" + key + "'.");
     CURL* h = curl_easy_init();
     if (!h) throw util::Error(util::ErrorCode::kInternal, "curl_easy_init failed.");
-    const std::string url = options_.endpoint + "/" + options_.bucket + "/" + ObjectKey(key);
+    const std::string url = options_.endpoint + "/" + UriEncode(options_.bucket) + "/" + UriEncode(ObjectKey(key));
     const std::string sigv4 = "aws:amz:" + options_.region + ":s3";
     const std::string credentials = options_.access_key + ":" + options_.secret_key;
     curl_easy_setopt(h, CURLOPT_URL, url.c_str());

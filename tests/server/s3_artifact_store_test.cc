@@ -4,8 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <thread>
 
 #include "core/util/errors.h"
 #include "core/util/fs.h"
@@ -15,6 +21,11 @@
 
 namespace trainyard::server {
 namespace {
+
+bool HaveTestServer() {
+  const char* endpoint = std::getenv("TRAINYARD_TEST_S3_ENDPOINT");
+  return endpoint && *endpoint;
+}
 
 S3Options TestServer() {
   S3Options o;
@@ -28,7 +39,7 @@ S3Options TestServer() {
 }
 
 TEST(S3ArtifactStore, RoundTripWithChecksumAndMissingObjects) {
-  if (!std::getenv("TRAINYARD_TEST_S3_ENDPOINT")) GTEST_SKIP() << "TRAINYARD_TEST_S3_ENDPOINT is not set";
+  if (!HaveTestServer()) GTEST_SKIP() << "TRAINYARD_TEST_S3_ENDPOINT is not set";
   testing::TempDir dir;
   std::string content(3 * 1024 * 1024 + 17, '\0');
   for (size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>((i * 131) % 251);
@@ -46,11 +57,67 @@ TEST(S3ArtifactStore, RoundTripWithChecksumAndMissingObjects) {
 }
 
 TEST(S3ArtifactStore, UnknownAccessKeysAreRefusedByTheServer) {
-  if (!std::getenv("TRAINYARD_TEST_S3_ENDPOINT")) GTEST_SKIP() << "TRAINYARD_TEST_S3_ENDPOINT is not set";
+  if (!HaveTestServer()) GTEST_SKIP() << "TRAINYARD_TEST_S3_ENDPOINT is not set";
   testing::TempDir dir;
   S3Options o = TestServer();
   o.access_key = "NOT-A-KNOWN-KEY";
   EXPECT_THROW(OpenS3ArtifactStore(o)->Put(dir.Write("m", "x"), "k"), util::Error);
+}
+
+// tests/server/sigv4_s3_server.py: an S3 endpoint that recomputes every
+// request's Signature V4 from the secret (s3rver only checks the key id).
+class VerifyingS3Server {
+ public:
+  explicit VerifyingS3Server(const std::filesystem::path& port_file) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      const std::string file = port_file.string();
+      execlp("python3", "python3", TRAINYARD_SIGV4_SERVER, file.c_str(), "AKIDTRAINYARD", "s3cr3t/key+with=chars",
+             "eu-west-3", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    for (int i = 0; i < 200 && port_ == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      std::ifstream(port_file) >> port_;
+    }
+  }
+  ~VerifyingS3Server() {
+    kill(pid_, SIGTERM);
+    waitpid(pid_, nullptr, 0);
+  }
+  int port() const { return port_; }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+TEST(S3ArtifactStore, EveryRequestCarriesAValidSignatureV4) {
+  testing::TempDir dir;
+  VerifyingS3Server server(dir.path() / "port");
+  if (server.port() == 0) GTEST_SKIP() << "python3 could not start the verifying S3 server";
+  S3Options o;
+  o.endpoint = "http://127.0.0.1:" + std::to_string(server.port());
+  o.bucket = "models";
+  o.prefix = "team a/run 1";  // spaces must be encoded the same way on both sides
+  o.region = "eu-west-3";
+  o.access_key = "AKIDTRAINYARD";
+  o.secret_key = "s3cr3t/key+with=chars";
+  std::string content(2 * 1024 * 1024 + 5, '\0');
+  for (size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>((i * 7) % 253);
+  const auto model = dir.Write("model.tar.gz", content);
+  auto store = OpenS3ArtifactStore(o);
+  const StoredArtifact stored = store->Put(model, "job-7.tar.gz");
+  store->Get("job-7.tar.gz", dir.path() / "back.tar.gz");
+  EXPECT_EQ(util::Sha256File(dir.path() / "back.tar.gz"), stored.sha256);
+  store->Remove("job-7.tar.gz");
+  EXPECT_THROW(store->Get("job-7.tar.gz", dir.path() / "gone"), util::NotFoundError);
+  // The same key id with a wrong secret is refused: the signature is really checked.
+  o.secret_key = "wrong";
+  EXPECT_THROW(OpenS3ArtifactStore(o)->Put(model, "job-8.tar.gz"), util::Error);
+  o.secret_key = "s3cr3t/key+with=chars";
+  o.region = "us-east-1";  // signed for another region
+  EXPECT_THROW(OpenS3ArtifactStore(o)->Put(model, "job-9.tar.gz"), util::Error);
 }
 
 }  // namespace
