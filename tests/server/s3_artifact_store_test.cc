@@ -4,14 +4,10 @@
 
 #include <gtest/gtest.h>
 
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdlib>
 #include <fstream>
-#include <thread>
 
 #include "core/util/errors.h"
 #include "core/util/fs.h"
@@ -64,37 +60,14 @@ TEST(S3ArtifactStore, UnknownAccessKeysAreRefusedByTheServer) {
   EXPECT_THROW(OpenS3ArtifactStore(o)->Put(dir.Write("m", "x"), "k"), util::Error);
 }
 
-// tests/server/sigv4_s3_server.py: an S3 endpoint that recomputes every
-// request's Signature V4 from the secret (s3rver only checks the key id).
-class VerifyingS3Server {
- public:
-  explicit VerifyingS3Server(const std::filesystem::path& port_file) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      const std::string file = port_file.string();
-      execlp("python3", "python3", TRAINYARD_SIGV4_SERVER, file.c_str(), "AKIDTRAINYARD", "s3cr3t/key+with=chars",
-             "eu-west-3", static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    for (int i = 0; i < 200 && port_ == 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-      std::ifstream(port_file) >> port_;
-    }
-  }
-  ~VerifyingS3Server() {
-    kill(pid_, SIGTERM);
-    waitpid(pid_, nullptr, 0);
-  }
-  int port() const { return port_; }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
-
 TEST(S3ArtifactStore, EveryRequestCarriesAValidSignatureV4) {
   testing::TempDir dir;
-  VerifyingS3Server server(dir.path() / "port");
+  // An S3 endpoint that recomputes every request's Signature V4 from the
+  // secret (s3rver only checks the key id).
+  const testing::ListeningProcess server({"python3", TRAINYARD_SOURCE_DIR "/tests/server/sigv4_s3_server.py",
+                                          (dir.path() / "port").string(), "AKIDTRAINYARD", "s3cr3t/key+with=chars",
+                                          "eu-west-3"},
+                                         dir.path() / "port");
   if (server.port() == 0) GTEST_SKIP() << "python3 could not start the verifying S3 server";
   S3Options o;
   o.endpoint = "http://127.0.0.1:" + std::to_string(server.port());

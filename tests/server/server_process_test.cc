@@ -23,63 +23,31 @@ namespace fs = std::filesystem;
 namespace trainyard::server {
 namespace {
 
+// trainyard-server on loopback ports, with its state in `state`.
 class ServerProcess {
  public:
-  ServerProcess(const fs::path& state, const fs::path& port_file, const std::vector<std::string>& extra = {}) {
-    fs::remove(port_file);
-    pid_ = fork();
-    if (pid_ == 0) {
-      const std::string state_arg = state.string(), port_arg = port_file.string();
-      const std::string admin_file = port_arg + ".admin";
-      std::vector<std::string> args = {"trainyard-server", "--listen", "127.0.0.1:0", "--state-dir", state_arg,
-                                       "--port-file", port_arg, "--admin", "127.0.0.1:0", "--admin-port-file",
-                                       admin_file};
-      args.insert(args.end(), extra.begin(), extra.end());
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(TRAINYARD_SERVER_BINARY, argv.data());
-      _exit(127);
-    }
-    for (int i = 0; i < 200 && port_ == 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {  // it exited before listening
-        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        pid_ = -1;
-        break;
-      }
-      std::ifstream in(port_file);
-      in >> port_;
-    }
-    std::ifstream admin(port_file.string() + ".admin");
-    admin >> admin_port_;
+  ServerProcess(const fs::path& state, const fs::path& port_file, const std::vector<std::string>& extra = {})
+      : process_(Args(state, port_file, extra), port_file) {
+    std::ifstream(port_file.string() + ".admin") >> admin_port_;
   }
-  ~ServerProcess() { Stop(SIGTERM); }
-  void Stop(int signal) {
-    if (pid_ <= 0) return;
-    kill(pid_, signal);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-  // Waits for the process to exit by itself; returns its exit code.
-  int Wait() {
-    if (pid_ <= 0) return exit_code_;
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-  int port() const { return port_; }
+  void Stop(int signal) { process_.Stop(signal); }
+  int Wait() { return process_.Wait(); }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port()); }
+  int port() const { return process_.port(); }
   int admin_port() const { return admin_port_; }
 
  private:
-  pid_t pid_ = -1;
-  int port_ = 0;
+  static std::vector<std::string> Args(const fs::path& state, const fs::path& port_file,
+                                       const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {TRAINYARD_SERVER_BINARY, "--listen", "127.0.0.1:0", "--state-dir",
+                                     state.string(), "--port-file", port_file.string(), "--admin", "127.0.0.1:0",
+                                     "--admin-port-file", port_file.string() + ".admin"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+
+  testing::ListeningProcess process_;
   int admin_port_ = 0;
-  int exit_code_ = -1;
 };
 
 // A plain HTTP GET on loopback; returns the whole response.

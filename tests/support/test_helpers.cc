@@ -1,9 +1,13 @@
 #include "tests/support/test_helpers.h"
 
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 namespace trainyard::testing {
 
@@ -25,6 +29,47 @@ std::filesystem::path TempDir::Write(const std::string& relative, const std::str
   std::filesystem::create_directories(p.parent_path());
   std::ofstream(p, std::ios::binary) << content;
   return p;
+}
+
+ListeningProcess::ListeningProcess(const std::vector<std::string>& argv, const std::filesystem::path& port_file) {
+  std::filesystem::remove(port_file);
+  pid_ = fork();
+  if (pid_ == 0) {
+    std::vector<std::string> args = argv;
+    std::vector<char*> pointers;
+    for (std::string& a : args) pointers.push_back(a.data());
+    pointers.push_back(nullptr);
+    execvp(pointers[0], pointers.data());
+    _exit(127);
+  }
+  for (int i = 0; i < 200 && port_ == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {  // it exited before listening
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      pid_ = -1;
+      break;
+    }
+    std::ifstream(port_file) >> port_;
+  }
+}
+
+ListeningProcess::~ListeningProcess() { Stop(SIGTERM); }
+
+void ListeningProcess::Stop(int signal) {
+  if (pid_ <= 0) return;
+  kill(pid_, signal);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+int ListeningProcess::Wait() {
+  if (pid_ <= 0) return exit_code_;
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return exit_code_;
 }
 
 std::filesystem::path SharedDir() {

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace trainyard::testing {
 
@@ -22,6 +23,30 @@ class TempDir {
 
  private:
   std::filesystem::path path_;
+};
+
+// A child process (a server under test) that writes the port it listens on
+// to `port_file`. The constructor waits up to 10 s for the port, or for the
+// process to exit first; the destructor stops it with SIGTERM.
+class ListeningProcess {
+ public:
+  // argv[0] is the program, found on PATH when it has no '/'.
+  ListeningProcess(const std::vector<std::string>& argv, const std::filesystem::path& port_file);
+  ~ListeningProcess();
+  ListeningProcess(const ListeningProcess&) = delete;
+  ListeningProcess& operator=(const ListeningProcess&) = delete;
+
+  // 0 when it never listened.
+  int port() const { return port_; }
+  // Sends `signal` and waits for the process to end.
+  void Stop(int signal);
+  // Waits for the process to exit by itself; its exit code (-1: killed).
+  int Wait();
+
+ private:
+  int pid_ = -1;
+  int port_ = 0;
+  int exit_code_ = -1;
 };
 
 // ../shared (the corpus and benchmark sets), or an empty path when absent.
