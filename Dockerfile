@@ -6,7 +6,9 @@
 #
 # BASE selects the runtime image; a CUDA-enabled libtorch base (an image that
 # provides libtorch 2.x under /opt/libtorch) is used with
-#   --build-arg BASE=<cuda-libtorch-image> --build-arg TORCH_DIR=/opt/libtorch/share/cmake/Torch
+#   --build-arg BASE=<cuda-libtorch-image> --build-arg TORCH_DIR=/opt/libtorch/share/cmake/Torch \
+#   --build-arg TORCH_RUNTIME=
+# (TORCH_RUNTIME is the Debian libtorch package the default runtime installs.)
 ARG BASE=debian:12-slim
 
 FROM debian:12 AS build
@@ -20,8 +22,10 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DTRAINYARD_BUILD_T
  && cmake --build /build --target trainyard trainyard-server
 
 FROM ${BASE}
+ARG TORCH_RUNTIME=libtorch1.13
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
       libyaml-0-2 libarchive13 libsqlite3-0 libgrpc++1.51 libprotobuf32 libopenblas0-openmp ca-certificates \
+      libcurl4 libprometheus-cpp-core1.0 libspdlog1.10 ${TORCH_RUNTIME} \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home /var/lib/trainyard --create-home trainyard
 COPY --from=build /build/client/trainyard /build/server/trainyard-server /usr/local/bin/

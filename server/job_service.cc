@@ -448,6 +448,7 @@ void JobService::RunJob(const JobRecord& job, const std::string& device) {
                              ? options_.runner_threads
                              : std::max<size_t>(1, std::thread::hardware_concurrency() / concurrent);
   train.device = device;
+  train.compute_threads = std::max<size_t>(1, std::thread::hardware_concurrency() / concurrent);
   train.cancel = token.get();
   train.on_event = [this, &job](const graph::TrainingEvent& te) {
     v1::JobEvent e;

@@ -1,7 +1,7 @@
 #pragma once
 
-// Prometheus metrics of the service, served on the admin port by
-// prometheus-cpp's exposer: jobs by state, queue depth, job and node
+// Prometheus metrics of the service (prometheus-cpp), served as text on the
+// admin port's /metrics: jobs by state, queue depth, job and node
 // durations, cache restores, epochs, model bytes stored, build info.
 
 #include <memory>

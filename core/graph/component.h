@@ -69,6 +69,11 @@ struct ExecutionContext {
   storage::ModelStorage* storage = nullptr;
   bool is_finetuning = false;
   const CancellationToken* cancel = nullptr;
+  // Where trainable components compute: "cpu", "cuda" or "cuda:N" (a request;
+  // libtorch components fall back to the CPU when CUDA is absent).
+  std::string device = "cpu";
+  // Intra-op threads a component may use (libtorch); 0 = every core.
+  int compute_threads = 0;
   std::function<void(const Progress&)> progress;     // may be empty
   std::function<void(const std::string&)> warn;       // may be empty
 };

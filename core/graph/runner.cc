@@ -50,6 +50,8 @@ Output Execute(RunState& s, const std::string& name, const Inputs& inputs) {
     context.storage = &s.storage;
     context.is_finetuning = s.options.is_finetuning;
     context.cancel = s.options.cancel;
+    context.device = s.options.device;
+    context.compute_threads = s.options.compute_threads;
     if (s.options.progress) context.progress = [&s, name](const Progress& p) { s.options.progress(name, p); };
     if (s.options.warn) context.warn = [&s, name](const std::string& m) { s.options.warn(name, m); };
     // A lazy node's resource: from its `resource` input, else its schema's.

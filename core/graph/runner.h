@@ -36,6 +36,8 @@ struct RunnerOptions {
   size_t threads = 0;
   const CancellationToken* cancel = nullptr;
   bool is_finetuning = false;
+  std::string device = "cpu";  // ExecutionContext::device
+  int compute_threads = 0;     // ExecutionContext::compute_threads
   // Called with (node, progress) by components reporting progress.
   std::function<void(const std::string&, const Progress&)> progress;
   std::function<void(const std::string&, const std::string&)> warn;  // (node, message)

@@ -76,6 +76,8 @@ class TrainingHook : public Hook {
 RunnerOptions MakeRunnerOptions(const TrainerOptions& options) {
   RunnerOptions r;
   r.threads = options.threads;
+  r.device = options.device;
+  r.compute_threads = options.compute_threads;
   r.cancel = options.cancel;
   r.is_finetuning = options.is_finetuning;
   if (options.on_event) {

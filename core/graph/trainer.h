@@ -33,6 +33,8 @@ struct TrainerOptions {
   bool force = false;  // run every node, ignoring cached results (results are still cached)
   bool is_finetuning = false;
   size_t threads = 0;
+  std::string device = "cpu";  // ExecutionContext::device
+  int compute_threads = 0;     // ExecutionContext::compute_threads
   const CancellationToken* cancel = nullptr;
   // Called from worker threads; must be thread-safe.
   std::function<void(const TrainingEvent&)> on_event;

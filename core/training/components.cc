@@ -10,6 +10,7 @@
 #include "core/data/serialize.h"
 #include "core/data/story_graph.h"
 #include "core/graph/component.h"
+#include "core/ml/diet.h"
 #include "core/nlu/components.h"
 #include "core/nlu/message.h"
 #include "core/nlu/whitespace_tokenizer.h"
@@ -326,6 +327,7 @@ void RegisterBuiltinComponents() {
     RegisterPlumbing();
     RegisterEndToEnd();
     nlu::RegisterNluComponents();
+    ml::RegisterMlComponents();
     policy::RegisterPolicyComponents();
   });
 }

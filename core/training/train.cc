@@ -146,6 +146,8 @@ TrainingResult TrainProject(const TrainOptions& options, const data::Project& pr
   trainer_options.force = options.force_training;
   trainer_options.is_finetuning = finetune.has_value();
   trainer_options.threads = options.runner_threads;
+  trainer_options.device = options.device;
+  trainer_options.compute_threads = static_cast<int>(options.compute_threads);
   trainer_options.cancel = options.cancel;
   trainer_options.on_event = options.on_event;
   const auto project_ptr = std::make_shared<const data::Project>(project);

@@ -46,6 +46,9 @@ struct TrainOptions {
   // The device trainable components use: "cpu" or "cuda:N". The server gives
   // each GPU worker its own device; libtorch components read it.
   std::string device = "cpu";
+  // Intra-op threads of libtorch components; 0 = every core. The server gives
+  // each job its share of the cores.
+  size_t compute_threads = 0;
   const graph::CancellationToken* cancel = nullptr;
   // Structured progress: node started/finished/restored, epochs, warnings.
   // Called from worker threads; must be thread-safe.

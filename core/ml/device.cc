@@ -1,0 +1,39 @@
+#include "core/ml/device.h"
+
+#include <thread>
+
+#include <torch/torch.h>
+
+#include "core/util/errors.h"
+
+namespace trainyard::ml {
+
+bool CudaAvailable() { return torch::cuda::is_available(); }
+
+std::string ResolveDevice(const std::string& requested, bool* fell_back) {
+  if (fell_back) *fell_back = false;
+  if (requested.empty() || requested == "auto") return CudaAvailable() ? "cuda:0" : "cpu";
+  if (requested == "cpu") return "cpu";
+  if (requested == "cuda" || requested.rfind("cuda:", 0) == 0) {
+    int index = 0;
+    if (requested.size() > 5) {
+      const std::string digits = requested.substr(5);
+      if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 3)
+        throw util::InvalidConfigError("Unknown device '" + requested + "': use cpu, cuda or cuda:N.");
+      index = std::stoi(digits);
+    }
+    if (!CudaAvailable() || index >= static_cast<int>(torch::cuda::device_count())) {
+      if (fell_back) *fell_back = true;
+      return "cpu";
+    }
+    return "cuda:" + std::to_string(index);
+  }
+  throw util::InvalidConfigError("Unknown device '" + requested + "': use cpu, cuda or cuda:N.");
+}
+
+void SetComputeThreads(int threads) {
+  const int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (torch::get_num_threads() != n) torch::set_num_threads(n);
+}
+
+}  // namespace trainyard::ml

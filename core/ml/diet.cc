@@ -1,0 +1,904 @@
+// DIETClassifier: sparse features -> (feed-forward) -> transformer; the
+// sentence position feeds a dot-product similarity loss against the intent
+// labels, the token positions a CRF over BILOU entity tags (Rasa 3.x's DIET).
+
+#include "core/ml/diet.h"
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+
+#include "core/ml/batching.h"
+#include "core/ml/device.h"
+#include "core/ml/layers.h"
+#include "core/nlu/nlu_component.h"
+#include "core/util/errors.h"
+#include "core/util/strings.h"
+
+namespace trainyard::ml {
+namespace {
+
+using Json = nlohmann::ordered_json;
+using nlu::NluMessage;
+
+constexpr const char* kMetaFile = "diet.json";
+constexpr const char* kWeightsFile = "diet.pt";
+constexpr const char* kStatsFile = "training.json";
+// Places per attention chunk (sequences packed side by side; see Packing).
+constexpr int64_t kChunk = 256;
+
+util::InvalidConfigError ConfigError(const std::string& name, const std::string& what) {
+  return util::InvalidConfigError(name + ": " + what);
+}
+
+// ---------------------------------------------------------------- options
+
+std::vector<int> IntList(const Json& v, const std::string& name, const std::string& key) {
+  std::vector<int> out;
+  if (v.is_null()) return out;
+  if (!v.is_array()) throw ConfigError(name, "'" + key + "' must be a list of integers.");
+  for (const Json& x : v) {
+    if (!x.is_number_integer() || x.get<int>() <= 0)
+      throw ConfigError(name, "'" + key + "' must be a list of positive integers.");
+    out.push_back(x.get<int>());
+  }
+  return out;
+}
+
+struct DietOptions {
+  std::vector<int> text_hidden, label_hidden;
+  int transformer_size = 256, layers = 2, heads = 4, max_relative_position = 5;
+  bool key_relative = false, value_relative = false, unidirectional = false;
+  int batch_first = 64, batch_last = 256;
+  std::string batch_strategy = "balanced";
+  int epochs = 300;
+  uint64_t seed = 0;
+  double learning_rate = 0.001;
+  int embedding_dimension = 20, dense_text = 128, dense_label = 20;
+  SimilarityOptions similarity;
+  int ranking_length = 10;
+  double regularization = 0.002, density = 0.2, drop_rate = 0.2, drop_rate_attention = 0.0;
+  bool sparse_input_dropout = true;
+  int evaluate_every = 20, evaluate_examples = 0;
+  bool intent_classification = true, entity_recognition = true, bilou = true, checkpoint = false,
+       renormalize = false;
+
+  static DietOptions FromJson(const Json& c, const std::string& name) {
+    DietOptions o;
+    auto num = [&](const char* key, auto fallback) {
+      const Json& v = c.contains(key) ? c.at(key) : Json(nullptr);
+      if (v.is_null()) return fallback;
+      if (!v.is_number()) throw ConfigError(name, std::string("'") + key + "' must be a number.");
+      return v.get<decltype(fallback)>();
+    };
+    auto flag = [&](const char* key, bool fallback) {
+      const Json& v = c.contains(key) ? c.at(key) : Json(nullptr);
+      if (v.is_null()) return fallback;
+      if (!v.is_boolean()) throw ConfigError(name, std::string("'") + key + "' must be true or false.");
+      return v.get<bool>();
+    };
+    auto text = [&](const char* key, const std::string& fallback, std::set<std::string> allowed) {
+      const Json& v = c.contains(key) ? c.at(key) : Json(nullptr);
+      if (v.is_null()) return fallback;
+      if (!v.is_string() || !allowed.count(v.get<std::string>())) {
+        std::string list;
+        for (const std::string& a : allowed) list += (list.empty() ? "" : ", ") + a;
+        throw ConfigError(name, std::string("'") + key + "' must be one of: " + list + ".");
+      }
+      return v.get<std::string>();
+    };
+    auto per_attribute = [&](const char* key, int& text_value, int& label_value) {
+      const Json& v = c.contains(key) ? c.at(key) : Json(nullptr);
+      if (v.is_number_integer()) text_value = label_value = v.get<int>();
+      if (v.is_object()) {
+        if (v.contains("text")) text_value = v["text"].get<int>();
+        if (v.contains("label")) label_value = v["label"].get<int>();
+      }
+    };
+    const Json& hidden = c.contains("hidden_layers_sizes") ? c.at("hidden_layers_sizes") : Json(nullptr);
+    if (hidden.is_object()) {
+      o.text_hidden = IntList(hidden.value("text", Json::array()), name, "hidden_layers_sizes.text");
+      o.label_hidden = IntList(hidden.value("label", Json::array()), name, "hidden_layers_sizes.label");
+    }
+    o.layers = num("number_of_transformer_layers", 2);
+    o.transformer_size = num("transformer_size", 256);
+    o.heads = num("number_of_attention_heads", 4);
+    o.key_relative = flag("use_key_relative_attention", false);
+    o.value_relative = flag("use_value_relative_attention", false);
+    o.max_relative_position = num("max_relative_position", 5);
+    o.unidirectional = flag("unidirectional_encoder", false);
+    const Json& bs = c.contains("batch_size") ? c.at("batch_size") : Json(nullptr);
+    if (bs.is_number_integer()) o.batch_first = o.batch_last = bs.get<int>();
+    if (bs.is_array() && bs.size() == 2 && bs[0].is_number_integer() && bs[1].is_number_integer()) {
+      o.batch_first = bs[0].get<int>();
+      o.batch_last = bs[1].get<int>();
+    } else if (!bs.is_null() && !bs.is_number_integer()) {
+      throw ConfigError(name, "'batch_size' must be an integer or a list of two integers.");
+    }
+    if (o.batch_first <= 0 || o.batch_last <= 0) throw ConfigError(name, "'batch_size' must be positive.");
+    o.batch_strategy = text("batch_strategy", "balanced", {"balanced", "sequence"});
+    o.epochs = num("epochs", 300);
+    if (o.epochs < 0) throw ConfigError(name, "'epochs' must not be negative.");
+    const Json& seed = c.contains("random_seed") ? c.at("random_seed") : Json(nullptr);
+    o.seed = seed.is_number_integer() ? seed.get<uint64_t>() : std::random_device{}();
+    o.learning_rate = num("learning_rate", 0.001);
+    o.embedding_dimension = num("embedding_dimension", 20);
+    per_attribute("dense_dimension", o.dense_text, o.dense_label);
+    SimilarityOptions& s = o.similarity;
+    s.negatives = num("number_of_negative_examples", 20);
+    s.loss_type = text("loss_type", "cross_entropy", {"cross_entropy", "margin"});
+    const std::string similarity = text("similarity_type", "auto", {"auto", "inner", "cosine"});
+    s.similarity_type = similarity != "auto" ? similarity : s.loss_type == "margin" ? "cosine" : "inner";
+    s.maximum_positive_similarity = num("maximum_positive_similarity", 0.8);
+    s.maximum_negative_similarity = num("maximum_negative_similarity", -0.4);
+    s.use_maximum_negative_similarity = flag("use_maximum_negative_similarity", true);
+    s.negative_margin_scale = num("negative_margin_scale", 0.8);
+    s.scale_loss = flag("scale_loss", false);
+    s.constrain_similarities = flag("constrain_similarities", false);
+    s.model_confidence = text("model_confidence", "softmax", {"softmax", "linear_norm"});
+    o.ranking_length = num("ranking_length", 10);
+    o.regularization = num("regularization_constant", 0.002);
+    o.density = num("connection_density", 0.2);
+    if (o.density <= 0 || o.density > 1) throw ConfigError(name, "'connection_density' must be in (0, 1].");
+    o.drop_rate = num("drop_rate", 0.2);
+    o.drop_rate_attention = num("drop_rate_attention", 0.0);
+    o.sparse_input_dropout = flag("use_sparse_input_dropout", true);
+    o.evaluate_every = num("evaluate_every_number_of_epochs", 20);
+    o.evaluate_examples = num("evaluate_on_number_of_examples", 0);
+    o.intent_classification = flag("intent_classification", true);
+    o.entity_recognition = flag("entity_recognition", true);
+    o.bilou = flag("BILOU_flag", true);
+    o.checkpoint = flag("checkpoint_model", false);
+    o.renormalize = flag("renormalize_confidences", false);
+    if (flag("use_masked_language_model", false))
+      throw ConfigError(name, "'use_masked_language_model: true' is not supported yet; set it to false.");
+    if (o.layers > 0 && (o.transformer_size <= 0 || o.heads <= 0 || o.transformer_size % o.heads != 0))
+      throw ConfigError(name, "'transformer_size' (" + std::to_string(o.transformer_size) +
+                                  ") must be a positive multiple of 'number_of_attention_heads' (" +
+                                  std::to_string(o.heads) + ").");
+    if (!o.intent_classification && !o.entity_recognition)
+      throw ConfigError(name, "'intent_classification' and 'entity_recognition' are both false: nothing to train.");
+    return o;
+  }
+};
+
+// ---------------------------------------------------------------- features
+
+// Which featurizers' columns make up the model's input, in order.
+struct Layout {
+  std::vector<std::pair<std::string, int>> sequence, sentence;  // (origin, columns)
+
+  static int64_t Width(const std::vector<std::pair<std::string, int>>& parts) {
+    int64_t w = 0;
+    for (const auto& p : parts) w += p.second;
+    return w;
+  }
+  static Layout From(const std::vector<const NluMessage*>& messages) {
+    std::map<std::string, int> seq, sent;
+    for (const NluMessage* m : messages)
+      for (const nlu::Features& f : m->features) {
+        if (f.attribute != "text") continue;
+        auto& target = f.type == nlu::FeatureType::kSequence ? seq : sent;
+        target[f.origin] = std::max(target[f.origin], f.matrix.cols);
+      }
+    Layout l;
+    l.sequence.assign(seq.begin(), seq.end());
+    l.sentence.assign(sent.begin(), sent.end());
+    return l;
+  }
+  Json ToJson() const {
+    auto part = [](const std::vector<std::pair<std::string, int>>& v) {
+      Json a = Json::array();
+      for (const auto& [origin, cols] : v) a.push_back({{"origin", origin}, {"columns", cols}});
+      return a;
+    };
+    return {{"sequence", part(sequence)}, {"sentence", part(sentence)}};
+  }
+  static Layout FromJson(const Json& j) {
+    Layout l;
+    for (const Json& p : j.at("sequence")) l.sequence.emplace_back(p.at("origin"), p.at("columns").get<int>());
+    for (const Json& p : j.at("sentence")) l.sentence.emplace_back(p.at("origin"), p.at("columns").get<int>());
+    return l;
+  }
+};
+
+// Rows of sparse features, CSR, for the whole data set.
+struct Csr {
+  std::vector<int64_t> indices;
+  std::vector<float> values;
+  std::vector<int64_t> starts{0};
+  size_t rows() const { return starts.size() - 1; }
+};
+
+struct Example {
+  int tokens = 0;
+  size_t first_token_row = 0;  // in the sequence CSR
+  size_t sentence_row = 0;     // in the sentence CSR
+  int label = -1;
+  std::vector<int> tags;  // one per token, when entities are learned
+};
+
+// Appends the message's feature rows (tokens; sentence) to the CSRs.
+void EncodeFeatures(const NluMessage& m, const Layout& layout, Csr& seq, Csr& sent, Example& ex,
+                    const std::string& name) {
+  ex.tokens = static_cast<int>(m.tokens.size());
+  ex.first_token_row = seq.rows();
+  ex.sentence_row = sent.rows();
+  auto find = [&](const std::string& origin, nlu::FeatureType type) -> const nlu::SparseMatrix* {
+    for (const nlu::Features& f : m.features)
+      if (f.attribute == "text" && f.type == type && f.origin == origin) return &f.matrix;
+    return nullptr;
+  };
+  for (int t = 0; t < ex.tokens; ++t) {
+    int64_t offset = 0;
+    for (const auto& [origin, cols] : layout.sequence) {
+      if (const nlu::SparseMatrix* mat = find(origin, nlu::FeatureType::kSequence)) {
+        if (mat->rows != ex.tokens)
+          throw util::Error(util::ErrorCode::kInternal, name + ": features of '" + origin + "' have " +
+                                                            std::to_string(mat->rows) + " rows for " +
+                                                            std::to_string(ex.tokens) + " tokens.");
+        for (int32_t k = mat->indptr[t]; k < mat->indptr[t + 1]; ++k)
+          if (mat->indices[k] < cols) {
+            seq.indices.push_back(offset + mat->indices[k]);
+            seq.values.push_back(mat->values[k]);
+          }
+      }
+      offset += cols;
+    }
+    seq.starts.push_back(static_cast<int64_t>(seq.indices.size()));
+  }
+  int64_t offset = 0;
+  for (const auto& [origin, cols] : layout.sentence) {
+    if (const nlu::SparseMatrix* mat = find(origin, nlu::FeatureType::kSentence))
+      for (int32_t k = mat->indptr[0]; mat->rows > 0 && k < mat->indptr[1]; ++k)
+        if (mat->indices[k] < cols) {
+          sent.indices.push_back(offset + mat->indices[k]);
+          sent.values.push_back(mat->values[k]);
+        }
+    offset += cols;
+  }
+  sent.starts.push_back(static_cast<int64_t>(sent.indices.size()));
+}
+
+// ---------------------------------------------------------------- entity tags
+
+struct TagSet {
+  std::vector<std::string> names{"O"};
+  std::map<std::string, int> index{{"O", 0}};
+  bool bilou = true;
+
+  void Add(const std::string& tag) {
+    if (index.emplace(tag, static_cast<int>(names.size())).second) names.push_back(tag);
+  }
+  static TagSet ForEntities(const std::set<std::string>& entities, bool bilou) {
+    TagSet t;
+    t.bilou = bilou;
+    for (const std::string& e : entities) {
+      if (bilou)
+        for (const char* p : {"B-", "I-", "L-", "U-"}) t.Add(p + e);
+      else
+        t.Add(e);
+    }
+    return t;
+  }
+  // Gold tags of a message's tokens: tokens overlapping an entity span take it.
+  std::vector<int> Tags(const NluMessage& m) const {
+    std::vector<int> tags(m.tokens.size(), 0);
+    for (const data::EntityAnnotation& e : m.data.entities) {
+      std::vector<size_t> covered;
+      for (size_t t = 0; t < m.tokens.size(); ++t)
+        if (m.tokens[t].start < e.end && m.tokens[t].end > e.start && tags[t] == 0) covered.push_back(t);
+      for (size_t i = 0; i < covered.size(); ++i) {
+        std::string tag = e.entity;
+        if (bilou)
+          tag = (covered.size() == 1 ? "U-" : i == 0 ? "B-" : i + 1 == covered.size() ? "L-" : "I-") + e.entity;
+        auto it = index.find(tag);
+        if (it != index.end()) tags[covered[i]] = it->second;
+      }
+    }
+    return tags;
+  }
+};
+
+struct Span {
+  std::string entity;
+  int first = 0, last = 0;
+  double confidence = 0;
+};
+
+// Token tags back to entity spans (BILOU or plain), tolerating inconsistent
+// sequences: an I-/L- without its B- opens an entity of its own.
+std::vector<Span> TagsToSpans(const std::vector<std::string>& tags, const std::vector<float>& confidences,
+                              bool bilou) {
+  std::vector<Span> spans;
+  std::optional<Span> open;
+  std::vector<float> open_conf;
+  auto close = [&] {
+    if (!open) return;
+    double sum = 0;
+    for (float c : open_conf) sum += c;
+    open->confidence = open_conf.empty() ? 0 : sum / open_conf.size();
+    spans.push_back(*open);
+    open.reset();
+    open_conf.clear();
+  };
+  for (size_t t = 0; t < tags.size(); ++t) {
+    const int i = static_cast<int>(t);
+    const float conf = t < confidences.size() ? confidences[t] : 1.0f;
+    if (tags[t] == "O") {
+      close();
+      continue;
+    }
+    std::string prefix, type = tags[t];
+    if (bilou && tags[t].size() > 2 && tags[t][1] == '-') {
+      prefix = tags[t].substr(0, 1);
+      type = tags[t].substr(2);
+    }
+    const bool continues = open && open->entity == type && (!bilou || prefix == "I" || prefix == "L");
+    if (!continues) {
+      close();
+      open = Span{type, i, i, 0};
+    }
+    open->last = i;
+    open_conf.push_back(conf);
+    if (bilou && (prefix == "U" || prefix == "L")) close();
+  }
+  close();
+  return spans;
+}
+
+// ---------------------------------------------------------------- batches
+
+struct Batch {
+  SparseRows sequence, sentence;
+  torch::Tensor token_rows, sentence_rows;  // positions in the packed sequence
+  Packing packing;                          // tokens + the sentence position, per example
+  Packing token_packing;                    // tokens only
+  std::vector<int64_t> token_lengths;
+  torch::Tensor labels;                     // [B]
+  torch::Tensor tags, tag_mask;             // [B, Ltok]
+};
+
+Batch MakeBatch(const std::vector<Example>& examples, const std::vector<size_t>& pick, const Csr& seq,
+                const Csr& sent, const torch::Device& device, bool with_tags) {
+  Batch b;
+  std::vector<int64_t> seq_idx, seq_off, sent_idx, sent_off, token_rows, sentence_rows, lengths, labels;
+  std::vector<float> seq_w, sent_w;
+  int64_t packed = 0, max_tokens = 0;
+  for (size_t i : pick) {
+    const Example& ex = examples[i];
+    for (int t = 0; t < ex.tokens; ++t) {
+      const size_t r = ex.first_token_row + static_cast<size_t>(t);
+      seq_off.push_back(static_cast<int64_t>(seq_idx.size()));
+      seq_idx.insert(seq_idx.end(), seq.indices.begin() + seq.starts[r], seq.indices.begin() + seq.starts[r + 1]);
+      seq_w.insert(seq_w.end(), seq.values.begin() + seq.starts[r], seq.values.begin() + seq.starts[r + 1]);
+      token_rows.push_back(packed++);
+    }
+    const size_t r = ex.sentence_row;
+    sent_off.push_back(static_cast<int64_t>(sent_idx.size()));
+    sent_idx.insert(sent_idx.end(), sent.indices.begin() + sent.starts[r], sent.indices.begin() + sent.starts[r + 1]);
+    sent_w.insert(sent_w.end(), sent.values.begin() + sent.starts[r], sent.values.begin() + sent.starts[r + 1]);
+    sentence_rows.push_back(packed++);
+    lengths.push_back(ex.tokens + 1);
+    b.token_lengths.push_back(ex.tokens);
+    labels.push_back(std::max(0, ex.label));
+    max_tokens = std::max<int64_t>(max_tokens, ex.tokens);
+  }
+  auto longs = torch::TensorOptions().dtype(torch::kLong);
+  auto rows = [&](std::vector<int64_t>& idx, std::vector<int64_t>& off, std::vector<float>& w) {
+    SparseRows s{torch::tensor(idx, longs), torch::tensor(off, longs), torch::tensor(w, torch::kFloat)};
+    s.To(device);
+    return s;
+  };
+  b.sequence = rows(seq_idx, seq_off, seq_w);
+  b.sentence = rows(sent_idx, sent_off, sent_w);
+  b.token_rows = torch::tensor(token_rows, longs).to(device);
+  b.sentence_rows = torch::tensor(sentence_rows, longs).to(device);
+  b.packing = Packing::Chunked(lengths, kChunk, device);
+  b.token_packing = Packing::FromLengths(b.token_lengths, device);
+  b.labels = torch::tensor(labels, longs).to(device);
+  if (with_tags) {
+    std::vector<int64_t> tags(pick.size() * static_cast<size_t>(max_tokens), 0);
+    for (size_t k = 0; k < pick.size(); ++k) {
+      const Example& ex = examples[pick[k]];
+      for (size_t t = 0; t < ex.tags.size(); ++t) tags[k * max_tokens + t] = ex.tags[t];
+    }
+    b.tags = torch::tensor(tags, longs).view({static_cast<int64_t>(pick.size()), max_tokens}).to(device);
+    b.tag_mask = b.token_packing.padding.logical_not();
+  }
+  return b;
+}
+
+// ---------------------------------------------------------------- model
+
+struct Dims {
+  int64_t sequence_vocabulary = 0, sentence_vocabulary = 0, labels = 0, tags = 0;
+  Json ToJson() const {
+    return {{"sequence_vocabulary", sequence_vocabulary}, {"sentence_vocabulary", sentence_vocabulary},
+            {"labels", labels}, {"tags", tags}};
+  }
+  static Dims FromJson(const Json& j) {
+    return {j.at("sequence_vocabulary").get<int64_t>(), j.at("sentence_vocabulary").get<int64_t>(),
+            j.at("labels").get<int64_t>(), j.at("tags").get<int64_t>()};
+  }
+};
+
+class DietModelImpl : public torch::nn::Module {
+ public:
+  DietModelImpl(const DietOptions& o, const Dims& d, const Rng& rng) : o_(o), dims_(d) {
+    if (d.sequence_vocabulary > 0)
+      sequence_input = register_module("sequence_input", SparseDense(d.sequence_vocabulary, o.dense_text, rng));
+    if (d.sentence_vocabulary > 0)
+      sentence_input = register_module("sentence_input", SparseDense(d.sentence_vocabulary, o.dense_text, rng));
+    int64_t width = o.dense_text;
+    for (size_t i = 0; i < o.text_hidden.size(); ++i) {
+      text_ffnn.push_back(register_module("text_ffnn" + std::to_string(i),
+                                          Dense(width, o.text_hidden[i], o.density, true, rng)));
+      width = o.text_hidden[i];
+    }
+    if (o.layers > 0) {
+      TransformerOptions t;
+      t.layers = o.layers;
+      t.units = o.transformer_size;
+      t.heads = o.heads;
+      t.filter_units = 4 * o.transformer_size;
+      t.dropout = o.drop_rate;
+      t.attention_dropout = o.drop_rate_attention;
+      t.density = o.density;
+      t.unidirectional = o.unidirectional;
+      t.key_relative = o.key_relative;
+      t.value_relative = o.value_relative;
+      t.max_relative_position = o.max_relative_position;
+      transformer = register_module("transformer", TransformerEncoder(width, t, rng));
+      width = o.transformer_size;
+    }
+    units_ = width;
+    if (o.intent_classification && d.labels > 0) {
+      text_embed = register_module("text_embed", Dense(width, o.embedding_dimension, 1.0, true, rng));
+      int64_t label_width = d.labels;
+      for (size_t i = 0; i < o.label_hidden.size(); ++i) {
+        label_ffnn.push_back(register_module("label_ffnn" + std::to_string(i),
+                                             Dense(label_width, o.label_hidden[i], o.density, true, rng)));
+        label_width = o.label_hidden[i];
+      }
+      label_embed = register_module("label_embed", Dense(label_width, o.embedding_dimension, 1.0, true, rng));
+    }
+    if (o.entity_recognition && d.tags > 1) {
+      tag_logits = register_module("tag_logits", Dense(width, d.tags, 1.0, true, rng));
+      crf = register_module("crf", Crf(d.tags, rng));
+    }
+  }
+
+  // The encoder's output at every packed position [N, units].
+  torch::Tensor Encode(const Batch& b, bool training, const Rng& rng) {
+    const double sparse_drop = training && o_.sparse_input_dropout ? o_.drop_rate : 0.0;
+    const int64_t n = b.packing.rows();
+    auto opts = torch::TensorOptions().device(b.token_rows.device());
+    torch::Tensor tokens = sequence_input ? sequence_input->forward(b.sequence, sparse_drop, training, rng)
+                                          : torch::zeros({b.token_rows.size(0), o_.dense_text}, opts);
+    torch::Tensor sentences = sentence_input ? sentence_input->forward(b.sentence, sparse_drop, training, rng)
+                                             : torch::zeros({b.sentence_rows.size(0), o_.dense_text}, opts);
+    torch::Tensor x = torch::zeros({n, o_.dense_text}, opts)
+                          .index_copy(0, b.token_rows, tokens)
+                          .index_copy(0, b.sentence_rows, sentences);
+    for (Dense& layer : text_ffnn) x = Dropout(torch::gelu(layer->forward(x)), o_.drop_rate, training, rng);
+    if (transformer) x = transformer->forward(x, b.packing, training, rng);
+    return x;
+  }
+
+  // Every label embedded [K, E] (labels are one-hot inputs).
+  torch::Tensor AllLabels(bool training, const Rng& rng) {
+    torch::Tensor x = torch::eye(dims_.labels, torch::TensorOptions().device(label_embed->weight.device()));
+    for (Dense& layer : label_ffnn) x = Dropout(torch::gelu(layer->forward(x)), o_.drop_rate, training, rng);
+    return label_embed->forward(x);
+  }
+
+  // Tag scores padded per example [B, Ltok, T].
+  torch::Tensor Emissions(const torch::Tensor& encoded, const Batch& b) {
+    return b.token_packing.Unpack(tag_logits->forward(encoded.index_select(0, b.token_rows)));
+  }
+
+  // Estimated forward FLOPs of a batch (matmuls and sparse products).
+  double ForwardFlops(const Batch& b) const {
+    const double n = static_cast<double>(b.packing.rows());
+    double f = 2.0 * static_cast<double>(b.sequence.weights.numel() + b.sentence.weights.numel()) * o_.dense_text;
+    double width = o_.dense_text;
+    for (int h : o_.text_hidden) {
+      f += 2 * n * width * h;
+      width = h;
+    }
+    if (o_.layers > 0) {
+      // Useful attention work only: each sequence attends to itself.
+      const double u = o_.transformer_size;
+      double squares = 0;
+      for (int64_t t : b.token_lengths) squares += static_cast<double>((t + 1) * (t + 1));
+      f += 2 * n * width * u;
+      f += o_.layers * (2 * n * 4 * u * u + 2 * n * 2 * u * 4 * u + 2 * 2 * squares * u);
+    }
+    return f;
+  }
+
+  int64_t units() const { return units_; }
+
+  SparseDense sequence_input{nullptr}, sentence_input{nullptr};
+  std::vector<Dense> text_ffnn, label_ffnn;
+  TransformerEncoder transformer{nullptr};
+  Dense text_embed{nullptr}, label_embed{nullptr}, tag_logits{nullptr};
+  Crf crf{nullptr};
+
+ private:
+  DietOptions o_;
+  Dims dims_;
+  int64_t units_ = 0;
+};
+TORCH_MODULE(DietModel);
+
+// ---------------------------------------------------------------- component
+
+class DietClassifier : public nlu::NluComponent {
+ public:
+  DietClassifier(const Json& config, const std::optional<std::string>& resource, const graph::ExecutionContext& c)
+      : NluComponent("DIETClassifier"), config_(config), options_(DietOptions::FromJson(config, "DIETClassifier")) {
+    const Json meta = nlu::ReadJsonResource(c, resource, kMetaFile);
+    if (meta.is_null()) return;
+    try {
+      layout_ = Layout::FromJson(meta.at("layout"));
+      dims_ = Dims::FromJson(meta.at("dims"));
+      labels_ = meta.at("labels").get<std::vector<std::string>>();
+      tags_ = TagSet::ForEntities({}, meta.at("bilou").get<bool>());
+      for (const Json& t : meta.at("tags")) tags_.Add(t.get<std::string>());
+      options_ = DietOptions::FromJson(meta.at("config"), "DIETClassifier");
+      Rng rng(0, torch::kCPU);
+      model_ = DietModel(options_, dims_, rng);
+      torch::serialize::InputArchive archive;
+      archive.load_from((c.storage->ReadFrom(*resource) / kWeightsFile).string(), torch::Device(torch::kCPU));
+      model_->load(archive);
+      model_->eval();
+    } catch (const util::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw util::InvalidDataError({}, "The model's resource '" + *resource + "' (DIETClassifier) is corrupt: " +
+                                           e.what());
+    }
+  }
+
+ protected:
+  void Train(const nlu::NluTrainingData& data, const graph::ExecutionContext& c) override;
+  void Process(NluMessage& m, bool training, const graph::ExecutionContext& c) const override;
+
+ private:
+  void Predict(NluMessage& m) const;
+
+  Json config_;
+  DietOptions options_;
+  Layout layout_;
+  Dims dims_;
+  std::vector<std::string> labels_;
+  TagSet tags_;
+  mutable DietModel model_{nullptr};
+};
+
+struct EvalResult {
+  double intent_accuracy = 0, entity_f1 = 0;
+};
+
+void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::ExecutionContext& c) {
+  const auto started = std::chrono::steady_clock::now();
+  SetComputeThreads(c.compute_threads);
+  bool fell_back = false;
+  const std::string device_name = ResolveDevice(c.device, &fell_back);
+  if (fell_back && c.warn) c.warn("DIETClassifier: device '" + c.device + "' is not available; training on the CPU.");
+  const torch::Device device(device_name);
+
+  // The examples: messages with text (and an intent when classifying).
+  std::vector<const NluMessage*> messages;
+  std::set<std::string> intents, entities;
+  for (const NluMessage& m : data.messages) {
+    if (m.data.text.empty() || m.tokens.empty() || m.data.origin != data::MessageOrigin::kNluFile) continue;
+    if (options_.intent_classification && m.data.intent.empty()) continue;
+    messages.push_back(&m);
+    if (!m.data.intent.empty()) intents.insert(m.data.intent);
+    for (const data::EntityAnnotation& e : m.data.entities) entities.insert(e.entity);
+  }
+  if (messages.empty()) {
+    if (c.warn) c.warn("DIETClassifier: no training examples; the model will predict nothing.");
+    nlu::WriteJsonResource(c, kMetaFile, Json::object());
+    return;
+  }
+  DietOptions o = options_;
+  if (entities.empty()) o.entity_recognition = false;
+  if (intents.empty()) o.intent_classification = false;
+  if (!o.intent_classification && !o.entity_recognition) {
+    nlu::WriteJsonResource(c, kMetaFile, Json::object());
+    return;
+  }
+  layout_ = Layout::From(messages);
+  labels_.assign(intents.begin(), intents.end());
+  std::map<std::string, int> label_index;
+  for (size_t i = 0; i < labels_.size(); ++i) label_index[labels_[i]] = static_cast<int>(i);
+  tags_ = TagSet::ForEntities(o.entity_recognition ? entities : std::set<std::string>{}, o.bilou);
+  dims_ = {Layout::Width(layout_.sequence), Layout::Width(layout_.sentence),
+           o.intent_classification ? static_cast<int64_t>(labels_.size()) : 0,
+           static_cast<int64_t>(tags_.names.size())};
+
+  Csr seq, sent;
+  std::vector<Example> examples(messages.size());
+  std::vector<int> example_labels(messages.size());
+  for (size_t i = 0; i < messages.size(); ++i) {
+    EncodeFeatures(*messages[i], layout_, seq, sent, examples[i], "DIETClassifier");
+    examples[i].label = o.intent_classification ? label_index.at(messages[i]->data.intent) : 0;
+    if (o.entity_recognition) examples[i].tags = tags_.Tags(*messages[i]);
+    example_labels[i] = examples[i].label;
+  }
+
+  // Held-out examples for evaluation during training.
+  std::mt19937_64 shuffle_rng(o.seed);
+  std::vector<size_t> train_ids(examples.size()), eval_ids;
+  for (size_t i = 0; i < examples.size(); ++i) train_ids[i] = i;
+  if (o.evaluate_examples > 0 && o.evaluate_every > 0) {
+    if (static_cast<size_t>(o.evaluate_examples) >= examples.size())
+      throw ConfigError("DIETClassifier", "'evaluate_on_number_of_examples' (" + std::to_string(o.evaluate_examples) +
+                                              ") must be smaller than the number of examples (" +
+                                              std::to_string(examples.size()) + ").");
+    std::shuffle(train_ids.begin(), train_ids.end(), shuffle_rng);
+    eval_ids.assign(train_ids.begin(), train_ids.begin() + o.evaluate_examples);
+    train_ids.erase(train_ids.begin(), train_ids.begin() + o.evaluate_examples);
+  }
+  std::vector<int> train_labels;
+  for (size_t i : train_ids) train_labels.push_back(example_labels[i]);
+
+  Rng rng(o.seed, device);
+  model_ = DietModel(o, dims_, rng);
+  model_->to(device);
+
+  // Optimisers: LazyAdam for the sparse input tables, Adam for the rest
+  // (L2 on kernels as Keras' kernel_regularizer: weight decay 2·λ).
+  std::vector<LazyAdam> lazy;
+  for (SparseDense* s : {&model_->sequence_input, &model_->sentence_input})
+    if (*s) lazy.emplace_back((*s)->weight, o.learning_rate, o.regularization);
+  std::vector<torch::Tensor> decayed, plain;
+  for (const auto& p : model_->named_parameters(true)) {
+    const std::string& n = p.key();
+    if (n == "sequence_input.weight" || n == "sentence_input.weight") continue;
+    const bool kernel = n.size() > 6 && n.compare(n.size() - 6, 6, "weight") == 0 && n.find("norm") == std::string::npos;
+    (kernel ? decayed : plain).push_back(p.value());
+  }
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decayed, std::make_unique<torch::optim::AdamOptions>(
+                                   torch::optim::AdamOptions(o.learning_rate).eps(1e-7).weight_decay(2 * o.regularization)));
+  groups.emplace_back(plain, std::make_unique<torch::optim::AdamOptions>(
+                                 torch::optim::AdamOptions(o.learning_rate).eps(1e-7)));
+  torch::optim::Adam adam(groups, torch::optim::AdamOptions(o.learning_rate).eps(1e-7));
+
+  auto evaluate = [&](const std::vector<size_t>& ids) {
+    torch::NoGradGuard no_grad;
+    model_->eval();
+    EvalResult r;
+    double correct = 0, tp = 0, fp = 0, fn = 0;
+    for (size_t start = 0; start < ids.size(); start += 256) {
+      std::vector<size_t> pick(ids.begin() + start, ids.begin() + std::min(ids.size(), start + 256));
+      Batch b = MakeBatch(examples, pick, seq, sent, device, o.entity_recognition);
+      torch::Tensor x = model_->Encode(b, false, rng);
+      if (o.intent_classification) {
+        torch::Tensor sims = Similarities(model_->text_embed->forward(x.index_select(0, b.sentence_rows)),
+                                          model_->AllLabels(false, rng), o.similarity.similarity_type);
+        correct += sims.argmax(1).eq(b.labels).sum().item<double>();
+      }
+      if (o.entity_recognition) {
+        const auto paths = model_->crf->Decode(model_->Emissions(x, b), b.token_lengths, nullptr);
+        for (size_t k = 0; k < pick.size(); ++k)
+          for (size_t t = 0; t < paths[k].size(); ++t) {
+            const int gold = examples[pick[k]].tags[t], pred = paths[k][t];
+            if (pred != 0 && pred == gold) ++tp;
+            if (pred != 0 && pred != gold) ++fp;
+            if (gold != 0 && pred != gold) ++fn;
+          }
+      }
+    }
+    r.intent_accuracy = ids.empty() ? 0 : correct / static_cast<double>(ids.size());
+    r.entity_f1 = tp == 0 ? 0 : 2 * tp / (2 * tp + fp + fn);
+    model_->train();
+    return r;
+  };
+
+  double flops = 0, best_score = -1;
+  std::vector<torch::Tensor> best_state;
+  model_->train();
+  for (int epoch = 0; epoch < o.epochs; ++epoch) {
+    const int batch_size = BatchSizeForEpoch(o.batch_first, o.batch_last, epoch, o.epochs);
+    const auto batches = MakeBatches(train_labels, batch_size, o.batch_strategy, shuffle_rng);
+    double loss_sum = 0, acc_sum = 0, entity_sum = 0;
+    for (const auto& local : batches) {
+      if (c.cancel) c.cancel->ThrowIfCancelled();
+      std::vector<size_t> pick;
+      for (size_t i : local) pick.push_back(train_ids[i]);
+      Batch b = MakeBatch(examples, pick, seq, sent, device, o.entity_recognition);
+      torch::Tensor x = model_->Encode(b, true, rng);
+      torch::Tensor loss = torch::zeros({}, torch::TensorOptions().device(device));
+      if (o.intent_classification) {
+        torch::Tensor text = model_->text_embed->forward(x.index_select(0, b.sentence_rows));
+        torch::Tensor all = model_->AllLabels(true, rng);
+        torch::Tensor ids = torch::arange(dims_.labels, torch::TensorOptions().dtype(torch::kLong).device(device));
+        SimilarityLossResult r =
+            DotProductLoss(o.similarity, text, all.index_select(0, b.labels), b.labels, all, ids, rng);
+        loss = loss + r.loss;
+        acc_sum += r.accuracy.item<double>();
+      }
+      if (o.entity_recognition) {
+        torch::Tensor nll = model_->crf->NegativeLogLikelihood(model_->Emissions(x, b), b.tags, b.tag_mask);
+        loss = loss + nll;
+        entity_sum += nll.item<double>();
+      }
+      adam.zero_grad();
+      for (SparseDense* s : {&model_->sequence_input, &model_->sentence_input})
+        if (*s) (*s)->weight.mutable_grad() = torch::Tensor();
+      loss.backward();
+      adam.step();
+      for (LazyAdam& l : lazy) l.Step();
+      loss_sum += loss.item<double>();
+      flops += 3 * model_->ForwardFlops(b);
+    }
+    const double n = std::max<size_t>(1, batches.size());
+    Json metrics = {{"t_loss", loss_sum / n}};
+    if (o.intent_classification) metrics["i_acc"] = acc_sum / n;
+    if (o.entity_recognition) metrics["e_loss"] = entity_sum / n;
+    const bool last = epoch + 1 == o.epochs;
+    if (!eval_ids.empty() && ((epoch + 1) % o.evaluate_every == 0 || last)) {
+      const EvalResult r = evaluate(eval_ids);
+      if (o.intent_classification) metrics["val_i_acc"] = r.intent_accuracy;
+      if (o.entity_recognition) metrics["val_e_f1"] = r.entity_f1;
+      const double score = r.intent_accuracy + r.entity_f1;
+      if (o.checkpoint && score > best_score) {
+        best_score = score;
+        best_state.clear();
+        for (const auto& p : model_->parameters()) best_state.push_back(p.detach().clone());
+      }
+    }
+    if (c.progress) c.progress(graph::Progress{epoch + 1, o.epochs, metrics});
+  }
+  if (o.checkpoint && !best_state.empty()) {
+    torch::NoGradGuard no_grad;
+    auto params = model_->parameters();
+    for (size_t i = 0; i < params.size(); ++i) params[i].copy_(best_state[i]);
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  model_->to(torch::kCPU);
+  model_->eval();
+  torch::serialize::OutputArchive archive;
+  model_->save(archive);
+  archive.save_to((c.storage->WriteTo(c.node_name) / kWeightsFile).string());
+  Json config = config_;
+  config["random_seed"] = o.seed;
+  config["entity_recognition"] = o.entity_recognition;
+  config["intent_classification"] = o.intent_classification;
+  Json tags = Json::array();
+  for (size_t i = 1; i < tags_.names.size(); ++i) tags.push_back(tags_.names[i]);
+  nlu::WriteJsonResource(c, kMetaFile,
+                         {{"config", config}, {"layout", layout_.ToJson()}, {"dims", dims_.ToJson()},
+                          {"labels", labels_}, {"tags", tags}, {"bilou", o.bilou}});
+  nlu::WriteJsonResource(c, kStatsFile,
+                         {{"examples", train_ids.size()}, {"epochs", o.epochs}, {"seconds", seconds},
+                          {"flops", flops}, {"device", device_name}, {"threads", torch::get_num_threads()}});
+  options_ = o;
+}
+
+void DietClassifier::Process(NluMessage& m, bool training, const graph::ExecutionContext&) const {
+  if (training || !model_) return;
+  Predict(m);
+}
+
+void DietClassifier::Predict(NluMessage& m) const {
+  torch::NoGradGuard no_grad;
+  const DietOptions& o = options_;
+  if (m.tokens.empty()) {
+    if (o.intent_classification && m.intent.is_null()) m.intent = {{"name", nullptr}, {"confidence", 0.0}};
+    return;
+  }
+  Csr seq, sent;
+  Example ex;
+  EncodeFeatures(m, layout_, seq, sent, ex, "DIETClassifier");
+  const Batch b = MakeBatch({ex}, {0}, seq, sent, torch::kCPU, false);
+  const Rng rng(0, torch::kCPU);
+  torch::Tensor x = model_->Encode(b, false, rng);
+  if (o.intent_classification && model_->text_embed) {
+    torch::Tensor sims = Similarities(model_->text_embed->forward(x.index_select(0, b.sentence_rows)),
+                                      model_->AllLabels(false, rng), o.similarity.similarity_type);
+    torch::Tensor conf = Confidences(sims, o.similarity.model_confidence).squeeze(0).contiguous();
+    std::vector<float> p(conf.data_ptr<float>(), conf.data_ptr<float>() + conf.numel());
+    std::vector<size_t> order(p.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b2) { return p[a] > p[b2]; });
+    size_t keep = order.size();
+    if (o.ranking_length > 0) keep = std::min(keep, static_cast<size_t>(o.ranking_length));
+    double total = 0;
+    for (size_t i = 0; i < keep; ++i) total += p[order[i]];
+    const bool renormalize = o.renormalize && keep < order.size() && total > 0;
+    Json ranking = Json::array();
+    for (size_t i = 0; i < keep; ++i)
+      ranking.push_back({{"name", labels_[order[i]]},
+                         {"confidence", renormalize ? p[order[i]] / total : static_cast<double>(p[order[i]])}});
+    m.intent = ranking.empty() ? Json{{"name", nullptr}, {"confidence", 0.0}} : ranking[0];
+    m.intent_ranking = ranking;
+  }
+  if (o.entity_recognition && model_->crf) {
+    std::vector<std::vector<float>> confidences;
+    const auto paths = model_->crf->Decode(model_->Emissions(x, b), b.token_lengths, &confidences);
+    std::vector<std::string> names;
+    for (int t : paths[0]) names.push_back(tags_.names.at(static_cast<size_t>(t)));
+    const std::u32string text = util::DecodeUtf8(m.data.text);
+    for (const Span& s : TagsToSpans(names, confidences[0], tags_.bilou)) {
+      const int start = m.tokens[s.first].start, end = m.tokens[s.last].end;
+      m.entities.push_back({{"entity", s.entity},
+                            {"start", start},
+                            {"end", end},
+                            {"confidence_entity", s.confidence},
+                            {"value", util::EncodeUtf8(std::u32string_view(text).substr(start, end - start))},
+                            {"extractor", "DIETClassifier"}});
+    }
+  }
+}
+
+}  // namespace
+
+void RegisterDietClassifier() {
+  nlu::RegisterNluComponent<DietClassifier>(
+      "DIETClassifier",
+      {{"hidden_layers_sizes", {{"text", Json::array()}, {"label", Json::array()}}},
+       {"share_hidden_layers", false},
+       {"transformer_size", 256},
+       {"number_of_transformer_layers", 2},
+       {"number_of_attention_heads", 4},
+       {"use_key_relative_attention", false},
+       {"use_value_relative_attention", false},
+       {"max_relative_position", 5},
+       {"unidirectional_encoder", false},
+       {"batch_size", {64, 256}},
+       {"batch_strategy", "balanced"},
+       {"epochs", 300},
+       {"random_seed", nullptr},
+       {"learning_rate", 0.001},
+       {"embedding_dimension", 20},
+       {"dense_dimension", {{"text", 128}, {"label", 20}}},
+       {"concat_dimension", {{"text", 128}, {"label", 20}}},
+       {"number_of_negative_examples", 20},
+       {"similarity_type", "auto"},
+       {"loss_type", "cross_entropy"},
+       {"ranking_length", 10},
+       {"maximum_positive_similarity", 0.8},
+       {"maximum_negative_similarity", -0.4},
+       {"use_maximum_negative_similarity", true},
+       {"scale_loss", false},
+       {"regularization_constant", 0.002},
+       {"negative_margin_scale", 0.8},
+       {"connection_density", 0.2},
+       {"drop_rate", 0.2},
+       {"drop_rate_attention", 0.0},
+       {"use_sparse_input_dropout", true},
+       {"use_dense_input_dropout", true},
+       {"evaluate_every_number_of_epochs", 20},
+       {"evaluate_on_number_of_examples", 0},
+       {"intent_classification", true},
+       {"entity_recognition", true},
+       {"use_masked_language_model", false},
+       {"BILOU_flag", true},
+       {"tensorboard_log_directory", nullptr},
+       {"tensorboard_log_level", "epoch"},
+       {"checkpoint_model", false},
+       {"featurizers", Json::array()},
+       {"split_entities_by_comma", true},
+       {"constrain_similarities", false},
+       {"model_confidence", "softmax"},
+       {"renormalize_confidences", false},
+       {"run_eagerly", false}});
+}
+
+void RegisterMlComponents() {
+  static std::once_flag once;
+  std::call_once(once, [] { RegisterDietClassifier(); });
+}
+
+}  // namespace trainyard::ml

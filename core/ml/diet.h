@@ -1,0 +1,14 @@
+#pragma once
+
+// DIETClassifier (joint intent classification and entity recognition) and
+// the ML components built on its model. libtorch-free header.
+
+namespace trainyard::ml {
+
+// Registers DIETClassifier with the graph's component registry.
+void RegisterDietClassifier();
+
+// Registers every libtorch component (DIET and friends). Idempotent.
+void RegisterMlComponents();
+
+}  // namespace trainyard::ml

@@ -1,0 +1,473 @@
+#include "core/ml/layers.h"
+
+#include <cmath>
+#include <limits>
+
+#include <ATen/Parallel.h>
+
+namespace trainyard::ml {
+namespace F = torch::nn::functional;
+
+Rng::Rng(uint64_t seed, const torch::Device& device) : device_(device) {
+  if (device.is_cpu()) {
+    generator_ = at::make_generator<at::CPUGeneratorImpl>(seed);
+  } else {
+    torch::manual_seed(seed);  // CUDA: the default generators
+  }
+}
+
+torch::Tensor Rng::Uniform(at::IntArrayRef shape) const {
+  return torch::rand(shape, generator_, torch::TensorOptions().device(device_));
+}
+
+torch::Tensor Rng::RandInt(int64_t high, at::IntArrayRef shape) const {
+  return torch::randint(high, shape, generator_, torch::TensorOptions().dtype(torch::kLong).device(device_));
+}
+
+torch::Tensor Dropout(const torch::Tensor& x, double rate, bool training, const Rng& rng) {
+  if (!training || rate <= 0) return x;
+  return x * rng.Uniform(x.sizes()).ge_(rate).mul_(1.0 / (1.0 - rate));
+}
+
+namespace {
+
+// Glorot-uniform initialisation drawing from `rng` (on the CPU, then moved).
+torch::Tensor Glorot(int64_t out, int64_t in, const Rng& rng) {
+  const double limit = std::sqrt(6.0 / static_cast<double>(in + out));
+  torch::Tensor w = torch::empty({out, in});
+  w.uniform_(-limit, limit, rng.device().is_cpu() ? rng.generator() : c10::nullopt);
+  return w;
+}
+
+}  // namespace
+
+DenseImpl::DenseImpl(int64_t in, int64_t out, double density, bool with_bias, const Rng& rng) {
+  weight = register_parameter("weight", Glorot(out, in, rng));
+  if (with_bias) bias = register_parameter("bias", torch::zeros({out}));
+  if (density < 1.0) {
+    torch::Tensor m = torch::empty({out, in});
+    m.uniform_(0, 1, rng.device().is_cpu() ? rng.generator() : c10::nullopt);
+    m = m.lt(density).to(torch::kFloat);
+    // Every output keeps at least one input, as Rasa's layer does.
+    for (int64_t o = 0; o < out; ++o) m[o][o % in] = 1.0;
+    mask = register_buffer("mask", m);
+  }
+}
+
+torch::Tensor DenseImpl::forward(const torch::Tensor& x) {
+  return F::linear(x, mask.defined() ? weight * mask : weight, bias);
+}
+
+void SparseRows::To(const torch::Device& device) {
+  indices = indices.to(device);
+  offsets = offsets.to(device);
+  weights = weights.to(device);
+}
+
+SparseDenseImpl::SparseDenseImpl(int64_t vocabulary, int64_t units, const Rng& rng) {
+  // Keras' Dense on a [vocabulary]-wide input: Glorot over (vocabulary, units).
+  weight = register_parameter("weight", Glorot(units, vocabulary, rng).t().contiguous());
+  bias = register_parameter("bias", torch::zeros({units}));
+}
+
+torch::Tensor SparseDenseImpl::forward(const SparseRows& rows, double drop_rate, bool training, const Rng& rng) {
+  torch::Tensor w = rows.weights;
+  if (training && drop_rate > 0 && w.numel() > 0) w = Dropout(w, drop_rate, true, rng);
+  torch::Tensor out = F::embedding_bag(rows.indices, weight,
+                                       F::EmbeddingBagFuncOptions()
+                                           .offsets(rows.offsets)
+                                           .mode(torch::kSum)
+                                           .per_sample_weights(w)
+                                           .sparse(true));
+  return out + bias;
+}
+
+Packing Packing::FromLengths(const std::vector<int64_t>& lengths, const torch::Device& device) {
+  Packing p;
+  p.batch = static_cast<int64_t>(lengths.size());
+  for (int64_t l : lengths) p.max_length = std::max(p.max_length, l);
+  std::vector<int64_t> grid, positions;
+  std::vector<uint8_t> padding(static_cast<size_t>(p.batch * p.max_length), 1);
+  for (int64_t b = 0; b < p.batch; ++b)
+    for (int64_t t = 0; t < lengths[b]; ++t) {
+      grid.push_back(b * p.max_length + t);
+      positions.push_back(t);
+      padding[b * p.max_length + t] = 0;
+    }
+  auto longs = torch::TensorOptions().dtype(torch::kLong);
+  p.grid_index = torch::tensor(grid, longs).to(device);
+  p.positions = torch::tensor(positions, longs).to(device);
+  p.padding = torch::tensor(padding, torch::TensorOptions().dtype(torch::kUInt8))
+                  .to(torch::kBool)
+                  .view({p.batch, p.max_length})
+                  .to(device);
+  return p;
+}
+
+Packing Packing::Chunked(const std::vector<int64_t>& lengths, int64_t capacity, const torch::Device& device) {
+  Packing p;
+  for (int64_t l : lengths) p.max_length = std::max(p.max_length, l);
+  p.max_length = std::max(p.max_length, capacity);
+  std::vector<int64_t> grid, positions, segment;
+  int64_t used = p.max_length;  // places used in the current chunk
+  for (size_t s = 0; s < lengths.size(); ++s) {
+    if (used + lengths[s] > p.max_length) {
+      ++p.batch;
+      used = 0;
+      segment.resize(static_cast<size_t>(p.batch * p.max_length), -1);
+    }
+    for (int64_t t = 0; t < lengths[s]; ++t) {
+      const int64_t place = (p.batch - 1) * p.max_length + used + t;
+      grid.push_back(place);
+      positions.push_back(t);
+      segment[static_cast<size_t>(place)] = static_cast<int64_t>(s);
+    }
+    used += lengths[s];
+  }
+  auto longs = torch::TensorOptions().dtype(torch::kLong);
+  p.grid_index = torch::tensor(grid, longs).to(device);
+  p.positions = torch::tensor(positions, longs).to(device);
+  p.segment = torch::tensor(segment, longs).view({p.batch, p.max_length}).to(device);
+  p.padding = p.segment.lt(0);
+  return p;
+}
+
+torch::Tensor Packing::Unpack(const torch::Tensor& packed) const {
+  std::vector<int64_t> shape = packed.sizes().vec();
+  shape[0] = batch * max_length;
+  torch::Tensor grid = torch::zeros(shape, packed.options()).index_copy(0, grid_index, packed);
+  shape.erase(shape.begin());
+  shape.insert(shape.begin(), {batch, max_length});
+  return grid.view(shape);
+}
+
+torch::Tensor Packing::Pack(const torch::Tensor& padded) const {
+  std::vector<int64_t> shape = padded.sizes().vec();
+  shape.erase(shape.begin());
+  shape[0] = batch * max_length;
+  return padded.reshape(shape).index_select(0, grid_index);
+}
+
+TransformerEncoderImpl::TransformerEncoderImpl(int64_t input_size, const TransformerOptions& o, const Rng& rng)
+    : options_(o) {
+  embedding_ = register_module("embedding", Dense(input_size, o.units, o.density, true, rng));
+  const int64_t head_size = o.units / o.heads;
+  for (int i = 0; i < o.layers; ++i) {
+    Layer l;
+    const std::string n = "layer" + std::to_string(i) + "_";
+    auto norm = [&](const std::string& name) {
+      return register_module(n + name, torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.units}).eps(1e-6)));
+    };
+    auto dense = [&](const std::string& name, int64_t in, int64_t out) {
+      return register_module(n + name, Dense(in, out, o.density, true, rng));
+    };
+    l.norm1 = norm("norm1");
+    l.q = dense("query", o.units, o.units);
+    l.k = dense("key", o.units, o.units);
+    l.v = dense("value", o.units, o.units);
+    l.o = dense("output", o.units, o.units);
+    l.norm2 = norm("norm2");
+    l.ff1 = dense("ffn1", o.units, o.filter_units);
+    l.ff2 = dense("ffn2", o.filter_units, o.units);
+    const int64_t span = 2 * o.max_relative_position + 1;
+    auto relative = [&](const std::string& name) {
+      torch::Tensor t = Glorot(span, head_size, rng).unsqueeze(0).repeat({o.heads, 1, 1});
+      return register_parameter(n + name, t);
+    };
+    if (o.key_relative) l.rel_keys = relative("relative_keys");
+    if (o.value_relative) l.rel_values = relative("relative_values");
+    layers_.push_back(l);
+  }
+  final_norm_ = register_module("final_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.units}).eps(1e-6)));
+}
+
+torch::Tensor TransformerEncoderImpl::Attention(Layer& l, const torch::Tensor& x, const Packing& p, bool training,
+                                                const Rng& rng) {
+  const int64_t B = p.batch, L = p.max_length, H = options_.heads, D = options_.units / options_.heads;
+  auto heads = [&](const torch::Tensor& packed) {  // [N, units] -> [B, H, L, D]
+    return p.Unpack(packed).view({B, L, H, D}).permute({0, 2, 1, 3});
+  };
+  torch::Tensor q = heads(l.q->forward(x)), k = heads(l.k->forward(x)), v = heads(l.v->forward(x));
+  torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2));  // [B, H, L, L]
+  // Each place's position within its own sequence, and the relative
+  // distance bucket of every (query, key) pair.
+  torch::Tensor pos = p.Unpack(p.positions.unsqueeze(1)).view({B, L});
+  torch::Tensor relative;
+  const int64_t S = 2 * options_.max_relative_position + 1;
+  if (l.rel_keys.defined() || l.rel_values.defined())
+    relative = (pos.unsqueeze(1) - pos.unsqueeze(2))
+                   .clamp(-options_.max_relative_position, options_.max_relative_position)
+                   .add(options_.max_relative_position)
+                   .unsqueeze(1)
+                   .expand({B, H, L, L});
+  if (l.rel_keys.defined())  // q · r[rel(i, j)]: score against every bucket, then pick
+    scores = scores + torch::matmul(q, l.rel_keys.transpose(-1, -2).unsqueeze(0)).gather(3, relative);
+  scores = scores / std::sqrt(static_cast<double>(D));
+  torch::Tensor blocked = p.padding.view({B, 1, 1, L});
+  if (p.segment.defined())  // attend within the same sequence only
+    blocked = blocked.logical_or(p.segment.unsqueeze(2).ne(p.segment.unsqueeze(1)).unsqueeze(1));
+  if (options_.unidirectional) blocked = blocked.logical_or(pos.unsqueeze(1).gt(pos.unsqueeze(2)).unsqueeze(1));
+  scores = scores.masked_fill(blocked, -1e9);
+  torch::Tensor attention = Dropout(torch::softmax(scores, -1), options_.attention_dropout, training, rng);
+  torch::Tensor out = torch::matmul(attention, v);  // [B, H, L, D]
+  if (l.rel_values.defined()) {  // sum_j a_ij r[rel(i, j)]: weights per bucket, then one matmul
+    torch::Tensor buckets = torch::zeros({B, H, L, S}, attention.options()).scatter_add(3, relative, attention);
+    out = out + torch::matmul(buckets, l.rel_values.unsqueeze(0));
+  }
+  out = p.Pack(out.permute({0, 2, 1, 3}).reshape({B, L, H * D}));
+  return l.o->forward(out);
+}
+
+torch::Tensor TransformerEncoderImpl::forward(const torch::Tensor& packed, const Packing& p, bool training,
+                                              const Rng& rng) {
+  torch::Tensor x = embedding_->forward(packed) * std::sqrt(static_cast<double>(options_.units));
+  // Sinusoidal positions: sin on even, cos on odd dimensions.
+  auto fopts = torch::TensorOptions().dtype(torch::kFloat).device(x.device());
+  torch::Tensor dims = torch::arange(options_.units, fopts);
+  torch::Tensor rates = torch::pow(10000.0, -2.0 * torch::floor(dims / 2) / options_.units);
+  torch::Tensor angles = p.positions.to(torch::kFloat).unsqueeze(1) * rates.unsqueeze(0);
+  torch::Tensor even = torch::fmod(dims, 2).eq(0).unsqueeze(0);
+  x = x + torch::where(even, torch::sin(angles), torch::cos(angles));
+  x = Dropout(x, options_.dropout, training, rng);
+  for (Layer& l : layers_) {
+    x = x + Dropout(Attention(l, l.norm1->forward(x), p, training, rng), options_.dropout, training, rng);
+    torch::Tensor h = torch::gelu(l.ff1->forward(l.norm2->forward(x)));
+    h = l.ff2->forward(Dropout(h, options_.dropout, training, rng));
+    x = x + Dropout(h, options_.dropout, training, rng);
+  }
+  return final_norm_->forward(x);
+}
+
+CrfImpl::CrfImpl(int64_t num_tags, const Rng& rng) {
+  transitions = register_parameter("transitions", Glorot(num_tags, num_tags, rng));
+}
+
+torch::Tensor CrfImpl::NegativeLogLikelihood(const torch::Tensor& emissions, const torch::Tensor& tags,
+                                             const torch::Tensor& mask) {
+  const int64_t L = emissions.size(1);
+  const torch::Tensor real = mask.to(emissions.scalar_type());
+  // The gold path's score: its emissions and transitions on real tokens.
+  torch::Tensor gold = (emissions.gather(2, tags.unsqueeze(2)).squeeze(2) * real).sum(1);
+  if (L > 1) {
+    using torch::indexing::Slice;
+    torch::Tensor steps = transitions.index({tags.index({Slice(), Slice(0, L - 1)}), tags.index({Slice(), Slice(1, L)})});
+    gold = gold + (steps * real.index({Slice(), Slice(1, L)})).sum(1);
+  }
+  // The forward recursion in exp space, so each step is one [B, T] x [T, T]
+  // matmul instead of a logsumexp over [B, T, T] (hundreds of BILOU tags make
+  // that the most expensive part of DIET): both factors are shifted by their
+  // maxima to stay in range.
+  torch::Tensor alpha = emissions.select(1, 0);  // [B, T]
+  torch::Tensor trans_max = transitions.max().detach();
+  torch::Tensor exp_trans = torch::exp(transitions - trans_max);
+  for (int64_t t = 1; t < L; ++t) {
+    torch::Tensor alpha_max = std::get<0>(alpha.max(1, true)).detach();
+    torch::Tensor next = torch::log(torch::matmul(torch::exp(alpha - alpha_max), exp_trans).clamp_min(1e-30)) +
+                         alpha_max + trans_max + emissions.select(1, t);
+    alpha = torch::where(mask.select(1, t).unsqueeze(1), next, alpha);
+  }
+  return (torch::logsumexp(alpha, 1) - gold).mean();
+}
+
+std::vector<std::vector<int>> CrfImpl::Decode(const torch::Tensor& emissions_in, const std::vector<int64_t>& lengths,
+                                              std::vector<std::vector<float>>* confidences) const {
+  const torch::Tensor emissions = emissions_in.detach().to(torch::kCPU, torch::kDouble).contiguous();
+  const torch::Tensor trans_t = transitions.detach().to(torch::kCPU, torch::kDouble).contiguous();
+  auto e = emissions.accessor<double, 3>();
+  auto tr = trans_t.accessor<double, 2>();
+  const int T = static_cast<int>(emissions.size(2));
+  std::vector<std::vector<int>> paths;
+  if (confidences) confidences->clear();
+  for (size_t b = 0; b < lengths.size(); ++b) {
+    const int L = static_cast<int>(lengths[b]);
+    std::vector<int> path(L);
+    if (L == 0) {
+      paths.push_back(path);
+      if (confidences) confidences->emplace_back();
+      continue;
+    }
+    std::vector<std::vector<double>> score(L, std::vector<double>(T)), fwd(L, std::vector<double>(T)),
+        bwd(L, std::vector<double>(T, 0.0));
+    std::vector<std::vector<int>> back(L, std::vector<int>(T, 0));
+    for (int j = 0; j < T; ++j) score[0][j] = fwd[0][j] = e[b][0][j];
+    auto logsumexp = [](const std::vector<double>& v) {
+      double m = -std::numeric_limits<double>::infinity();
+      for (double x : v) m = std::max(m, x);
+      double s = 0;
+      for (double x : v) s += std::exp(x - m);
+      return m + std::log(s);
+    };
+    std::vector<double> tmp(T);
+    for (int t = 1; t < L; ++t)
+      for (int j = 0; j < T; ++j) {
+        int best = 0;
+        for (int i = 0; i < T; ++i) {
+          const double s = score[t - 1][i] + tr[i][j];
+          if (s > score[t - 1][best] + tr[best][j]) best = i;
+          tmp[i] = fwd[t - 1][i] + tr[i][j];
+        }
+        back[t][j] = best;
+        score[t][j] = score[t - 1][best] + tr[best][j] + e[b][t][j];
+        fwd[t][j] = logsumexp(tmp) + e[b][t][j];
+      }
+    int last = 0;
+    for (int j = 1; j < T; ++j)
+      if (score[L - 1][j] > score[L - 1][last]) last = j;
+    path[L - 1] = last;
+    for (int t = L - 1; t > 0; --t) path[t - 1] = back[t][path[t]];
+    paths.push_back(path);
+    if (!confidences) continue;
+    for (int t = L - 2; t >= 0; --t)
+      for (int i = 0; i < T; ++i) {
+        for (int j = 0; j < T; ++j) tmp[j] = tr[i][j] + e[b][t + 1][j] + bwd[t + 1][j];
+        bwd[t][i] = logsumexp(tmp);
+      }
+    const double log_z = logsumexp(fwd[L - 1]);
+    std::vector<float> conf(L);
+    for (int t = 0; t < L; ++t) conf[t] = static_cast<float>(std::exp(fwd[t][path[t]] + bwd[t][path[t]] - log_z));
+    confidences->push_back(std::move(conf));
+  }
+  return paths;
+}
+
+torch::Tensor Similarities(const torch::Tensor& inputs, const torch::Tensor& candidates, const std::string& type) {
+  if (type == "cosine")
+    return torch::matmul(F::normalize(inputs, F::NormalizeFuncOptions().dim(-1)),
+                         F::normalize(candidates, F::NormalizeFuncOptions().dim(-1)).t());
+  return torch::matmul(inputs, candidates.t());
+}
+
+torch::Tensor Confidences(const torch::Tensor& similarities, const std::string& model_confidence) {
+  if (model_confidence == "linear_norm") {
+    torch::Tensor clipped = similarities.clamp_min(0);
+    return clipped / clipped.sum(-1, true).clamp_min(1e-12);
+  }
+  return torch::softmax(similarities, -1);
+}
+
+namespace {
+
+// Pairwise similarity of a[b] with each of n[b, j]: [B, k].
+torch::Tensor RowSimilarity(const torch::Tensor& a, const torch::Tensor& n, const std::string& type) {
+  if (type == "cosine")
+    return (F::normalize(a, F::NormalizeFuncOptions().dim(-1)).unsqueeze(1) *
+            F::normalize(n, F::NormalizeFuncOptions().dim(-1)))
+        .sum(-1);
+  return (a.unsqueeze(1) * n).sum(-1);
+}
+
+}  // namespace
+
+SimilarityLossResult DotProductLoss(const SimilarityOptions& o, const torch::Tensor& inputs,
+                                    const torch::Tensor& labels, const torch::Tensor& label_ids,
+                                    const torch::Tensor& all_labels, const torch::Tensor& all_label_ids,
+                                    const Rng& rng) {
+  const int64_t B = inputs.size(0), K = all_labels.size(0);
+  const int64_t k_labels = std::max<int64_t>(1, std::min<int64_t>(o.negatives, K - 1));
+  const int64_t k_inputs = std::max<int64_t>(1, std::min<int64_t>(o.negatives, B - 1));
+  // Sampled negatives (uniform, with replacement); a negative that shares the
+  // positive's label is masked out.
+  torch::Tensor label_pick = rng.RandInt(K, {B, k_labels});
+  torch::Tensor input_pick = rng.RandInt(B, {B, k_inputs});
+  torch::Tensor neg_labels = all_labels.index_select(0, label_pick.flatten()).view({B, k_labels, -1});
+  torch::Tensor neg_inputs = inputs.index_select(0, input_pick.flatten()).view({B, k_inputs, -1});
+  torch::Tensor ids = label_ids.unsqueeze(1);
+  torch::Tensor bad_labels = all_label_ids.index_select(0, label_pick.flatten()).view({B, k_labels}).eq(ids);
+  torch::Tensor bad_inputs = label_ids.index_select(0, input_pick.flatten()).view({B, k_inputs}).eq(ids);
+  const std::string& type = o.similarity_type;
+  torch::Tensor sim_pos = (type == "cosine" ? F::cosine_similarity(inputs, labels, F::CosineSimilarityFuncOptions().dim(-1))
+                                            : (inputs * labels).sum(-1)).unsqueeze(1);  // [B, 1]
+  torch::Tensor sim_il = RowSimilarity(inputs, neg_labels, type).masked_fill(bad_labels, -1e9);
+  torch::Tensor sim_ll = RowSimilarity(labels, neg_labels, type).masked_fill(bad_labels, -1e9);
+  torch::Tensor sim_ii = RowSimilarity(inputs, neg_inputs, type).masked_fill(bad_inputs, -1e9);
+  torch::Tensor sim_li = RowSimilarity(labels, neg_inputs, type).masked_fill(bad_inputs, -1e9);
+  SimilarityLossResult r;
+  r.accuracy = (sim_pos.squeeze(1) > std::get<0>(sim_il.max(1))).to(torch::kFloat).mean();
+  if (o.loss_type == "margin") {
+    torch::Tensor loss = torch::relu(o.maximum_positive_similarity - sim_pos.squeeze(1));
+    auto neg = [&](const torch::Tensor& s) {
+      return o.use_maximum_negative_similarity
+                 ? torch::relu(o.maximum_negative_similarity + std::get<0>(s.max(1)))
+                 : torch::relu(o.maximum_negative_similarity + s).sum(1);
+    };
+    loss = loss + neg(sim_il) + o.negative_margin_scale * (neg(sim_ll) + neg(sim_ii) + neg(sim_li));
+    r.loss = loss.mean();
+    return r;
+  }
+  torch::Tensor logits = torch::cat({sim_pos, sim_il, sim_ll, sim_ii, sim_li}, 1);
+  torch::Tensor per_example = torch::logsumexp(logits, 1) - sim_pos.squeeze(1);  // softmax CE, target 0
+  if (o.scale_loss) {
+    // Rasa's focal-like scaling: examples already classified well weigh less.
+    torch::Tensor p = torch::exp(-per_example).detach();
+    per_example = per_example * torch::pow(torch::clamp_max(1 - p, 0.5) / 0.5, 4);
+  }
+  torch::Tensor loss = per_example.mean();
+  if (o.constrain_similarities) {
+    // Sigmoid terms keep similarities bounded: positives towards 1, negatives towards 0.
+    torch::Tensor negs = torch::cat({sim_il, sim_ll, sim_ii, sim_li}, 1);
+    torch::Tensor valid = negs.gt(-1e8).to(torch::kFloat);
+    loss = loss + F::softplus(-sim_pos).mean() + (F::softplus(negs) * valid).sum(1).mean();
+  }
+  r.loss = loss;
+  return r;
+}
+
+LazyAdam::LazyAdam(torch::Tensor weight, double learning_rate, double l2, double beta1, double beta2, double epsilon)
+    : weight_(std::move(weight)), lr_(learning_rate), l2_(l2), beta1_(beta1), beta2_(beta2), epsilon_(epsilon) {
+  m_ = torch::zeros_like(weight_);
+  v_ = torch::zeros_like(weight_);
+}
+
+void LazyAdam::Step() {
+  torch::NoGradGuard no_grad;
+  torch::Tensor grad = weight_.grad();
+  if (!grad.defined()) return;
+  ++step_;
+  torch::Tensor rows, values;
+  if (grad.is_sparse()) {
+    grad = grad.coalesce();
+    rows = grad.indices().select(0, 0).contiguous();
+    values = grad.values().contiguous();
+  } else {
+    rows = torch::arange(weight_.size(0), torch::TensorOptions().dtype(torch::kLong).device(weight_.device()));
+    values = grad.contiguous();
+  }
+  const double c1 = 1 - std::pow(beta1_, static_cast<double>(step_));
+  const double c2 = 1 - std::pow(beta2_, static_cast<double>(step_));
+  if (weight_.is_cpu() && weight_.is_contiguous() && values.scalar_type() == torch::kFloat) {
+    // One fused pass over the touched rows (the tensor version below makes
+    // about twenty passes, which dominated DIET's step time).
+    const int64_t n = rows.size(0), width = weight_.size(1);
+    const int64_t* row = rows.data_ptr<int64_t>();
+    const float* g = values.data_ptr<float>();
+    float* w = weight_.data_ptr<float>();
+    float* m = m_.data_ptr<float>();
+    float* v = v_.data_ptr<float>();
+    const float b1 = static_cast<float>(beta1_), b2 = static_cast<float>(beta2_), l2 = static_cast<float>(2 * l2_);
+    const float step_size = static_cast<float>(lr_ / c1), inv_c2 = static_cast<float>(1 / c2),
+                eps = static_cast<float>(epsilon_);
+    at::parallel_for(0, n, 64, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        const int64_t r = row[i] * width;
+        const float* gi = g + i * width;
+        for (int64_t j = 0; j < width; ++j) {
+          const float grad_j = gi[j] + l2 * w[r + j];
+          const float mj = m[r + j] = b1 * m[r + j] + (1 - b1) * grad_j;
+          const float vj = v[r + j] = b2 * v[r + j] + (1 - b2) * grad_j * grad_j;
+          w[r + j] -= step_size * mj / (std::sqrt(vj * inv_c2) + eps);
+        }
+      }
+    });
+  } else {
+    torch::Tensor w = weight_.index_select(0, rows);
+    if (l2_ > 0) values = values + 2.0 * l2_ * w;
+    torch::Tensor m = m_.index_select(0, rows) * beta1_ + values * (1 - beta1_);
+    torch::Tensor v = v_.index_select(0, rows) * beta2_ + values * values * (1 - beta2_);
+    m_.index_copy_(0, rows, m);
+    v_.index_copy_(0, rows, v);
+    weight_.index_add_(0, rows, -((m / c1) / ((v / c2).sqrt() + epsilon_) * lr_));
+  }
+  weight_.mutable_grad() = torch::Tensor();
+}
+
+}  // namespace trainyard::ml

@@ -1,0 +1,195 @@
+#pragma once
+
+// Building blocks of trainyard's models in libtorch (DIET now; TED reuses the
+// transformer and the similarity loss). Internal to core/ml: this header pulls
+// in torch/torch.h, so only core/ml's own .cc files include it.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+namespace trainyard::ml {
+
+// Random numbers for one training run. On the CPU a private generator, so a
+// seeded run is reproducible even while other jobs train in the same
+// process; on CUDA torch's default generator (seeded, not bit-reproducible).
+class Rng {
+ public:
+  Rng(uint64_t seed, const torch::Device& device);
+  c10::optional<at::Generator> generator() const { return generator_; }
+  // Uniform [0, 1) of `shape` on the run's device.
+  torch::Tensor Uniform(at::IntArrayRef shape) const;
+  // Integers in [0, high) of `shape`.
+  torch::Tensor RandInt(int64_t high, at::IntArrayRef shape) const;
+  const torch::Device& device() const { return device_; }
+
+ private:
+  torch::Device device_;
+  c10::optional<at::Generator> generator_;
+};
+
+// Inverted dropout drawing from `rng`.
+torch::Tensor Dropout(const torch::Tensor& x, double rate, bool training, const Rng& rng);
+
+// A dense layer that keeps a fixed random fraction `density` of its kernel's
+// connections (Rasa's RandomlyConnectedDense); density 1 is a plain layer.
+// Glorot-uniform kernel, zero bias, as Keras initialises them.
+class DenseImpl : public torch::nn::Module {
+ public:
+  DenseImpl(int64_t in, int64_t out, double density, bool bias, const Rng& rng);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor weight, bias, mask;  // weight [out, in]
+};
+TORCH_MODULE(Dense);
+
+// Sparse rows as torch's embedding_bag takes them: row r holds
+// indices[offsets[r] .. offsets[r+1]) with per-entry values `weights`.
+struct SparseRows {
+  torch::Tensor indices;  // int64 [nnz]
+  torch::Tensor offsets;  // int64 [rows]
+  torch::Tensor weights;  // float [nnz]
+  void To(const torch::Device& device);
+};
+
+// Sparse features times a [vocabulary, units] kernel (Rasa's DenseForSparse),
+// as an embedding bag with per-entry weights: FLOPs only for non-zeros. With
+// drop_rate > 0 in training, non-zero inputs are dropped (sparse input
+// dropout). The kernel's gradient is sparse: train it with LazyAdam.
+class SparseDenseImpl : public torch::nn::Module {
+ public:
+  SparseDenseImpl(int64_t vocabulary, int64_t units, const Rng& rng);
+  torch::Tensor forward(const SparseRows& rows, double drop_rate, bool training, const Rng& rng);
+  torch::Tensor weight, bias;
+};
+TORCH_MODULE(SparseDense);
+
+// Where the rows of a packed [N, d] tensor sit in a padded [B, L, d] one:
+// sequences of lengths[b] are packed back to back, so every position-wise
+// layer spends FLOPs on real tokens only; attention unpacks.
+//
+// For attention, Chunked() instead packs whole sequences side by side into
+// rows ("chunks") of a fixed capacity and attends block-diagonally within
+// each chunk: a few large matmuls instead of one tiny matmul per sequence
+// (the CPU's batched matmul loops over its batch), and no padding per sequence.
+struct Packing {
+  int64_t batch = 0, max_length = 0;  // rows (sequences or chunks) and their length
+  torch::Tensor grid_index;  // int64 [N]: b * L + t
+  torch::Tensor positions;   // int64 [N]: position within its own sequence
+  torch::Tensor padding;     // bool [B, L], true at padding
+  torch::Tensor segment;     // int64 [B, L]: the sequence at each place, -1 at padding (Chunked only)
+  static Packing FromLengths(const std::vector<int64_t>& lengths, const torch::Device& device);
+  static Packing Chunked(const std::vector<int64_t>& lengths, int64_t capacity, const torch::Device& device);
+  int64_t rows() const { return grid_index.size(0); }
+  torch::Tensor Unpack(const torch::Tensor& packed) const;  // [N, ...] -> [B, L, ...], zeros at padding
+  torch::Tensor Pack(const torch::Tensor& padded) const;    // [B, L, ...] -> [N, ...]
+};
+
+struct TransformerOptions {
+  int layers = 2;
+  int units = 256;
+  int heads = 4;
+  int filter_units = 1024;
+  double dropout = 0.2;
+  double attention_dropout = 0.0;
+  double density = 1.0;
+  bool unidirectional = false;
+  bool key_relative = false;
+  bool value_relative = false;
+  int max_relative_position = 5;
+};
+
+// Rasa's transformer encoder: input projection scaled by sqrt(units) plus
+// sinusoidal positions, pre-norm layers (attention, GELU feed-forward), a
+// final layer norm. Optional relative-position keys/values (Shaw et al.) and
+// a causal (unidirectional) mask. Works on packed sequences.
+class TransformerEncoderImpl : public torch::nn::Module {
+ public:
+  TransformerEncoderImpl(int64_t input_size, const TransformerOptions& options, const Rng& rng);
+  torch::Tensor forward(const torch::Tensor& packed, const Packing& packing, bool training, const Rng& rng);
+
+ private:
+  struct Layer {
+    torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
+    Dense q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr}, ff1{nullptr}, ff2{nullptr};
+    torch::Tensor rel_keys, rel_values;  // [heads, 2k+1, head_size] when enabled
+  };
+  torch::Tensor Attention(Layer& layer, const torch::Tensor& x, const Packing& packing, bool training,
+                          const Rng& rng);
+
+  TransformerOptions options_;
+  Dense embedding_{nullptr};
+  std::vector<Layer> layers_;
+  torch::nn::LayerNorm final_norm_{nullptr};
+};
+TORCH_MODULE(TransformerEncoder);
+
+// A linear-chain CRF over tag scores (no start/end transitions, as
+// TensorFlow Addons' CRF that Rasa uses).
+class CrfImpl : public torch::nn::Module {
+ public:
+  CrfImpl(int64_t num_tags, const Rng& rng);
+  // Mean negative log-likelihood of the gold `tags` [B, L] given `emissions`
+  // [B, L, T]; `mask` [B, L] is true on real tokens (each row starts with one).
+  torch::Tensor NegativeLogLikelihood(const torch::Tensor& emissions, const torch::Tensor& tags,
+                                      const torch::Tensor& mask);
+  // The best path (Viterbi) of each sequence and each token's marginal
+  // probability of its chosen tag. `emissions` [B, L, T] on any device.
+  std::vector<std::vector<int>> Decode(const torch::Tensor& emissions, const std::vector<int64_t>& lengths,
+                                       std::vector<std::vector<float>>* confidences) const;
+  torch::Tensor transitions;  // [T, T]: from -> to
+};
+TORCH_MODULE(Crf);
+
+// The dot-product loss of DIET and TED (Rasa's DotProductLoss / StarSpace):
+// inputs and their labels are embedded; the positive similarity is pushed up
+// against sampled negatives (labels and other inputs of the batch).
+struct SimilarityOptions {
+  int negatives = 20;
+  std::string loss_type = "cross_entropy";  // or "margin"
+  std::string similarity_type = "inner";    // or "cosine"
+  double maximum_positive_similarity = 0.8;
+  double maximum_negative_similarity = -0.4;
+  bool use_maximum_negative_similarity = true;
+  double negative_margin_scale = 0.8;
+  bool scale_loss = false;
+  bool constrain_similarities = false;
+  std::string model_confidence = "softmax";  // or "linear_norm"
+};
+
+struct SimilarityLossResult {
+  torch::Tensor loss;      // scalar
+  torch::Tensor accuracy;  // scalar: positive beats every sampled negative label
+};
+
+// inputs [B, E], labels [B, E] (each input's own label embedded), label_ids
+// [B]; all_labels [K, E] with ids all_label_ids [K].
+SimilarityLossResult DotProductLoss(const SimilarityOptions& options, const torch::Tensor& inputs,
+                                    const torch::Tensor& labels, const torch::Tensor& label_ids,
+                                    const torch::Tensor& all_labels, const torch::Tensor& all_label_ids,
+                                    const Rng& rng);
+// Similarities [..., K] of inputs [..., E] to candidates [K, E].
+torch::Tensor Similarities(const torch::Tensor& inputs, const torch::Tensor& candidates, const std::string& type);
+// Confidences from similarities [B, K] (softmax, or linear_norm: negatives
+// clipped to 0, then normalised).
+torch::Tensor Confidences(const torch::Tensor& similarities, const std::string& model_confidence);
+
+// Adam for an embedding table whose gradient is sparse (TensorFlow's
+// LazyAdam): only the rows present in a step's gradient are updated, so a
+// step costs O(rows touched) instead of O(vocabulary). `l2` adds Keras' L2
+// penalty gradient (2·l2·w) on those rows.
+class LazyAdam {
+ public:
+  LazyAdam(torch::Tensor weight, double learning_rate, double l2, double beta1 = 0.9, double beta2 = 0.999,
+           double epsilon = 1e-7);
+  void Step();
+
+ private:
+  torch::Tensor weight_, m_, v_;
+  double lr_, l2_, beta1_, beta2_, epsilon_;
+  int64_t step_ = 0;
+};
+
+}  // namespace trainyard::ml

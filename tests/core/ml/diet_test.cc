@@ -1,0 +1,178 @@
+// DIETClassifier end to end: small seeded trainings through core::training
+// that must learn, be reproducible, and survive the archive round trip.
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "core/ml/device.h"
+#include "core/training/model.h"
+#include "core/training/train.h"
+#include "core/util/errors.h"
+#include "tests/support/test_helpers.h"
+
+namespace fs = std::filesystem;
+
+namespace trainyard::ml {
+namespace {
+
+constexpr const char* kNlu = R"(version: "3.1"
+nlu:
+- intent: greet
+  examples: |
+    - hello there
+    - hi
+    - hey friend
+    - good morning
+    - hello
+    - hi there friend
+- intent: goodbye
+  examples: |
+    - bye
+    - goodbye for now
+    - see you later
+    - bye bye
+    - farewell friend
+    - see you
+- intent: order_food
+  examples: |
+    - i want a [pizza](food)
+    - order a [burger](food) please
+    - get me some [sushi](food)
+    - i would like [pasta](food)
+    - can i have a [pizza](food) from [luigi](restaurant)
+    - order [sushi](food) from [tokyo house](restaurant)
+    - a [burger](food) from [five guys](restaurant) please
+    - i want [pasta](food) from [luigi](restaurant)
+)";
+
+std::string Config(int epochs, const std::string& extra = "", int seed = 42) {
+  return "recipe: default.v1\nlanguage: en\npipeline:\n"
+         "  - name: WhitespaceTokenizer\n"
+         "  - name: CountVectorsFeaturizer\n"
+         "  - name: CountVectorsFeaturizer\n    analyzer: char_wb\n    min_ngram: 1\n    max_ngram: 4\n"
+         "  - name: DIETClassifier\n    epochs: " +
+         std::to_string(epochs) +
+         "\n    random_seed: " + std::to_string(seed) + "\n    transformer_size: 32\n    number_of_attention_heads: 2\n"
+         "    batch_size: [8, 16]\n" +
+         extra + "policies: []\n";
+}
+
+class DietTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_.Write("data/nlu.yml", kNlu);
+    dir_.Write("domain.yml", "version: \"3.1\"\nintents: [greet, goodbye, order_food]\n"
+                             "entities: [food, restaurant]\n");
+    ::setenv("TRAINYARD_CACHE_DIR", (dir_.path() / "cache").c_str(), 1);
+  }
+  void TearDown() override { ::unsetenv("TRAINYARD_CACHE_DIR"); }
+
+  fs::path TrainWith(const std::string& config, const std::string& name, std::vector<std::string>* progress = nullptr,
+                     const std::string& device = "cpu") {
+    dir_.Write(name + ".yml", config);
+    training::TrainOptions o;
+    o.config = dir_.path() / (name + ".yml");
+    o.domain = dir_.path() / "domain.yml";
+    o.training_files = {dir_.path() / "data"};
+    o.output = dir_.path() / "models";
+    o.fixed_model_name = name;
+    o.force_training = true;
+    o.device = device;
+    o.on_event = [progress](const graph::TrainingEvent& e) {
+      if (progress && e.kind == graph::TrainingEvent::Kind::kProgress)
+        progress->push_back(e.progress.metrics.dump());
+    };
+    const training::TrainingResult r = training::Train(o);
+    EXPECT_TRUE(r.model.has_value());
+    return r.model.value_or(fs::path());
+  }
+
+  testing::TempDir dir_;
+};
+
+TEST_F(DietTest, LearnsIntentsAndEntitiesAndLossFalls) {
+  std::vector<std::string> progress;
+  const auto model = training::Model::Load(TrainWith(Config(60), "m", &progress));
+  ASSERT_EQ(progress.size(), 60u);
+  const double first = nlohmann::json::parse(progress.front())["t_loss"];
+  const double last = nlohmann::json::parse(progress.back())["t_loss"];
+  EXPECT_LT(last, first * 0.5) << progress.front() << " -> " << progress.back();
+
+  EXPECT_EQ(model->Parse("hello friend")["intent"]["name"], "greet");
+  EXPECT_EQ(model->Parse("bye for now")["intent"]["name"], "goodbye");
+  const auto order = model->Parse("i want a pizza from luigi");
+  EXPECT_EQ(order["intent"]["name"], "order_food");
+  ASSERT_EQ(order["intent_ranking"].size(), 3u);
+  EXPECT_GT(order["intent"]["confidence"].get<double>(), 0.5);
+  ASSERT_EQ(order["entities"].size(), 2u) << order.dump();
+  const auto& food = order["entities"][0];
+  EXPECT_EQ(food["entity"], "food");
+  EXPECT_EQ(food["value"], "pizza");
+  EXPECT_EQ(food["start"], 9);
+  EXPECT_EQ(food["end"], 14);
+  EXPECT_EQ(food["extractor"], "DIETClassifier");
+  EXPECT_GT(food["confidence_entity"].get<double>(), 0.5);
+  EXPECT_EQ(order["entities"][1]["entity"], "restaurant");
+  EXPECT_EQ(order["entities"][1]["value"], "luigi");
+}
+
+TEST_F(DietTest, SameSeedSamePredictionsAcrossTrainingsAndLoads) {
+  const fs::path a = TrainWith(Config(15), "a");
+  const fs::path b = TrainWith(Config(15), "b");
+  const auto ma = training::Model::Load(a);
+  const auto mb = training::Model::Load(b);
+  const auto ma_again = training::Model::Load(a);
+  for (const char* text : {"hi there", "order sushi from luigi", "see you friend", "unknown words here"}) {
+    EXPECT_EQ(ma->Parse(text).dump(), mb->Parse(text).dump()) << text;
+    EXPECT_EQ(ma->Parse(text).dump(), ma_again->Parse(text).dump()) << text;
+  }
+  // Another seed gives another model.
+  const auto mc = training::Model::Load(TrainWith(Config(15, "", 7), "c"));
+  EXPECT_NE(ma->Parse("order sushi from luigi")["intent"]["confidence"],
+            mc->Parse("order sushi from luigi")["intent"]["confidence"]);
+}
+
+TEST_F(DietTest, OptionsAreCheckedWithTheComponentNamed) {
+  for (const std::string& bad : {std::string("    loss_type: hinge\n"), std::string("    batch_strategy: random\n"),
+                                 std::string("    connection_density: 0\n"),
+                                 std::string("    use_masked_language_model: true\n")}) {
+    dir_.Write("bad.yml", Config(1, bad));
+    training::TrainOptions o;
+    o.config = dir_.path() / "bad.yml";
+    o.domain = dir_.path() / "domain.yml";
+    o.training_files = {dir_.path() / "data"};
+    o.output = dir_.path() / "models";
+    try {
+      training::Train(o);
+      ADD_FAILURE() << "accepted " << bad;
+    } catch (const util::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("DIETClassifier"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST_F(DietTest, MarginLossLinearNormAndRelativeAttentionTrain) {
+  const auto model = training::Model::Load(
+      TrainWith(Config(40, "    loss_type: margin\n    model_confidence: linear_norm\n"
+                           "    use_key_relative_attention: true\n    use_value_relative_attention: true\n"
+                           "    BILOU_flag: false\n    evaluate_on_number_of_examples: 4\n"
+                           "    evaluate_every_number_of_epochs: 10\n    checkpoint_model: true\n"),
+                "margin"));
+  const auto greet = model->Parse("hello there friend");
+  EXPECT_EQ(greet["intent"]["name"], "greet");
+  double sum = 0;
+  for (const auto& r : greet["intent_ranking"]) sum += r["confidence"].get<double>();
+  EXPECT_NEAR(sum, 1.0, 1e-4);
+}
+
+TEST_F(DietTest, TrainsOnCudaWhenPresent) {
+  if (!CudaAvailable()) GTEST_SKIP() << "no CUDA device";
+  const auto model = training::Model::Load(TrainWith(Config(60), "gpu", nullptr, "cuda"));
+  EXPECT_EQ(model->Parse("hello friend")["intent"]["name"], "greet");
+  EXPECT_EQ(model->Parse("i want a pizza from luigi")["intent"]["name"], "order_food");
+}
+
+}  // namespace
+}  // namespace trainyard::ml

@@ -1,0 +1,221 @@
+// core/ml's building blocks against hand-computed or brute-force answers.
+
+#include "core/ml/layers.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <set>
+
+#include "core/ml/batching.h"
+#include "core/ml/device.h"
+
+namespace trainyard::ml {
+namespace {
+
+const torch::Device kCpu(torch::kCPU);
+
+// Score of one tag path under emissions [L, T] and transitions [T, T].
+double PathScore(const torch::Tensor& e, const torch::Tensor& tr, const std::vector<int>& path) {
+  double s = e[0][path[0]].item<double>();
+  for (size_t t = 1; t < path.size(); ++t)
+    s += tr[path[t - 1]][path[t]].item<double>() + e[t][path[t]].item<double>();
+  return s;
+}
+
+// Every path of length L over T tags.
+std::vector<std::vector<int>> AllPaths(int L, int T) {
+  std::vector<std::vector<int>> out{{}};
+  for (int t = 0; t < L; ++t) {
+    std::vector<std::vector<int>> next;
+    for (const auto& p : out)
+      for (int j = 0; j < T; ++j) {
+        next.push_back(p);
+        next.back().push_back(j);
+      }
+    out = next;
+  }
+  return out;
+}
+
+TEST(CrfTest, HandComputedTwoTokenCase) {
+  Rng rng(1, kCpu);
+  Crf crf(2, rng);
+  torch::NoGradGuard no_grad;
+  crf->transitions.copy_(torch::tensor({{0.5, -1.0}, {0.0, 2.0}}));
+  // Emissions: token 0 prefers tag 0 (1 vs 0), token 1 prefers tag 0 (0.4 vs 0).
+  torch::Tensor e = torch::tensor({{1.0, 0.0}, {0.4, 0.0}}).view({1, 2, 2});
+  // Paths: 00 = 1 + 0.5 + 0.4 = 1.9; 01 = 1 - 1 + 0 = 0; 10 = 0 + 0 + 0.4 = 0.4; 11 = 0 + 2 + 0 = 2.
+  const auto paths = crf->Decode(e, {2}, nullptr);
+  EXPECT_EQ(paths[0], (std::vector<int>{1, 1}));
+  const double z = std::log(std::exp(1.9) + std::exp(0.0) + std::exp(0.4) + std::exp(2.0));
+  torch::Tensor tags = torch::tensor({{0, 0}}, torch::kLong);
+  torch::Tensor mask = torch::ones({1, 2}, torch::kBool);
+  EXPECT_NEAR(crf->NegativeLogLikelihood(e, tags, mask).item<double>(), z - 1.9, 1e-5);
+}
+
+TEST(CrfTest, MatchesBruteForceWithPaddingAndMarginals) {
+  Rng rng(7, kCpu);
+  const int T = 3, L = 4;
+  Crf crf(T, rng);
+  torch::manual_seed(3);
+  torch::Tensor e = torch::randn({2, L, T});
+  const std::vector<int64_t> lengths{4, 2};
+  torch::Tensor mask = torch::tensor({{1, 1, 1, 1}, {1, 1, 0, 0}}).to(torch::kBool);
+  torch::Tensor tags = torch::tensor({{0, 2, 1, 1}, {2, 0, 0, 0}}, torch::kLong);
+  std::vector<std::vector<float>> conf;
+  const auto decoded = crf->Decode(e, lengths, &conf);
+  double nll = 0;
+  for (int b = 0; b < 2; ++b) {
+    const int len = static_cast<int>(lengths[b]);
+    torch::Tensor eb = e[b].slice(0, 0, len);
+    double z = 0, best = -1e300;
+    std::vector<int> best_path;
+    std::vector<std::vector<double>> marginal(len, std::vector<double>(T, 0));
+    for (const auto& p : AllPaths(len, T)) {
+      const double s = PathScore(eb, crf->transitions.detach(), p);
+      z += std::exp(s);
+      for (int t = 0; t < len; ++t) marginal[t][p[t]] += std::exp(s);
+      if (s > best) best = s, best_path = p;
+    }
+    EXPECT_EQ(decoded[b], best_path);
+    std::vector<int> gold(len);
+    for (int t = 0; t < len; ++t) gold[t] = static_cast<int>(tags[b][t].item<int64_t>());
+    nll += std::log(z) - PathScore(eb, crf->transitions.detach(), gold);
+    for (int t = 0; t < len; ++t) EXPECT_NEAR(conf[b][t], marginal[t][best_path[t]] / z, 1e-4);
+  }
+  EXPECT_NEAR(crf->NegativeLogLikelihood(e, tags, mask).item<double>(), nll / 2, 1e-4);
+}
+
+TEST(PackingTest, ChunksHoldWholeSequencesAndRoundTrip) {
+  const Packing p = Packing::Chunked({3, 2, 4, 1}, 5, kCpu);
+  EXPECT_EQ(p.max_length, 5);
+  EXPECT_EQ(p.batch, 2);  // [3 2] [4 1]: nothing split
+  torch::Tensor x = torch::arange(10).to(torch::kFloat).unsqueeze(1);
+  EXPECT_TRUE(torch::equal(p.Pack(p.Unpack(x)), x));
+  EXPECT_EQ(p.segment[0][3].item<int64_t>(), 1);
+  EXPECT_EQ(p.segment[1][4].item<int64_t>(), 3);
+  EXPECT_EQ(p.positions[9].item<int64_t>(), 0);
+  EXPECT_FALSE(p.padding.any().item<bool>());
+  const Packing q = Packing::Chunked({2, 7}, 4, kCpu);  // a long sequence widens the chunks
+  EXPECT_EQ(q.max_length, 7);
+  EXPECT_EQ(q.batch, 2);
+  EXPECT_TRUE(q.padding[0][2].item<bool>());
+}
+
+// The chunked (block-diagonal) attention gives what one sequence per row
+// gives, for every attention option.
+TEST(TransformerTest, ChunkedAttentionEqualsPerSequenceAttention) {
+  for (int variant = 0; variant < 3; ++variant) {
+    TransformerOptions o;
+    o.layers = 2;
+    o.units = 16;
+    o.heads = 2;
+    o.filter_units = 32;
+    o.key_relative = variant == 1;
+    o.value_relative = variant == 1;
+    o.max_relative_position = 2;
+    o.unidirectional = variant == 2;
+    Rng rng(5, kCpu);
+    TransformerEncoder encoder(8, o, rng);
+    const std::vector<int64_t> lengths{3, 5, 1, 4};
+    torch::manual_seed(11);
+    torch::Tensor x = torch::randn({13, 8});
+    torch::NoGradGuard no_grad;
+    torch::Tensor a = encoder->forward(x, Packing::FromLengths(lengths, kCpu), false, rng);
+    torch::Tensor b = encoder->forward(x, Packing::Chunked(lengths, 6, kCpu), false, rng);
+    EXPECT_TRUE(torch::allclose(a, b, 1e-4, 1e-5)) << "variant " << variant;
+    if (variant == 2) {
+      // Unidirectional: the first token of sequence 2 does not see later ones.
+      torch::Tensor y = x.clone();
+      y[12] = y[12] + 5.0;  // the last token of the last sequence
+      torch::Tensor c = encoder->forward(y, Packing::Chunked(lengths, 6, kCpu), false, rng);
+      EXPECT_TRUE(torch::allclose(b.slice(0, 9, 12), c.slice(0, 9, 12), 1e-4, 1e-5));
+      EXPECT_FALSE(torch::allclose(b[12], c[12], 1e-4, 1e-5));
+    }
+  }
+}
+
+TEST(SimilarityLossTest, SeparatedEmbeddingsScoreAndMaskTheirOwnLabel) {
+  Rng rng(3, kCpu);
+  SimilarityOptions o;
+  o.negatives = 5;
+  torch::Tensor all = torch::eye(3) * 4;  // three orthogonal labels
+  torch::Tensor ids = torch::arange(3, torch::kLong);
+  torch::Tensor label_ids = torch::tensor({0, 1, 2, 0}, torch::kLong);
+  torch::Tensor inputs = all.index_select(0, label_ids);
+  const auto good = DotProductLoss(o, inputs, inputs, label_ids, all, ids, rng);
+  EXPECT_FLOAT_EQ(good.accuracy.item<float>(), 1.0f);
+  const auto bad = DotProductLoss(o, inputs.roll(1, 0), inputs, label_ids, all, ids, rng);
+  EXPECT_LT(bad.accuracy.item<float>(), 0.5f);
+  EXPECT_GT(bad.loss.item<float>(), good.loss.item<float>() + 5);
+  // Margin loss is zero once positives exceed 0.8 and negatives stay below -0.4.
+  o.loss_type = "margin";
+  o.similarity_type = "cosine";
+  torch::Tensor spread = torch::tensor({{1.0, 0.0}, {-1.0, 0.0}});
+  const auto margin = DotProductLoss(o, spread, spread, torch::tensor({0, 1}, torch::kLong), spread,
+                                     torch::tensor({0, 1}, torch::kLong), rng);
+  EXPECT_NEAR(margin.loss.item<float>(), 0.0f, 1e-6);
+  torch::Tensor conf = Confidences(torch::tensor({{2.0, -1.0, 1.0}}), "linear_norm");
+  EXPECT_NEAR(conf[0][0].item<float>(), 2.0f / 3, 1e-6);
+  EXPECT_NEAR(conf[0][1].item<float>(), 0.0f, 1e-6);
+}
+
+TEST(LazyAdamTest, UpdatesTouchedRowsLikeAdamAndLeavesOthers) {
+  Rng rng(2, kCpu);
+  SparseDense layer(10, 4, rng);
+  torch::Tensor before = layer->weight.detach().clone();
+  torch::Tensor reference = before.clone().requires_grad_(true);
+  SparseRows rows{torch::tensor({1, 3, 3}, torch::kLong), torch::tensor({0, 2}, torch::kLong),
+                  torch::tensor({1.0f, 2.0f, 0.5f})};
+  LazyAdam lazy(layer->weight, 0.1, 0.0);
+  layer->forward(rows, 0.0, false, rng).pow(2).sum().backward();
+  lazy.Step();
+  // The same loss through a dense table and torch's Adam.
+  torch::optim::Adam adam({reference}, torch::optim::AdamOptions(0.1).eps(1e-7));
+  namespace F = torch::nn::functional;
+  torch::Tensor dense = F::embedding_bag(rows.indices, reference,
+                                         F::EmbeddingBagFuncOptions().offsets(rows.offsets).mode(torch::kSum)
+                                             .per_sample_weights(rows.weights));
+  (dense + layer->bias.detach()).pow(2).sum().backward();
+  adam.step();
+  torch::Tensor after = layer->weight.detach();
+  for (int r : {1, 3}) EXPECT_TRUE(torch::allclose(after[r], reference.detach()[r], 1e-5, 1e-6)) << r;
+  for (int r : {0, 2, 4, 9}) EXPECT_TRUE(torch::equal(after[r], before[r])) << r;
+  EXPECT_FALSE(torch::equal(after[1], before[1]));
+}
+
+TEST(BatchingTest, BalancedBatchesCoverEveryExampleOnceAndMixLabels) {
+  std::vector<int> labels;
+  for (int i = 0; i < 90; ++i) labels.push_back(i < 60 ? 0 : i < 80 ? 1 : 2);
+  std::mt19937_64 rng(1);
+  const auto batches = MakeBatches(labels, 10, "balanced", rng);
+  ASSERT_EQ(batches.size(), 9u);
+  std::set<size_t> seen;
+  for (const auto& b : batches) {
+    std::set<int> kinds;
+    for (size_t i : b) {
+      EXPECT_TRUE(seen.insert(i).second);
+      kinds.insert(labels[i]);
+    }
+    EXPECT_GE(kinds.size(), 2u);  // no batch is all one label
+  }
+  EXPECT_EQ(seen.size(), 90u);
+  EXPECT_EQ(BatchSizeForEpoch(64, 128, 0, 200), 64);
+  EXPECT_EQ(BatchSizeForEpoch(64, 128, 199, 200), 128);
+  EXPECT_EQ(BatchSizeForEpoch(64, 128, 5, 1), 64);
+}
+
+TEST(DeviceTest, CudaRequestFallsBackToCpuOnlyWithoutCuda) {
+  bool fell_back = false;
+  const std::string d = ResolveDevice("cuda", &fell_back);
+  EXPECT_EQ(fell_back, !CudaAvailable());
+  EXPECT_EQ(d, CudaAvailable() ? "cuda:0" : "cpu");
+  EXPECT_EQ(ResolveDevice("cpu"), "cpu");
+  EXPECT_THROW(ResolveDevice("gpu"), std::exception);
+  EXPECT_THROW(ResolveDevice("cuda:x"), std::exception);
+}
+
+}  // namespace
+}  // namespace trainyard::ml
