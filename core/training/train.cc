@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/data/importer.h"
+#include "core/ml/device.h"
 #include "core/data/serialize.h"
 #include "core/graph/recipe.h"
 #include "core/graph/registry.h"
@@ -88,6 +89,7 @@ void CheckImplemented(const graph::GraphModelConfiguration& graphs) {
 TrainingResult TrainProject(const TrainOptions& options, const data::Project& project, TrainingType type,
                             TrainingResult result) {
   RegisterBuiltinComponents();
+  const std::string device = ml::ResolveDevice(options.device);  // rejects unknown devices up front
   std::vector<std::string> configured;
   const data::ProjectConfig config = graph::AutoConfigure(project.config, type, &configured);
   // Like Rasa, show the user what was auto-configured, in the file itself
@@ -193,7 +195,7 @@ TrainingResult TrainProject(const TrainOptions& options, const data::Project& pr
   metadata.nlu_target = graphs.nlu_target;
   metadata.language = graphs.language;
   metadata.project_fingerprint = ProjectFingerprint();
-  metadata.device = "cpu";
+  metadata.device = device;
   for (const auto& [node, seconds] : run.node_seconds) metadata.node_durations[node] = seconds;
   for (const std::string& node : run.restored) metadata.cache_hits.push_back(node);
   const fs::path archive =
