@@ -13,6 +13,7 @@ constexpr const char* kUsage =
     "commands:\n"
     "  train           train a model (train nlu / train core for one half), as `rasa train`\n"
     "  parse           print the NLU parse of a text with a trained model\n"
+    "  test nlu        evaluate a model on NLU test data (or cross-validate a config), as `rasa test nlu`\n"
     "  data validate   check a Rasa project (config, domain, data) for errors and warnings\n"
     "  submit          send the project to a trainyard-server (--watch to follow it)\n"
     "  watch JOB       follow a job's progress (resumes after a dropped connection)\n"
@@ -55,6 +56,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
         args[0] == "download" || args[0] == "health")
       return RunRemote(args[0], {args.begin() + 1, args.end()}, out, err);
     if (args[0] == "parse") return RunParse({args.begin() + 1, args.end()}, out, err);
+    if (args[0] == "test") return RunTest({args.begin() + 1, args.end()}, out, err);
     if (args[0] == "data" && args.size() >= 2 && args[1] == "validate")
       return RunDataValidate({args.begin() + 2, args.end()}, out, err);
     err << "trainyard: unknown command '" << args[0] << (args.size() > 1 ? " " + args[1] : "")

@@ -31,6 +31,7 @@ int RunTrain(const std::vector<std::string>& args, std::ostream& out, std::ostre
 
 // `trainyard parse --model M TEXT...`
 int RunParse(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int RunTest(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 // `trainyard submit | watch | jobs | cancel | download` against a server.
 int RunRemote(const std::string& command, const std::vector<std::string>& args, std::ostream& out,

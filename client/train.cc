@@ -47,6 +47,7 @@ constexpr const char* kHelp =
     "  --epoch-fraction F         epochs fraction when finetuning\n"
     "  (train core) -c A.yml B.yml ... --percentages P ... --runs N: compare configs on fewer stories\n"
     "  --threads N                graph runner threads (default: cores)\n"
+    "  --device DEVICE            where models train: cpu, cuda or cuda:N (default: CUDA when present)\n"
     "  --skip-validation          do not validate the project first (as `trainyard data validate`)\n"
     "  --fail-on-validation-warnings  stop when validation finds warnings\n";
 
@@ -176,6 +177,7 @@ int RunTrain(const std::vector<std::string>& all_args, std::ostream& out, std::o
                                  {{"--num-threads"}, ArgKind::kValue},
                                  {{"--epoch-fraction"}, ArgKind::kValue},
                                  {{"--threads"}, ArgKind::kValue},
+                                 {{"--device"}, ArgKind::kValue},
                                  {{"--finetune"}, ArgKind::kOptionalValue},
                                  {{"--skip-validation"}, ArgKind::kFlag},
                                  {{"--fail-on-validation-warnings"}, ArgKind::kFlag}},
@@ -198,6 +200,7 @@ int RunTrain(const std::vector<std::string>& all_args, std::ostream& out, std::o
     }
   }
   if (auto v = parsed->Value("--out")) options.output = *v;
+  options.device = parsed->Value("--device").value_or("auto");
   options.fixed_model_name = parsed->Value("--fixed-model-name");
   options.dry_run = parsed->Has("--dry-run");
   options.force_training = parsed->Has("--force");

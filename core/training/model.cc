@@ -46,10 +46,12 @@ std::unique_ptr<Model> Model::Load(const fs::path& archive) {
   return std::unique_ptr<Model>(new Model(std::move(storage), std::move(metadata), std::move(predict)));
 }
 
-nlohmann::ordered_json Model::Parse(const std::string& text) const {
-  nlu::NluMessage message;
-  message.data.text = text;
-  auto messages = std::make_shared<const std::vector<nlu::NluMessage>>(std::vector<nlu::NluMessage>{message});
+nlohmann::ordered_json Model::Parse(const std::string& text) const { return ParseAll({text}).front().parse; }
+
+std::vector<Model::Parsed> Model::ParseAll(const std::vector<std::string>& texts) const {
+  std::vector<nlu::NluMessage> input(texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) input[i].data.text = texts[i];
+  auto messages = std::make_shared<const std::vector<nlu::NluMessage>>(std::move(input));
   graph::RunnerOptions options;
   options.threads = 1;
   const auto outputs = graph::RunGraph(
@@ -57,7 +59,13 @@ nlohmann::ordered_json Model::Parse(const std::string& text) const {
       {{graph::kMessagePlaceholder, graph::Output{nlu::NluMessagesPtr(messages), graph::RandomFingerprint(), {}}}},
       options, {}, {metadata_.nlu_target});
   const auto& result = std::any_cast<const nlu::NluMessagesPtr&>(outputs.at(metadata_.nlu_target).value);
-  return nlu::ParseResult(result->front());
+  std::vector<Parsed> out;
+  for (const nlu::NluMessage& m : *result) {
+    Parsed p{nlu::ParseResult(m), {}};
+    for (const nlu::Token& t : m.tokens) p.tokens.emplace_back(t.start, t.end);
+    out.push_back(std::move(p));
+  }
+  return out;
 }
 
 nlohmann::ordered_json Model::PredictNextAction(const std::vector<data::StoryEvent>& events) const {

@@ -30,6 +30,15 @@ class Model {
   // response_selector.
   nlohmann::ordered_json Parse(const std::string& text) const;
 
+  // Parses many texts in one run of the predict graph. Each result also
+  // lists the tokenizer's tokens as [start, end] code point offsets (for
+  // token-level evaluation).
+  struct Parsed {
+    nlohmann::ordered_json parse;
+    std::vector<std::pair<int, int>> tokens;
+  };
+  std::vector<Parsed> ParseAll(const std::vector<std::string>& texts) const;
+
   // The next action for a conversation given as its events so far:
   // {"action": name, "confidence": p, "policy": "policy_<i>_<Name>"}.
   // Throws util::InvalidConfigError for a model trained without policies.

@@ -1,0 +1,194 @@
+// `trainyard test nlu`: Rasa's `rasa test nlu` — evaluate a model on NLU test
+// data, or cross-validate a config on NLU data (--cross-validation).
+
+#include <cmath>
+#include <iomanip>
+#include <numeric>
+#include <random>
+#include <stdlib.h>
+
+#include "client/args.h"
+#include "client/cli.h"
+#include "core/data/serialize.h"
+#include "core/training/model.h"
+#include "core/training/nlu_evaluation.h"
+#include "core/training/train.h"
+#include "core/util/errors.h"
+#include "core/util/fs.h"
+
+namespace fs = std::filesystem;
+
+namespace trainyard::client {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// A private directory under the system's temp directory, removed on exit.
+class WorkDir {
+ public:
+  WorkDir() {
+    std::string pattern = (fs::temp_directory_path() / "trainyard-cv-XXXXXX").string();
+    if (!mkdtemp(pattern.data())) throw util::Error(util::ErrorCode::kInternal, "Cannot create a temp directory.");
+    path_ = pattern;
+  }
+  ~WorkDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+constexpr const char* kHelp =
+    "usage: trainyard test nlu [-m MODEL] [-u NLU ...] [--out DIR]\n"
+    "       trainyard test nlu --cross-validation [-c CONFIG] [-f FOLDS] [-u NLU ...] [--out DIR]\n"
+    "\n"
+    "Evaluates a model on NLU test data, as `rasa test nlu` does, and writes Rasa's reports to --out:\n"
+    "intent_report.json, intent_errors.json, <Extractor>_report.json (token level), plus\n"
+    "entity_span_report.json (exact spans) and nlu_predictions.jsonl (one line per example).\n"
+    "  -m, --model MODEL       a model archive, or a directory (newest archive in it; default: models)\n"
+    "  -u, --nlu NLU           the test data: files or directories (default: data)\n"
+    "  --out DIR               where the reports go (default: results)\n"
+    "  --cross-validation      train and test on folds of --nlu with --config instead of a model\n"
+    "  -c, --config CONFIG     the config to cross-validate (default: config.yml)\n"
+    "  -f, --folds N           number of folds (default: 5)\n"
+    "  --device DEVICE         cpu, cuda or cuda:N for the cross-validation trainings (default: auto)\n";
+
+void PrintSummary(const training::NluEvaluation& e, std::ostream& out) {
+  out << std::fixed << std::setprecision(4);
+  out << "Intent evaluation: " << e.examples << " examples, accuracy " << e.intent_accuracy << ", weighted F1 "
+      << e.intent_report["weighted avg"]["f1-score"].get<double>() << "\n";
+  for (const auto& [extractor, report] : e.entity_reports) {
+    out << "Entity evaluation (" << extractor << "): token-level micro F1 "
+        << report["micro avg"]["f1-score"].get<double>() << ", weighted F1 "
+        << report["weighted avg"]["f1-score"].get<double>() << "; exact-span F1 "
+        << e.entity_span_reports.at(extractor)["micro avg"]["f1-score"].get<double>() << "\n";
+  }
+}
+
+// Splits the intent examples into `folds` folds, each intent spread evenly.
+std::vector<std::vector<const data::Message*>> Folds(const data::TrainingData& data, int folds) {
+  std::map<std::string, std::vector<const data::Message*>> by_intent;
+  for (const data::Message* m : data.IntentExamples()) by_intent[m->intent].push_back(m);
+  std::mt19937_64 rng(42);
+  std::vector<std::vector<const data::Message*>> out(static_cast<size_t>(folds));
+  size_t next = 0;
+  for (auto& [intent, examples] : by_intent) {
+    std::shuffle(examples.begin(), examples.end(), rng);
+    for (const data::Message* m : examples) out[next++ % out.size()].push_back(m);
+  }
+  return out;
+}
+
+int CrossValidate(const ParsedArgs& args, const std::vector<fs::path>& nlu, const fs::path& out_dir,
+                  std::ostream& out, std::ostream& err) {
+  int folds = 5;
+  try {
+    if (auto v = args.Value("--folds")) folds = std::stoi(*v);
+  } catch (const std::exception&) {
+    folds = 0;
+  }
+  if (folds < 2) {
+    err << "trainyard test nlu: --folds must be a number of at least 2\n";
+    return kExitUsage;
+  }
+  const fs::path config = args.Value("--config").value_or("config.yml");
+  if (!fs::is_regular_file(config)) {
+    err << "The config file '" << config.string() << "' does not exist. Use '--config' to specify a valid config file.\n";
+    return kExitFailure;
+  }
+  const data::TrainingData all = training::ReadNluTestData(nlu);
+  const auto parts = Folds(all, folds);
+  WorkDir work;
+  training::NluEvaluation combined;
+  std::vector<double> accuracies;
+  for (int f = 0; f < folds; ++f) {
+    data::TrainingData train = all, test;
+    train.examples.clear();
+    for (int g = 0; g < folds; ++g)
+      for (const data::Message* m : parts[static_cast<size_t>(g)]) (g == f ? test : train).examples.push_back(*m);
+    const fs::path fold_dir = work.path() / ("fold" + std::to_string(f + 1));
+    fs::create_directories(fold_dir);
+    util::WriteFileAtomic(fold_dir / "train.yml", data::TrainingDataToYaml(train));
+    training::TrainOptions o;
+    o.config = config;
+    o.domain.clear();
+    o.training_files = {fold_dir / "train.yml"};
+    o.output = fold_dir / "models";
+    o.fixed_model_name = "fold";
+    o.device = args.Value("--device").value_or("auto");
+    o.cancel = &InterruptToken();
+    const training::TrainingResult result = training::TrainNlu(o);
+    if (!result.model) {
+      err << "trainyard test nlu: training fold " << f + 1 << " produced no model\n";
+      return kExitFailure;
+    }
+    const auto model = training::Model::Load(*result.model);
+    const training::NluEvaluation e = training::EvaluateNlu(*model, test);
+    accuracies.push_back(e.intent_accuracy);
+    out << "fold " << f + 1 << "/" << folds << ": " << e.examples << " test examples, intent accuracy " << std::fixed
+        << std::setprecision(4) << e.intent_accuracy << "\n";
+    combined.predictions.insert(combined.predictions.end(), e.predictions.begin(), e.predictions.end());
+  }
+  // The reports of all folds' predictions together, as Rasa writes them.
+  const double mean = std::accumulate(accuracies.begin(), accuracies.end(), 0.0) / accuracies.size();
+  double var = 0;
+  for (double a : accuracies) var += (a - mean) * (a - mean);
+  std::vector<std::string> gold, predicted;
+  for (const Json& p : combined.predictions) {
+    gold.push_back(p["intent"]);
+    predicted.push_back(p["intent_prediction"]["name"]);
+  }
+  combined.intent_report = training::ClassificationReport(gold, predicted);
+  combined.examples = gold.size();
+  combined.intent_accuracy = combined.intent_report.value("accuracy", 0.0);
+  training::WriteNluEvaluation(combined, out_dir);
+  out << "Intent accuracy over " << folds << " folds: " << std::fixed << std::setprecision(4) << mean << " (+-"
+      << std::sqrt(var / accuracies.size()) << ")\nReports written to '" << out_dir.string() << "'.\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunTest(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (args.empty() || args[0] != "nlu") {
+    if (!args.empty() && (args[0] == "-h" || args[0] == "--help")) {
+      out << kHelp;
+      return kExitOk;
+    }
+    err << "trainyard test: only `trainyard test nlu` is available in this version (dialogue tests arrive with "
+           "the dialogue policies)\n\n"
+        << kHelp;
+    return kExitUsage;
+  }
+  const auto parsed = ParseArgs({args.begin() + 1, args.end()},
+                                {{{"-m", "--model"}, ArgKind::kValue},
+                                 {{"-u", "--nlu"}, ArgKind::kValues},
+                                 {{"--out"}, ArgKind::kValue},
+                                 {{"--cross-validation"}, ArgKind::kFlag},
+                                 {{"-c", "--config"}, ArgKind::kValue},
+                                 {{"-f", "--folds"}, ArgKind::kValue},
+                                 {{"--device"}, ArgKind::kValue}},
+                                "trainyard test nlu", err);
+  if (const auto status = HandleUsage(parsed, kHelp, out, err)) return *status;
+  std::vector<fs::path> nlu;
+  for (const std::string& p : parsed->Values("--nlu")) nlu.emplace_back(p);
+  if (nlu.empty()) nlu.emplace_back("data");
+  const fs::path out_dir = parsed->Value("--out").value_or("results");
+  try {
+    if (parsed->Has("--cross-validation")) return CrossValidate(*parsed, nlu, out_dir, out, err);
+    const auto model = training::Model::Load(training::ResolveModelPath(parsed->Value("--model").value_or("models")));
+    const data::TrainingData test = training::ReadNluTestData(nlu);
+    const training::NluEvaluation e = training::EvaluateNlu(*model, test);
+    training::WriteNluEvaluation(e, out_dir);
+    PrintSummary(e, out);
+    out << "Reports written to '" << out_dir.string() << "'.\n";
+    return kExitOk;
+  } catch (const util::Error& e) {
+    return ReportError(e, err);
+  }
+}
+
+}  // namespace trainyard::client

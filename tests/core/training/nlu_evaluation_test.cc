@@ -1,0 +1,94 @@
+// NLU evaluation: the report arithmetic against hand-computed values, and
+// `trainyard test nlu` end to end on a keyword model.
+
+#include "core/training/nlu_evaluation.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "client/cli.h"
+#include "core/training/train.h"
+#include "core/util/errors.h"
+#include "tests/core/data/project_fixture.h"
+
+namespace fs = std::filesystem;
+
+namespace trainyard::training {
+namespace {
+
+TEST(ClassificationReportTest, MatchesHandComputedScores) {
+  // gold:      a a a b b c
+  // predicted: a a b b c c
+  const auto r = ClassificationReport({"a", "a", "a", "b", "b", "c"}, {"a", "a", "b", "b", "c", "c"});
+  EXPECT_DOUBLE_EQ(r["a"]["precision"], 1.0);
+  EXPECT_DOUBLE_EQ(r["a"]["recall"], 2.0 / 3);
+  EXPECT_DOUBLE_EQ(r["a"]["f1-score"], 0.8);
+  EXPECT_EQ(r["a"]["support"], 3);
+  EXPECT_DOUBLE_EQ(r["b"]["precision"], 0.5);
+  EXPECT_DOUBLE_EQ(r["c"]["recall"], 1.0);
+  EXPECT_DOUBLE_EQ(r["accuracy"], 4.0 / 6);
+  EXPECT_NEAR(r["macro avg"]["f1-score"].get<double>(), (0.8 + 0.5 + 2.0 / 3) / 3, 1e-12);
+  EXPECT_NEAR(r["weighted avg"]["recall"].get<double>(), 4.0 / 6, 1e-12);
+  // Excluding a label (no_entity for token reports) gives a micro average instead of accuracy.
+  const auto t = ClassificationReport({"x", "O", "O", "x"}, {"x", "x", "O", "O"}, {"O"});
+  EXPECT_FALSE(t.contains("O"));
+  EXPECT_FALSE(t.contains("accuracy"));
+  EXPECT_DOUBLE_EQ(t["micro avg"]["precision"], 0.5);
+  EXPECT_DOUBLE_EQ(t["micro avg"]["recall"], 0.5);
+  EXPECT_EQ(t["micro avg"]["support"], 2);
+}
+
+TEST(TestNluCommandTest, WritesRasaReportsAndOnePredictionPerExample) {
+  testing::TempDir dir;
+  data::WriteFixture(dir);
+  dir.Write("config.yml", "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+                          "  - name: KeywordIntentClassifier\npolicies: []\n");
+  ::setenv("TRAINYARD_CACHE_DIR", (dir.path() / "cache").c_str(), 1);
+  TrainOptions o;
+  o.config = dir.path() / "config.yml";
+  o.domain = dir.path() / "domain.yml";
+  o.training_files = {dir.path() / "data"};
+  o.output = dir.path() / "models";
+  o.fixed_model_name = "m";
+  ASSERT_TRUE(TrainNlu(o).model);
+  dir.Write("test/nlu.yml", "version: \"3.1\"\nnlu:\n- intent: greet\n  examples: |\n    - hi there\n"
+                            "    - good evening\n- intent: goodbye\n  examples: |\n    - ok bye\n");
+  std::ostringstream out, err;
+  const int code = client::RunCli({"test", "nlu", "-m", (dir.path() / "models" / "m.tar.gz").string(), "--nlu",
+                                   (dir.path() / "test").string(), "--out", (dir.path() / "results").string()},
+                                  out, err);
+  ::unsetenv("TRAINYARD_CACHE_DIR");
+  ASSERT_EQ(code, 0) << err.str();
+  EXPECT_NE(out.str().find("accuracy 0.6667"), std::string::npos) << out.str();
+  std::ifstream report(dir.path() / "results" / "intent_report.json");
+  const auto json = nlohmann::json::parse(report);
+  EXPECT_NEAR(json["accuracy"].get<double>(), 2.0 / 3, 1e-9);
+  EXPECT_EQ(json["greet"]["support"], 2);
+  EXPECT_EQ(json["greet"]["confused_with"]["None"], 1);
+  std::ifstream errors(dir.path() / "results" / "intent_errors.json");
+  const auto errors_json = nlohmann::json::parse(errors);
+  ASSERT_EQ(errors_json.size(), 1u);
+  EXPECT_EQ(errors_json[0]["text"], "good evening");
+  std::ifstream lines(dir.path() / "results" / "nlu_predictions.jsonl");
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    const auto p = nlohmann::json::parse(line);
+    EXPECT_TRUE(p.contains("predicted_entities"));
+    ++n;
+  }
+  EXPECT_EQ(n, 3);
+
+  // Missing test data is an error naming the path, not a crash.
+  std::ostringstream out2, err2;
+  EXPECT_EQ(client::RunCli({"test", "nlu", "-m", (dir.path() / "models").string(), "--nlu",
+                            (dir.path() / "nope.yml").string()},
+                           out2, err2),
+            1);
+  EXPECT_NE(err2.str().find("nope.yml"), std::string::npos) << err2.str();
+}
+
+}  // namespace
+}  // namespace trainyard::training
