@@ -538,19 +538,37 @@ TORCH_MODULE(DietModel);
 
 // ---------------------------------------------------------------- component
 
+// DIETClassifier; with `response_selector`, Rasa's ResponseSelector: the same
+// model over retrieval intents' response keys ("faq/ask_name"), no entities,
+// and Rasa's response_selector output.
 class DietClassifier : public nlu::NluComponent {
  public:
-  DietClassifier(const Json& config, const std::optional<std::string>& resource, const graph::ExecutionContext& c)
-      : NluComponent("DIETClassifier"), config_(config), options_(DietOptions::FromJson(config, "DIETClassifier")) {
+  DietClassifier(const Json& config, const std::optional<std::string>& resource, const graph::ExecutionContext& c,
+                 bool response_selector = false)
+      : NluComponent(response_selector ? "ResponseSelector" : "DIETClassifier"),
+        selector_(response_selector),
+        config_(config),
+        options_(DietOptions::FromJson(config, name())) {
+    if (selector_) {
+      options_.entity_recognition = false;
+      options_.intent_classification = true;
+      if (config.contains("retrieval_intent") && config["retrieval_intent"].is_string())
+        retrieval_intent_ = config["retrieval_intent"].get<std::string>();
+      if (config.value("use_text_as_label", false))
+        throw ConfigError(name(), "'use_text_as_label: true' is not supported yet; set it to false.");
+    }
     const Json meta = nlu::ReadJsonResource(c, resource, kMetaFile);
-    if (meta.is_null()) return;
+    if (meta.is_null() || meta.empty()) return;
     try {
+      responses_ = meta.value("responses", Json::object());
+      all_retrieval_intents_ = meta.value("all_retrieval_intents", Json::array());
       layout_ = Layout::FromJson(meta.at("layout"));
       dims_ = Dims::FromJson(meta.at("dims"));
       labels_ = meta.at("labels").get<std::vector<std::string>>();
       tags_ = TagSet::ForEntities({}, meta.at("bilou").get<bool>());
       for (const Json& t : meta.at("tags")) tags_.Add(t.get<std::string>());
-      options_ = DietOptions::FromJson(meta.at("config"), "DIETClassifier");
+      options_ = DietOptions::FromJson(meta.at("config"), name());
+      if (selector_) options_.entity_recognition = false;
       Rng rng(0, torch::kCPU);
       model_ = DietModel(options_, dims_, rng);
       torch::serialize::InputArchive archive;
@@ -560,7 +578,7 @@ class DietClassifier : public nlu::NluComponent {
     } catch (const util::Error&) {
       throw;
     } catch (const std::exception& e) {
-      throw util::InvalidDataError({}, "The model's resource '" + *resource + "' (DIETClassifier) is corrupt: " +
+      throw util::InvalidDataError({}, "The model's resource '" + *resource + "' (" + name() + ") is corrupt: " +
                                            e.what());
     }
   }
@@ -571,7 +589,15 @@ class DietClassifier : public nlu::NluComponent {
 
  private:
   void Predict(NluMessage& m) const;
+  // The label an example trains: its intent, or its response key.
+  const std::string& Label(const NluMessage& m) const {
+    return selector_ ? m.data.intent_response_key : m.data.intent;
+  }
 
+  bool selector_ = false;
+  std::string retrieval_intent_;
+  Json responses_ = Json::object();             // response key -> response variations
+  Json all_retrieval_intents_ = Json::array();
   Json config_;
   DietOptions options_;
   Layout layout_;
@@ -596,15 +622,25 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
   // The examples: messages with text (and an intent when classifying).
   std::vector<const NluMessage*> messages;
   std::set<std::string> intents, entities;
+  std::set<std::string> retrieval_intents;
   for (const NluMessage& m : data.messages) {
     if (m.data.text.empty() || m.tokens.empty() || m.data.origin != data::MessageOrigin::kNluFile) continue;
-    if (options_.intent_classification && m.data.intent.empty()) continue;
+    if (!m.data.intent_response_key.empty()) retrieval_intents.insert(m.data.intent);
+    if (selector_ && !retrieval_intent_.empty() && m.data.intent != retrieval_intent_) continue;
+    if (options_.intent_classification && Label(m).empty()) continue;
     messages.push_back(&m);
-    if (!m.data.intent.empty()) intents.insert(m.data.intent);
-    for (const data::EntityAnnotation& e : m.data.entities) entities.insert(e.entity);
+    if (!Label(m).empty()) intents.insert(Label(m));
+    if (!selector_)
+      for (const data::EntityAnnotation& e : m.data.entities) entities.insert(e.entity);
   }
+  all_retrieval_intents_ = Json(retrieval_intents);
+  if (selector_)
+    for (const std::string& key : intents) {
+      auto it = data.data.responses.find("utter_" + key);
+      responses_[key] = it == data.data.responses.end() ? Json::array() : Json(it->second.variations);
+    }
   if (messages.empty()) {
-    if (c.warn) c.warn("DIETClassifier: no training examples; the model will predict nothing.");
+    if (c.warn) c.warn(name() + ": no training examples; the model will predict nothing.");
     nlu::WriteJsonResource(c, kMetaFile, Json::object());
     return;
   }
@@ -628,8 +664,8 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
   std::vector<Example> examples(messages.size());
   std::vector<int> example_labels(messages.size());
   for (size_t i = 0; i < messages.size(); ++i) {
-    EncodeFeatures(*messages[i], layout_, seq, sent, examples[i], "DIETClassifier");
-    examples[i].label = o.intent_classification ? label_index.at(messages[i]->data.intent) : 0;
+    EncodeFeatures(*messages[i], layout_, seq, sent, examples[i], name());
+    examples[i].label = o.intent_classification ? label_index.at(Label(*messages[i])) : 0;
     if (o.entity_recognition) examples[i].tags = tags_.Tags(*messages[i]);
     example_labels[i] = examples[i].label;
   }
@@ -640,7 +676,7 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
   for (size_t i = 0; i < examples.size(); ++i) train_ids[i] = i;
   if (o.evaluate_examples > 0 && o.evaluate_every > 0) {
     if (static_cast<size_t>(o.evaluate_examples) >= examples.size())
-      throw ConfigError("DIETClassifier", "'evaluate_on_number_of_examples' (" + std::to_string(o.evaluate_examples) +
+      throw ConfigError(name(), "'evaluate_on_number_of_examples' (" + std::to_string(o.evaluate_examples) +
                                               ") must be smaller than the number of examples (" +
                                               std::to_string(examples.size()) + ").");
     std::shuffle(train_ids.begin(), train_ids.end(), shuffle_rng);
@@ -779,7 +815,8 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
   for (size_t i = 1; i < tags_.names.size(); ++i) tags.push_back(tags_.names[i]);
   nlu::WriteJsonResource(c, kMetaFile,
                          {{"config", config}, {"layout", layout_.ToJson()}, {"dims", dims_.ToJson()},
-                          {"labels", labels_}, {"tags", tags}, {"bilou", o.bilou}});
+                          {"labels", labels_}, {"tags", tags}, {"bilou", o.bilou},
+                          {"responses", responses_}, {"all_retrieval_intents", all_retrieval_intents_}});
   nlu::WriteJsonResource(c, kStatsFile,
                          {{"examples", train_ids.size()}, {"epochs", o.epochs}, {"seconds", seconds},
                           {"flops", flops}, {"device", device_name}, {"threads", torch::get_num_threads()}});
@@ -800,7 +837,7 @@ void DietClassifier::Predict(NluMessage& m) const {
   }
   Csr seq, sent;
   Example ex;
-  EncodeFeatures(m, layout_, seq, sent, ex, "DIETClassifier");
+  EncodeFeatures(m, layout_, seq, sent, ex, name());
   const Batch b = MakeBatch({ex}, {0}, seq, sent, torch::kCPU, false);
   const Rng rng(0, torch::kCPU);
   torch::Tensor x = model_->Encode(b, false, rng);
@@ -817,10 +854,29 @@ void DietClassifier::Predict(NluMessage& m) const {
     double total = 0;
     for (size_t i = 0; i < keep; ++i) total += p[order[i]];
     const bool renormalize = o.renormalize && keep < order.size() && total > 0;
+    auto confidence = [&](size_t i) { return renormalize ? p[order[i]] / total : static_cast<double>(p[order[i]]); };
+    if (selector_) {
+      Json ranking = Json::array();
+      for (size_t i = 0; i < keep; ++i)
+        ranking.push_back({{"confidence", confidence(i)}, {"intent_response_key", labels_[order[i]]}});
+      Json response = Json::object();
+      if (!ranking.empty()) {
+        const std::string& key = labels_[order[0]];
+        const Json variations = responses_.value(key, Json::array());
+        response = {{"responses", variations},
+                    {"response_templates", variations},
+                    {"confidence", confidence(0)},
+                    {"intent_response_key", key},
+                    {"utter_action", "utter_" + key},
+                    {"template_name", "utter_" + key}};
+      }
+      m.response_selector["all_retrieval_intents"] = all_retrieval_intents_;
+      m.response_selector[retrieval_intent_.empty() ? "default" : retrieval_intent_] = {{"response", response},
+                                                                                         {"ranking", ranking}};
+      return;
+    }
     Json ranking = Json::array();
-    for (size_t i = 0; i < keep; ++i)
-      ranking.push_back({{"name", labels_[order[i]]},
-                         {"confidence", renormalize ? p[order[i]] / total : static_cast<double>(p[order[i]])}});
+    for (size_t i = 0; i < keep; ++i) ranking.push_back({{"name", labels_[order[i]]}, {"confidence", confidence(i)}});
     m.intent = ranking.empty() ? Json{{"name", nullptr}, {"confidence", 0.0}} : ranking[0];
     m.intent_ranking = ranking;
   }
@@ -842,7 +898,63 @@ void DietClassifier::Predict(NluMessage& m) const {
   }
 }
 
+class ResponseSelector : public DietClassifier {
+ public:
+  ResponseSelector(const Json& config, const std::optional<std::string>& resource, const graph::ExecutionContext& c)
+      : DietClassifier(config, resource, c, true) {}
+};
+
 }  // namespace
+
+void RegisterResponseSelector() {
+  nlu::RegisterNluComponent<ResponseSelector>(
+      "ResponseSelector",
+      {{"hidden_layers_sizes", {{"text", {256, 128}}, {"label", {256, 128}}}},
+       {"share_hidden_layers", false},
+       {"transformer_size", nullptr},
+       {"number_of_transformer_layers", 0},
+       {"number_of_attention_heads", 4},
+       {"use_key_relative_attention", false},
+       {"use_value_relative_attention", false},
+       {"max_relative_position", 5},
+       {"unidirectional_encoder", false},
+       {"batch_size", {64, 256}},
+       {"batch_strategy", "balanced"},
+       {"epochs", 300},
+       {"random_seed", nullptr},
+       {"learning_rate", 0.001},
+       {"embedding_dimension", 20},
+       {"dense_dimension", {{"text", 512}, {"label", 512}}},
+       {"concat_dimension", {{"text", 512}, {"label", 512}}},
+       {"number_of_negative_examples", 20},
+       {"similarity_type", "auto"},
+       {"loss_type", "cross_entropy"},
+       {"ranking_length", 10},
+       {"maximum_positive_similarity", 0.8},
+       {"maximum_negative_similarity", -0.4},
+       {"use_maximum_negative_similarity", true},
+       {"scale_loss", true},
+       {"regularization_constant", 0.002},
+       {"connection_density", 1.0},
+       {"negative_margin_scale", 0.8},
+       {"drop_rate", 0.2},
+       {"drop_rate_attention", 0.0},
+       {"use_sparse_input_dropout", false},
+       {"use_dense_input_dropout", false},
+       {"evaluate_every_number_of_epochs", 20},
+       {"evaluate_on_number_of_examples", 0},
+       {"use_masked_language_model", false},
+       {"retrieval_intent", nullptr},
+       {"use_text_as_label", false},
+       {"tensorboard_log_directory", nullptr},
+       {"tensorboard_log_level", "epoch"},
+       {"checkpoint_model", false},
+       {"featurizers", Json::array()},
+       {"constrain_similarities", false},
+       {"model_confidence", "softmax"},
+       {"renormalize_confidences", false},
+       {"run_eagerly", false}});
+}
 
 void RegisterDietClassifier() {
   nlu::RegisterNluComponent<DietClassifier>(
@@ -898,7 +1010,10 @@ void RegisterDietClassifier() {
 
 void RegisterMlComponents() {
   static std::once_flag once;
-  std::call_once(once, [] { RegisterDietClassifier(); });
+  std::call_once(once, [] {
+    RegisterDietClassifier();
+    RegisterResponseSelector();
+  });
 }
 
 }  // namespace trainyard::ml

@@ -5,8 +5,9 @@
 
 namespace trainyard::ml {
 
-// Registers DIETClassifier with the graph's component registry.
+// Registers DIETClassifier / ResponseSelector with the graph's component registry.
 void RegisterDietClassifier();
+void RegisterResponseSelector();
 
 // Registers every libtorch component (DIET and friends). Idempotent.
 void RegisterMlComponents();

@@ -20,6 +20,7 @@ void RegisterNluComponents() {
     RegisterFallbackClassifier();
     RegisterDucklingEntityExtractor();
     RegisterLexicalSyntacticFeaturizer();
+    RegisterLogisticRegressionClassifier();
   });
 }
 

@@ -8,6 +8,7 @@ void RegisterEntitySynonymMapper();
 void RegisterFallbackClassifier();
 void RegisterDucklingEntityExtractor();
 void RegisterLexicalSyntacticFeaturizer();
+void RegisterLogisticRegressionClassifier();
 
 // Registers every NLU component of this folder. Idempotent.
 void RegisterNluComponents();

@@ -167,6 +167,66 @@ TEST_F(DietTest, MarginLossLinearNormAndRelativeAttentionTrain) {
   EXPECT_NEAR(sum, 1.0, 1e-4);
 }
 
+TEST_F(DietTest, ResponseSelectorPicksTheResponseOfARetrievalIntent) {
+  dir_.Write("data/faq.yml", R"(version: "3.1"
+nlu:
+- intent: faq/ask_name
+  examples: |
+    - what is your name
+    - who are you
+    - tell me your name
+    - your name please
+- intent: faq/ask_weather
+  examples: |
+    - how is the weather
+    - is it raining
+    - will it be sunny today
+    - weather forecast please
+responses:
+  utter_faq/ask_name:
+  - text: I am a bot.
+  utter_faq/ask_weather:
+  - text: Look outside.
+)");
+  dir_.Write("domain.yml", "version: \"3.1\"\nintents: [greet, goodbye, order_food, faq]\n"
+                           "entities: [food, restaurant]\n");
+  const std::string config = Config(40) + "  - name: ResponseSelector\n    epochs: 60\n    random_seed: 3\n"
+                                          "    retrieval_intent: faq\n    hidden_layers_sizes:\n      text: [32]\n      label: [32]\n"
+                                          "    dense_dimension:\n      text: 64\n      label: 64\n";
+  const std::string fixed = config.substr(0, config.find("policies: []\n")) +
+                            config.substr(config.find("policies: []\n") + 13) + "policies: []\n";
+  const auto model = training::Model::Load(TrainWith(fixed, "rs"));
+  const auto parse = model->Parse("what is your name");
+  ASSERT_TRUE(parse.contains("response_selector")) << parse.dump();
+  const auto& rs = parse["response_selector"];
+  EXPECT_EQ(rs["all_retrieval_intents"], nlohmann::ordered_json::array({"faq"}));
+  EXPECT_EQ(rs["faq"]["response"]["intent_response_key"], "faq/ask_name");
+  EXPECT_EQ(rs["faq"]["response"]["utter_action"], "utter_faq/ask_name");
+  EXPECT_EQ(rs["faq"]["response"]["responses"][0]["text"], "I am a bot.");
+  EXPECT_EQ(rs["faq"]["ranking"].size(), 2u);
+  EXPECT_EQ(model->Parse("is it sunny")["response_selector"]["faq"]["response"]["intent_response_key"],
+            "faq/ask_weather");
+  EXPECT_EQ(parse["intent"]["name"], "faq");
+}
+
+TEST_F(DietTest, LogisticRegressionClassifierSeparatesIntents) {
+  const std::string config =
+      "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+      "  - name: CountVectorsFeaturizer\n  - name: CountVectorsFeaturizer\n    analyzer: char_wb\n"
+      "    min_ngram: 1\n    max_ngram: 4\n  - name: LogisticRegressionClassifier\n    ranking_length: 2\n"
+      "policies: []\n";
+  const fs::path archive = TrainWith(config, "lr");
+  const auto model = training::Model::Load(archive);
+  EXPECT_EQ(model->Parse("hello friend")["intent"]["name"], "greet");
+  EXPECT_EQ(model->Parse("see you later")["intent"]["name"], "goodbye");
+  const auto order = model->Parse("i want a burger please");
+  EXPECT_EQ(order["intent"]["name"], "order_food");
+  EXPECT_EQ(order["intent_ranking"].size(), 2u);
+  // Deterministic: the same data gives the same weights.
+  const auto again = training::Model::Load(TrainWith(config, "lr2"));
+  EXPECT_EQ(again->Parse("i want a burger please").dump(), order.dump());
+}
+
 TEST_F(DietTest, TrainsOnCudaWhenPresent) {
   if (!CudaAvailable()) GTEST_SKIP() << "no CUDA device";
   const auto model = training::Model::Load(TrainWith(Config(60), "gpu", nullptr, "cuda"));

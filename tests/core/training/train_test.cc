@@ -179,13 +179,14 @@ TEST_F(TrainTest, PersistNluDataStoresTrainingDataYml) {
 }
 
 TEST_F(TrainTest, UnimplementedComponentsAreNamedBeforeTraining) {
-  dir_.Write("config.yml", "recipe: default.v1\nlanguage: en\n");  // default config: ResponseSelector, TED, ...
+  dir_.Write("config.yml", "recipe: default.v1\nlanguage: en\n");  // default config: TED, RulePolicy, ...
   try {
     Train(train_);
     FAIL();
   } catch (const util::InvalidConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("'ResponseSelector'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'TEDPolicy'"), std::string::npos) << e.what();
     EXPECT_EQ(std::string(e.what()).find("'DIETClassifier'"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("'ResponseSelector'"), std::string::npos) << e.what();
   }
   EXPECT_EQ(ArchiveCount(), 0u);
 }
