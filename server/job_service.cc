@@ -4,6 +4,7 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/util/time_util.h>
 
+#include <dlfcn.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -22,6 +23,38 @@ namespace fs = std::filesystem;
 namespace trainyard::server {
 namespace {
 
+// Memory in use on a GPU, from NVIDIA's management library loaded at run time
+// (no build dependency; absent on machines without the driver). Jobs own
+// their GPU (one worker per GPU), so the device's use is the job's.
+std::optional<uint64_t> GpuMemoryUsed(const std::string& device) {
+  if (device.rfind("cuda", 0) != 0) return std::nullopt;
+  struct Nvml {
+    struct Memory {
+      unsigned long long total, free, used;
+    };
+    int (*init)() = nullptr;
+    int (*handle_by_index)(unsigned, void**) = nullptr;
+    int (*memory_info)(void*, Memory*) = nullptr;
+    bool ok = false;
+    Nvml() {
+      void* lib = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
+      if (!lib) return;
+      init = reinterpret_cast<int (*)()>(dlsym(lib, "nvmlInit_v2"));
+      handle_by_index = reinterpret_cast<int (*)(unsigned, void**)>(dlsym(lib, "nvmlDeviceGetHandleByIndex_v2"));
+      memory_info = reinterpret_cast<int (*)(void*, Memory*)>(dlsym(lib, "nvmlDeviceGetMemoryInfo"));
+      ok = init && handle_by_index && memory_info && init() == 0;
+    }
+  };
+  static Nvml nvml;
+  if (!nvml.ok) return std::nullopt;
+  const size_t colon = device.find(':');
+  const unsigned index = colon == std::string::npos ? 0u : static_cast<unsigned>(std::atoi(device.c_str() + colon + 1));
+  void* handle = nullptr;
+  Nvml::Memory memory{};
+  if (nvml.handle_by_index(index, &handle) != 0 || nvml.memory_info(handle, &memory) != 0) return std::nullopt;
+  return memory.used;
+}
+
 // Process-wide resource use: the CPU the server used since the previous
 // sample (100 = one core busy) and its resident memory. Jobs share the
 // process, so with several workers the figures cover all of them.
@@ -39,7 +72,8 @@ class TelemetrySampler {
     last_wall_ = wall;
     last_cpu_ = cpu;
     t.set_rss_bytes(RssBytes());
-    t.set_device(device_);  // GPU memory: reported once components train on GPUs
+    t.set_device(device_);
+    if (const auto gpu = GpuMemoryUsed(device_)) t.set_gpu_memory_bytes(*gpu);
     return t;
   }
 

@@ -219,6 +219,7 @@ struct Example {
   size_t sentence_row = 0;     // in the sentence CSR
   int label = -1;
   std::vector<int> tags;  // one per token, when entities are learned
+  std::vector<int> roles, groups;  // the same for entity roles and groups, when present
 };
 
 // Appends the message's feature rows (tokens; sentence) to the CSRs.
@@ -284,17 +285,20 @@ struct TagSet {
     }
     return t;
   }
-  // Gold tags of a message's tokens: tokens overlapping an entity span take it.
-  std::vector<int> Tags(const NluMessage& m) const {
+  // Gold tags of a message's tokens: tokens overlapping an entity span take
+  // its entity type, role or group (`attribute`).
+  std::vector<int> Tags(const NluMessage& m, const std::string& attribute = "entity") const {
     std::vector<int> tags(m.tokens.size(), 0);
     for (const data::EntityAnnotation& e : m.data.entities) {
+      const std::string& value = attribute == "role" ? e.role : attribute == "group" ? e.group : e.entity;
+      if (value.empty()) continue;
       std::vector<size_t> covered;
       for (size_t t = 0; t < m.tokens.size(); ++t)
         if (m.tokens[t].start < e.end && m.tokens[t].end > e.start && tags[t] == 0) covered.push_back(t);
       for (size_t i = 0; i < covered.size(); ++i) {
-        std::string tag = e.entity;
+        std::string tag = value;
         if (bilou)
-          tag = (covered.size() == 1 ? "U-" : i == 0 ? "B-" : i + 1 == covered.size() ? "L-" : "I-") + e.entity;
+          tag = (covered.size() == 1 ? "U-" : i == 0 ? "B-" : i + 1 == covered.size() ? "L-" : "I-") + value;
         auto it = index.find(tag);
         if (it != index.end()) tags[covered[i]] = it->second;
       }
@@ -360,6 +364,7 @@ struct Batch {
   std::vector<int64_t> token_lengths;
   torch::Tensor labels;                     // [B]
   torch::Tensor tags, tag_mask;             // [B, Ltok]
+  torch::Tensor roles, groups;              // [B, Ltok], when learned
 };
 
 Batch MakeBatch(const std::vector<Example>& examples, const std::vector<size_t>& pick, const Csr& seq,
@@ -408,6 +413,16 @@ Batch MakeBatch(const std::vector<Example>& examples, const std::vector<size_t>&
     }
     b.tags = torch::tensor(tags, longs).view({static_cast<int64_t>(pick.size()), max_tokens}).to(device);
     b.tag_mask = b.token_packing.padding.logical_not();
+    auto padded = [&](std::vector<int> Example::*field) {
+      std::vector<int64_t> v(pick.size() * static_cast<size_t>(max_tokens), 0);
+      for (size_t k = 0; k < pick.size(); ++k) {
+        const std::vector<int>& x = examples[pick[k]].*field;
+        for (size_t t = 0; t < x.size(); ++t) v[k * max_tokens + t] = x[t];
+      }
+      return torch::tensor(v, longs).view({static_cast<int64_t>(pick.size()), max_tokens}).to(device);
+    };
+    if (!examples[pick[0]].roles.empty()) b.roles = padded(&Example::roles);
+    if (!examples[pick[0]].groups.empty()) b.groups = padded(&Example::groups);
   }
   return b;
 }
@@ -415,14 +430,15 @@ Batch MakeBatch(const std::vector<Example>& examples, const std::vector<size_t>&
 // ---------------------------------------------------------------- model
 
 struct Dims {
-  int64_t sequence_vocabulary = 0, sentence_vocabulary = 0, labels = 0, tags = 0;
+  int64_t sequence_vocabulary = 0, sentence_vocabulary = 0, labels = 0, tags = 0, roles = 0, groups = 0;
   Json ToJson() const {
     return {{"sequence_vocabulary", sequence_vocabulary}, {"sentence_vocabulary", sentence_vocabulary},
-            {"labels", labels}, {"tags", tags}};
+            {"labels", labels}, {"tags", tags}, {"roles", roles}, {"groups", groups}};
   }
   static Dims FromJson(const Json& j) {
     return {j.at("sequence_vocabulary").get<int64_t>(), j.at("sentence_vocabulary").get<int64_t>(),
-            j.at("labels").get<int64_t>(), j.at("tags").get<int64_t>()};
+            j.at("labels").get<int64_t>(), j.at("tags").get<int64_t>(), j.value("roles", int64_t{0}),
+            j.value("groups", int64_t{0})};
   }
 };
 
@@ -469,6 +485,15 @@ class DietModelImpl : public torch::nn::Module {
     if (o.entity_recognition && d.tags > 1) {
       tag_logits = register_module("tag_logits", Dense(width, d.tags, 1.0, true, rng));
       crf = register_module("crf", Crf(d.tags, rng));
+      // Roles and groups: their own CRFs, fed the tokens and their entity tags.
+      if (d.roles > 1) {
+        role_logits = register_module("role_logits", Dense(width + d.tags, d.roles, 1.0, true, rng));
+        role_crf = register_module("role_crf", Crf(d.roles, rng));
+      }
+      if (d.groups > 1) {
+        group_logits = register_module("group_logits", Dense(width + d.tags, d.groups, 1.0, true, rng));
+        group_crf = register_module("group_crf", Crf(d.groups, rng));
+      }
     }
   }
 
@@ -501,6 +526,14 @@ class DietModelImpl : public torch::nn::Module {
     return b.token_packing.Unpack(tag_logits->forward(encoded.index_select(0, b.token_rows)));
   }
 
+  // Role or group scores [B, Ltok, R] given the entity tags [B, Ltok].
+  torch::Tensor AttributeEmissions(Dense& logits, const torch::Tensor& encoded, const Batch& b,
+                                   const torch::Tensor& entity_tags) {
+    torch::Tensor tokens = encoded.index_select(0, b.token_rows);
+    torch::Tensor one_hot = b.token_packing.Pack(torch::one_hot(entity_tags, dims_.tags).to(tokens.scalar_type()));
+    return b.token_packing.Unpack(logits->forward(torch::cat({tokens, one_hot}, 1)));
+  }
+
   // Estimated forward FLOPs of a batch (matmuls and sparse products).
   double ForwardFlops(const Batch& b) const {
     const double n = static_cast<double>(b.packing.rows());
@@ -526,8 +559,8 @@ class DietModelImpl : public torch::nn::Module {
   SparseDense sequence_input{nullptr}, sentence_input{nullptr};
   std::vector<Dense> text_ffnn, label_ffnn;
   TransformerEncoder transformer{nullptr};
-  Dense text_embed{nullptr}, label_embed{nullptr}, tag_logits{nullptr};
-  Crf crf{nullptr};
+  Dense text_embed{nullptr}, label_embed{nullptr}, tag_logits{nullptr}, role_logits{nullptr}, group_logits{nullptr};
+  Crf crf{nullptr}, role_crf{nullptr}, group_crf{nullptr};
 
  private:
   DietOptions o_;
@@ -567,6 +600,10 @@ class DietClassifier : public nlu::NluComponent {
       labels_ = meta.at("labels").get<std::vector<std::string>>();
       tags_ = TagSet::ForEntities({}, meta.at("bilou").get<bool>());
       for (const Json& t : meta.at("tags")) tags_.Add(t.get<std::string>());
+      roles_ = TagSet::ForEntities({}, tags_.bilou);
+      groups_ = TagSet::ForEntities({}, tags_.bilou);
+      for (const Json& t : meta.value("roles", Json::array())) roles_.Add(t.get<std::string>());
+      for (const Json& t : meta.value("groups", Json::array())) groups_.Add(t.get<std::string>());
       options_ = DietOptions::FromJson(meta.at("config"), name());
       if (selector_) options_.entity_recognition = false;
       Rng rng(0, torch::kCPU);
@@ -603,7 +640,7 @@ class DietClassifier : public nlu::NluComponent {
   Layout layout_;
   Dims dims_;
   std::vector<std::string> labels_;
-  TagSet tags_;
+  TagSet tags_, roles_, groups_;
   mutable DietModel model_{nullptr};
 };
 
@@ -621,7 +658,7 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
 
   // The examples: messages with text (and an intent when classifying).
   std::vector<const NluMessage*> messages;
-  std::set<std::string> intents, entities;
+  std::set<std::string> intents, entities, roles, groups;
   std::set<std::string> retrieval_intents;
   for (const NluMessage& m : data.messages) {
     if (m.data.text.empty() || m.tokens.empty() || m.data.origin != data::MessageOrigin::kNluFile) continue;
@@ -631,7 +668,11 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
     messages.push_back(&m);
     if (!Label(m).empty()) intents.insert(Label(m));
     if (!selector_)
-      for (const data::EntityAnnotation& e : m.data.entities) entities.insert(e.entity);
+      for (const data::EntityAnnotation& e : m.data.entities) {
+        entities.insert(e.entity);
+        if (!e.role.empty()) roles.insert(e.role);
+        if (!e.group.empty()) groups.insert(e.group);
+      }
   }
   all_retrieval_intents_ = Json(retrieval_intents);
   if (selector_)
@@ -656,9 +697,12 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
   std::map<std::string, int> label_index;
   for (size_t i = 0; i < labels_.size(); ++i) label_index[labels_[i]] = static_cast<int>(i);
   tags_ = TagSet::ForEntities(o.entity_recognition ? entities : std::set<std::string>{}, o.bilou);
+  roles_ = TagSet::ForEntities(o.entity_recognition ? roles : std::set<std::string>{}, o.bilou);
+  groups_ = TagSet::ForEntities(o.entity_recognition ? groups : std::set<std::string>{}, o.bilou);
   dims_ = {Layout::Width(layout_.sequence), Layout::Width(layout_.sentence),
            o.intent_classification ? static_cast<int64_t>(labels_.size()) : 0,
-           static_cast<int64_t>(tags_.names.size())};
+           static_cast<int64_t>(tags_.names.size()), static_cast<int64_t>(roles_.names.size()),
+           static_cast<int64_t>(groups_.names.size())};
 
   Csr seq, sent;
   std::vector<Example> examples(messages.size());
@@ -666,7 +710,11 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
   for (size_t i = 0; i < messages.size(); ++i) {
     EncodeFeatures(*messages[i], layout_, seq, sent, examples[i], name());
     examples[i].label = o.intent_classification ? label_index.at(Label(*messages[i])) : 0;
-    if (o.entity_recognition) examples[i].tags = tags_.Tags(*messages[i]);
+    if (o.entity_recognition) {
+      examples[i].tags = tags_.Tags(*messages[i]);
+      if (dims_.roles > 1) examples[i].roles = roles_.Tags(*messages[i], "role");
+      if (dims_.groups > 1) examples[i].groups = groups_.Tags(*messages[i], "group");
+    }
     example_labels[i] = examples[i].label;
   }
 
@@ -702,12 +750,12 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
     const bool kernel = n.size() > 6 && n.compare(n.size() - 6, 6, "weight") == 0 && n.find("norm") == std::string::npos;
     (kernel ? decayed : plain).push_back(p.value());
   }
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decayed, std::make_unique<torch::optim::AdamOptions>(
+  std::vector<torch::optim::OptimizerParamGroup> param_groups;
+  param_groups.emplace_back(decayed, std::make_unique<torch::optim::AdamOptions>(
                                    torch::optim::AdamOptions(o.learning_rate).eps(1e-7).weight_decay(2 * o.regularization)));
-  groups.emplace_back(plain, std::make_unique<torch::optim::AdamOptions>(
+  param_groups.emplace_back(plain, std::make_unique<torch::optim::AdamOptions>(
                                  torch::optim::AdamOptions(o.learning_rate).eps(1e-7)));
-  torch::optim::Adam adam(groups, torch::optim::AdamOptions(o.learning_rate).eps(1e-7));
+  torch::optim::Adam adam(param_groups, torch::optim::AdamOptions(o.learning_rate).eps(1e-7));
 
   auto evaluate = [&](const std::vector<size_t>& ids) {
     torch::NoGradGuard no_grad;
@@ -765,6 +813,13 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
       }
       if (o.entity_recognition) {
         torch::Tensor nll = model_->crf->NegativeLogLikelihood(model_->Emissions(x, b), b.tags, b.tag_mask);
+        // Roles and groups learn from the gold entity tags (predicted ones at inference).
+        if (model_->role_crf)
+          nll = nll + model_->role_crf->NegativeLogLikelihood(
+                          model_->AttributeEmissions(model_->role_logits, x, b, b.tags), b.roles, b.tag_mask);
+        if (model_->group_crf)
+          nll = nll + model_->group_crf->NegativeLogLikelihood(
+                          model_->AttributeEmissions(model_->group_logits, x, b, b.tags), b.groups, b.tag_mask);
         loss = loss + nll;
         entity_sum += nll.item<double>();
       }
@@ -811,11 +866,16 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
   config["random_seed"] = o.seed;
   config["entity_recognition"] = o.entity_recognition;
   config["intent_classification"] = o.intent_classification;
-  Json tags = Json::array();
-  for (size_t i = 1; i < tags_.names.size(); ++i) tags.push_back(tags_.names[i]);
+  auto names = [](const TagSet& t) {
+    Json a = Json::array();
+    for (size_t i = 1; i < t.names.size(); ++i) a.push_back(t.names[i]);
+    return a;
+  };
+  const Json tags = names(tags_);
   nlu::WriteJsonResource(c, kMetaFile,
                          {{"config", config}, {"layout", layout_.ToJson()}, {"dims", dims_.ToJson()},
-                          {"labels", labels_}, {"tags", tags}, {"bilou", o.bilou},
+                          {"labels", labels_}, {"tags", tags}, {"roles", names(roles_)},
+                          {"groups", names(groups_)}, {"bilou", o.bilou},
                           {"responses", responses_}, {"all_retrieval_intents", all_retrieval_intents_}});
   nlu::WriteJsonResource(c, kStatsFile,
                          {{"examples", train_ids.size()}, {"epochs", o.epochs}, {"seconds", seconds},
@@ -885,15 +945,48 @@ void DietClassifier::Predict(NluMessage& m) const {
     const auto paths = model_->crf->Decode(model_->Emissions(x, b), b.token_lengths, &confidences);
     std::vector<std::string> names;
     for (int t : paths[0]) names.push_back(tags_.names.at(static_cast<size_t>(t)));
+    // Roles / groups per token, decoded given the predicted entity tags.
+    std::vector<int64_t> predicted(paths[0].begin(), paths[0].end());
+    const torch::Tensor entity_tags = torch::tensor(predicted, torch::kLong).view({1, -1});
+    auto attribute = [&](Dense& logits, Crf& crf, const TagSet& set) {
+      std::vector<std::pair<std::string, float>> per_token(paths[0].size());
+      if (!crf) return per_token;
+      std::vector<std::vector<float>> conf;
+      const auto p = crf->Decode(model_->AttributeEmissions(logits, x, b, entity_tags), b.token_lengths, &conf);
+      for (size_t t = 0; t < p[0].size(); ++t) {
+        std::string tag = set.names.at(static_cast<size_t>(p[0][t]));
+        if (set.bilou && tag.size() > 2 && tag[1] == '-') tag = tag.substr(2);
+        per_token[t] = {tag == "O" ? "" : tag, conf[0][t]};
+      }
+      return per_token;
+    };
+    const auto role = attribute(model_->role_logits, model_->role_crf, roles_);
+    const auto group = attribute(model_->group_logits, model_->group_crf, groups_);
+    // The most frequent role (group) over an entity's tokens, with its mean confidence.
+    auto vote = [](const std::vector<std::pair<std::string, float>>& v, int first, int last, Json& entity,
+                   const char* key, const char* confidence_key) {
+      std::map<std::string, std::pair<int, double>> count;
+      for (int t = first; t <= last && t < static_cast<int>(v.size()); ++t)
+        if (!v[t].first.empty()) ++count[v[t].first].first, count[v[t].first].second += v[t].second;
+      const auto best = std::max_element(count.begin(), count.end(), [](const auto& a, const auto& b2) {
+        return a.second.first < b2.second.first;
+      });
+      if (best == count.end()) return;
+      entity[key] = best->first;
+      entity[confidence_key] = best->second.second / best->second.first;
+    };
     const std::u32string text = util::DecodeUtf8(m.data.text);
     for (const Span& s : TagsToSpans(names, confidences[0], tags_.bilou)) {
       const int start = m.tokens[s.first].start, end = m.tokens[s.last].end;
-      m.entities.push_back({{"entity", s.entity},
-                            {"start", start},
-                            {"end", end},
-                            {"confidence_entity", s.confidence},
-                            {"value", util::EncodeUtf8(std::u32string_view(text).substr(start, end - start))},
-                            {"extractor", "DIETClassifier"}});
+      Json entity = {{"entity", s.entity},
+                     {"start", start},
+                     {"end", end},
+                     {"confidence_entity", s.confidence}};
+      vote(role, s.first, s.last, entity, "role", "confidence_role");
+      vote(group, s.first, s.last, entity, "group", "confidence_group");
+      entity["value"] = util::EncodeUtf8(std::u32string_view(text).substr(start, end - start));
+      entity["extractor"] = name();
+      m.entities.push_back(std::move(entity));
     }
   }
 }

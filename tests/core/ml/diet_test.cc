@@ -45,6 +45,16 @@ nlu:
     - order [sushi](food) from [tokyo house](restaurant)
     - a [burger](food) from [five guys](restaurant) please
     - i want [pasta](food) from [luigi](restaurant)
+- intent: book_flight
+  examples: |
+    - fly from [berlin]{"entity": "city", "role": "departure"} to [paris]{"entity": "city", "role": "destination"}
+    - a flight from [rome]{"entity": "city", "role": "departure"} to [london]{"entity": "city", "role": "destination"}
+    - from [paris]{"entity": "city", "role": "departure"} to [rome]{"entity": "city", "role": "destination"} please
+    - book a flight from [london]{"entity": "city", "role": "departure"} to [berlin]{"entity": "city", "role": "destination"}
+    - i need to fly from [madrid]{"entity": "city", "role": "departure"} to [oslo]{"entity": "city", "role": "destination"}
+    - fly me to [berlin]{"entity": "city", "role": "destination"}
+    - a flight to [madrid]{"entity": "city", "role": "destination"}
+    - leaving from [oslo]{"entity": "city", "role": "departure"}
 )";
 
 std::string Config(int epochs, const std::string& extra = "", int seed = 42) {
@@ -63,8 +73,8 @@ class DietTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_.Write("data/nlu.yml", kNlu);
-    dir_.Write("domain.yml", "version: \"3.1\"\nintents: [greet, goodbye, order_food]\n"
-                             "entities: [food, restaurant]\n");
+    dir_.Write("domain.yml", "version: \"3.1\"\nintents: [greet, goodbye, order_food, book_flight]\n"
+                             "entities: [food, restaurant, {city: {roles: [departure, destination]}}]\n");
     ::setenv("TRAINYARD_CACHE_DIR", (dir_.path() / "cache").c_str(), 1);
   }
   void TearDown() override { ::unsetenv("TRAINYARD_CACHE_DIR"); }
@@ -104,7 +114,7 @@ TEST_F(DietTest, LearnsIntentsAndEntitiesAndLossFalls) {
   EXPECT_EQ(model->Parse("bye for now")["intent"]["name"], "goodbye");
   const auto order = model->Parse("i want a pizza from luigi");
   EXPECT_EQ(order["intent"]["name"], "order_food");
-  ASSERT_EQ(order["intent_ranking"].size(), 3u);
+  ASSERT_EQ(order["intent_ranking"].size(), 4u);
   EXPECT_GT(order["intent"]["confidence"].get<double>(), 0.5);
   ASSERT_EQ(order["entities"].size(), 2u) << order.dump();
   const auto& food = order["entities"][0];
@@ -116,6 +126,16 @@ TEST_F(DietTest, LearnsIntentsAndEntitiesAndLossFalls) {
   EXPECT_GT(food["confidence_entity"].get<double>(), 0.5);
   EXPECT_EQ(order["entities"][1]["entity"], "restaurant");
   EXPECT_EQ(order["entities"][1]["value"], "luigi");
+  EXPECT_FALSE(food.contains("role"));
+
+  // Roles: the same cities, in new places, get the role their context gives.
+  const auto flight = model->Parse("fly from paris to berlin");
+  EXPECT_EQ(flight["intent"]["name"], "book_flight");
+  ASSERT_EQ(flight["entities"].size(), 2u) << flight.dump();
+  EXPECT_EQ(flight["entities"][0]["value"], "paris");
+  EXPECT_EQ(flight["entities"][0]["role"], "departure") << flight.dump();
+  EXPECT_EQ(flight["entities"][1]["role"], "destination") << flight.dump();
+  EXPECT_GT(flight["entities"][1]["confidence_role"].get<double>(), 0.5);
 }
 
 TEST_F(DietTest, SameSeedSamePredictionsAcrossTrainingsAndLoads) {
@@ -188,8 +208,8 @@ responses:
   utter_faq/ask_weather:
   - text: Look outside.
 )");
-  dir_.Write("domain.yml", "version: \"3.1\"\nintents: [greet, goodbye, order_food, faq]\n"
-                           "entities: [food, restaurant]\n");
+  dir_.Write("domain.yml", "version: \"3.1\"\nintents: [greet, goodbye, order_food, book_flight, faq]\n"
+                           "entities: [food, restaurant, {city: {roles: [departure, destination]}}]\n");
   const std::string config = Config(40) + "  - name: ResponseSelector\n    epochs: 60\n    random_seed: 3\n"
                                           "    retrieval_intent: faq\n    hidden_layers_sizes:\n      text: [32]\n      label: [32]\n"
                                           "    dense_dimension:\n      text: 64\n      label: 64\n";
