@@ -999,106 +999,79 @@ class ResponseSelector : public DietClassifier {
 
 }  // namespace
 
-void RegisterResponseSelector() {
-  nlu::RegisterNluComponent<ResponseSelector>(
-      "ResponseSelector",
-      {{"hidden_layers_sizes", {{"text", {256, 128}}, {"label", {256, 128}}}},
-       {"share_hidden_layers", false},
-       {"transformer_size", nullptr},
-       {"number_of_transformer_layers", 0},
-       {"number_of_attention_heads", 4},
-       {"use_key_relative_attention", false},
-       {"use_value_relative_attention", false},
-       {"max_relative_position", 5},
-       {"unidirectional_encoder", false},
-       {"batch_size", {64, 256}},
-       {"batch_strategy", "balanced"},
-       {"epochs", 300},
-       {"random_seed", nullptr},
-       {"learning_rate", 0.001},
-       {"embedding_dimension", 20},
-       {"dense_dimension", {{"text", 512}, {"label", 512}}},
-       {"concat_dimension", {{"text", 512}, {"label", 512}}},
-       {"number_of_negative_examples", 20},
-       {"similarity_type", "auto"},
-       {"loss_type", "cross_entropy"},
-       {"ranking_length", 10},
-       {"maximum_positive_similarity", 0.8},
-       {"maximum_negative_similarity", -0.4},
-       {"use_maximum_negative_similarity", true},
-       {"scale_loss", true},
-       {"regularization_constant", 0.002},
-       {"connection_density", 1.0},
-       {"negative_margin_scale", 0.8},
-       {"drop_rate", 0.2},
-       {"drop_rate_attention", 0.0},
-       {"use_sparse_input_dropout", false},
-       {"use_dense_input_dropout", false},
-       {"evaluate_every_number_of_epochs", 20},
-       {"evaluate_on_number_of_examples", 0},
-       {"use_masked_language_model", false},
-       {"retrieval_intent", nullptr},
-       {"use_text_as_label", false},
-       {"tensorboard_log_directory", nullptr},
-       {"tensorboard_log_level", "epoch"},
-       {"checkpoint_model", false},
-       {"featurizers", Json::array()},
-       {"constrain_similarities", false},
-       {"model_confidence", "softmax"},
-       {"renormalize_confidences", false},
-       {"run_eagerly", false}});
+Json DietDefaults() {
+  return {{"hidden_layers_sizes", {{"text", Json::array()}, {"label", Json::array()}}},
+          {"share_hidden_layers", false},
+          {"transformer_size", 256},
+          {"number_of_transformer_layers", 2},
+          {"number_of_attention_heads", 4},
+          {"use_key_relative_attention", false},
+          {"use_value_relative_attention", false},
+          {"max_relative_position", 5},
+          {"unidirectional_encoder", false},
+          {"batch_size", {64, 256}},
+          {"batch_strategy", "balanced"},
+          {"epochs", 300},
+          {"random_seed", nullptr},
+          {"learning_rate", 0.001},
+          {"embedding_dimension", 20},
+          {"dense_dimension", {{"text", 128}, {"label", 20}}},
+          {"concat_dimension", {{"text", 128}, {"label", 20}}},
+          {"number_of_negative_examples", 20},
+          {"similarity_type", "auto"},
+          {"loss_type", "cross_entropy"},
+          {"ranking_length", 10},
+          {"maximum_positive_similarity", 0.8},
+          {"maximum_negative_similarity", -0.4},
+          {"use_maximum_negative_similarity", true},
+          {"scale_loss", false},
+          {"regularization_constant", 0.002},
+          {"negative_margin_scale", 0.8},
+          {"connection_density", 0.2},
+          {"drop_rate", 0.2},
+          {"drop_rate_attention", 0.0},
+          {"use_sparse_input_dropout", true},
+          {"use_dense_input_dropout", true},
+          {"evaluate_every_number_of_epochs", 20},
+          {"evaluate_on_number_of_examples", 0},
+          {"intent_classification", true},
+          {"entity_recognition", true},
+          {"use_masked_language_model", false},
+          {"BILOU_flag", true},
+          {"tensorboard_log_directory", nullptr},
+          {"tensorboard_log_level", "epoch"},
+          {"checkpoint_model", false},
+          {"featurizers", Json::array()},
+          {"split_entities_by_comma", true},
+          {"constrain_similarities", false},
+          {"model_confidence", "softmax"},
+          {"renormalize_confidences", false},
+          {"run_eagerly", false}};
 }
 
-void RegisterDietClassifier() {
-  nlu::RegisterNluComponent<DietClassifier>(
-      "DIETClassifier",
-      {{"hidden_layers_sizes", {{"text", Json::array()}, {"label", Json::array()}}},
-       {"share_hidden_layers", false},
-       {"transformer_size", 256},
-       {"number_of_transformer_layers", 2},
-       {"number_of_attention_heads", 4},
-       {"use_key_relative_attention", false},
-       {"use_value_relative_attention", false},
-       {"max_relative_position", 5},
-       {"unidirectional_encoder", false},
-       {"batch_size", {64, 256}},
-       {"batch_strategy", "balanced"},
-       {"epochs", 300},
-       {"random_seed", nullptr},
-       {"learning_rate", 0.001},
-       {"embedding_dimension", 20},
-       {"dense_dimension", {{"text", 128}, {"label", 20}}},
-       {"concat_dimension", {{"text", 128}, {"label", 20}}},
-       {"number_of_negative_examples", 20},
-       {"similarity_type", "auto"},
-       {"loss_type", "cross_entropy"},
-       {"ranking_length", 10},
-       {"maximum_positive_similarity", 0.8},
-       {"maximum_negative_similarity", -0.4},
-       {"use_maximum_negative_similarity", true},
-       {"scale_loss", false},
-       {"regularization_constant", 0.002},
-       {"negative_margin_scale", 0.8},
-       {"connection_density", 0.2},
-       {"drop_rate", 0.2},
-       {"drop_rate_attention", 0.0},
-       {"use_sparse_input_dropout", true},
-       {"use_dense_input_dropout", true},
-       {"evaluate_every_number_of_epochs", 20},
-       {"evaluate_on_number_of_examples", 0},
-       {"intent_classification", true},
-       {"entity_recognition", true},
-       {"use_masked_language_model", false},
-       {"BILOU_flag", true},
-       {"tensorboard_log_directory", nullptr},
-       {"tensorboard_log_level", "epoch"},
-       {"checkpoint_model", false},
-       {"featurizers", Json::array()},
-       {"split_entities_by_comma", true},
-       {"constrain_similarities", false},
-       {"model_confidence", "softmax"},
-       {"renormalize_confidences", false},
-       {"run_eagerly", false}});
+// ResponseSelector's defaults: DIET's, with Rasa's differences.
+Json ResponseSelectorDefaults() {
+  Json d = DietDefaults();
+  for (const char* key : {"intent_classification", "entity_recognition", "BILOU_flag", "split_entities_by_comma"})
+    d.erase(key);
+  d["hidden_layers_sizes"] = {{"text", {256, 128}}, {"label", {256, 128}}};
+  d["transformer_size"] = nullptr;
+  d["number_of_transformer_layers"] = 0;
+  d["dense_dimension"] = {{"text", 512}, {"label", 512}};
+  d["concat_dimension"] = {{"text", 512}, {"label", 512}};
+  d["scale_loss"] = true;
+  d["connection_density"] = 1.0;
+  d["use_sparse_input_dropout"] = false;
+  d["use_dense_input_dropout"] = false;
+  d["retrieval_intent"] = nullptr;
+  d["use_text_as_label"] = false;
+  return d;
+}
+
+void RegisterDietClassifier() { nlu::RegisterNluComponent<DietClassifier>("DIETClassifier", DietDefaults()); }
+
+void RegisterResponseSelector() {
+  nlu::RegisterNluComponent<ResponseSelector>("ResponseSelector", ResponseSelectorDefaults());
 }
 
 void RegisterMlComponents() {
