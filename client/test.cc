@@ -131,6 +131,7 @@ int CrossValidate(const ParsedArgs& args, const std::vector<fs::path>& nlu, cons
     out << "fold " << f + 1 << "/" << folds << ": " << e.examples << " test examples, intent accuracy " << std::fixed
         << std::setprecision(4) << e.intent_accuracy << "\n";
     combined.predictions.insert(combined.predictions.end(), e.predictions.begin(), e.predictions.end());
+    for (const Json& x : e.intent_errors) combined.intent_errors.push_back(x);
   }
   // The reports of all folds' predictions together, as Rasa writes them.
   const double mean = std::accumulate(accuracies.begin(), accuracies.end(), 0.0) / accuracies.size();

@@ -4,11 +4,11 @@
 #include <set>
 
 #include "core/data/importer.h"
-#include "core/ml/device.h"
 #include "core/data/serialize.h"
 #include "core/graph/recipe.h"
 #include "core/graph/registry.h"
 #include "core/graph/validation.h"
+#include "core/ml/device.h"
 #include "core/storage/archive.h"
 #include "core/storage/model_name.h"
 #include "core/training/components.h"

@@ -59,7 +59,6 @@ TEST(TestNluCommandTest, WritesRasaReportsAndOnePredictionPerExample) {
   const int code = client::RunCli({"test", "nlu", "-m", (dir.path() / "models" / "m.tar.gz").string(), "--nlu",
                                    (dir.path() / "test").string(), "--out", (dir.path() / "results").string()},
                                   out, err);
-  ::unsetenv("TRAINYARD_CACHE_DIR");
   ASSERT_EQ(code, 0) << err.str();
   EXPECT_NE(out.str().find("accuracy 0.6667"), std::string::npos) << out.str();
   std::ifstream report(dir.path() / "results" / "intent_report.json");
@@ -81,6 +80,22 @@ TEST(TestNluCommandTest, WritesRasaReportsAndOnePredictionPerExample) {
   }
   EXPECT_EQ(n, 3);
 
+  // Cross-validation trains per fold and pools the folds' predictions.
+  std::ostringstream cv_out, cv_err;
+  ASSERT_EQ(client::RunCli({"test", "nlu", "--cross-validation", "-c", (dir.path() / "config.yml").string(), "-u",
+                            (dir.path() / "data" / "nlu.yml").string(), "--folds", "2", "--out",
+                            (dir.path() / "cv").string()},
+                           cv_out, cv_err),
+            0)
+      << cv_err.str();
+  EXPECT_NE(cv_out.str().find("fold 2/2"), std::string::npos) << cv_out.str();
+  std::ifstream cv_lines(dir.path() / "cv" / "nlu_predictions.jsonl");
+  int cv_n = 0;
+  while (std::getline(cv_lines, line)) ++cv_n;
+  EXPECT_EQ(cv_n, 6);  // every example tested once
+  std::ifstream cv_report(dir.path() / "cv" / "intent_report.json");
+  EXPECT_TRUE(nlohmann::json::parse(cv_report).contains("accuracy"));
+
   // Missing test data is an error naming the path, not a crash.
   std::ostringstream out2, err2;
   EXPECT_EQ(client::RunCli({"test", "nlu", "-m", (dir.path() / "models").string(), "--nlu",
@@ -88,6 +103,7 @@ TEST(TestNluCommandTest, WritesRasaReportsAndOnePredictionPerExample) {
                            out2, err2),
             1);
   EXPECT_NE(err2.str().find("nope.yml"), std::string::npos) << err2.str();
+  ::unsetenv("TRAINYARD_CACHE_DIR");
 }
 
 }  // namespace
