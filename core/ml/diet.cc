@@ -169,28 +169,19 @@ struct DietOptions {
 
 // Which featurizers' columns make up the model's input, in order.
 struct Layout {
-  std::vector<std::pair<std::string, int>> sequence, sentence;  // (origin, columns)
+  nlu::FeatureLayout sequence, sentence;  // (origin, columns)
 
-  static int64_t Width(const std::vector<std::pair<std::string, int>>& parts) {
+  static int64_t Width(const nlu::FeatureLayout& parts) {
     int64_t w = 0;
     for (const auto& p : parts) w += p.second;
     return w;
   }
   static Layout From(const std::vector<const NluMessage*>& messages) {
-    std::map<std::string, int> seq, sent;
-    for (const NluMessage* m : messages)
-      for (const nlu::Features& f : m->features) {
-        if (f.attribute != "text") continue;
-        auto& target = f.type == nlu::FeatureType::kSequence ? seq : sent;
-        target[f.origin] = std::max(target[f.origin], f.matrix.cols);
-      }
-    Layout l;
-    l.sequence.assign(seq.begin(), seq.end());
-    l.sentence.assign(sent.begin(), sent.end());
-    return l;
+    return {nlu::TextFeatureLayout(messages, nlu::FeatureType::kSequence),
+            nlu::TextFeatureLayout(messages, nlu::FeatureType::kSentence)};
   }
   Json ToJson() const {
-    auto part = [](const std::vector<std::pair<std::string, int>>& v) {
+    auto part = [](const nlu::FeatureLayout& v) {
       Json a = Json::array();
       for (const auto& [origin, cols] : v) a.push_back({{"origin", origin}, {"columns", cols}});
       return a;
@@ -223,45 +214,25 @@ struct Example {
 };
 
 // Appends the message's feature rows (tokens; sentence) to the CSRs.
-void EncodeFeatures(const NluMessage& m, const Layout& layout, Csr& seq, Csr& sent, Example& ex,
-                    const std::string& name) {
+void EncodeFeatures(const NluMessage& m, const Layout& layout, Csr& seq, Csr& sent, Example& ex) {
   ex.tokens = static_cast<int>(m.tokens.size());
   ex.first_token_row = seq.rows();
   ex.sentence_row = sent.rows();
-  auto find = [&](const std::string& origin, nlu::FeatureType type) -> const nlu::SparseMatrix* {
-    for (const nlu::Features& f : m.features)
-      if (f.attribute == "text" && f.type == type && f.origin == origin) return &f.matrix;
-    return nullptr;
+  std::vector<std::pair<int64_t, float>> row;
+  auto append = [&row](Csr& csr) {
+    for (const auto& [column, value] : row) {
+      csr.indices.push_back(column);
+      csr.values.push_back(value);
+    }
+    csr.starts.push_back(static_cast<int64_t>(csr.indices.size()));
+    row.clear();
   };
   for (int t = 0; t < ex.tokens; ++t) {
-    int64_t offset = 0;
-    for (const auto& [origin, cols] : layout.sequence) {
-      if (const nlu::SparseMatrix* mat = find(origin, nlu::FeatureType::kSequence)) {
-        if (mat->rows != ex.tokens)
-          throw util::Error(util::ErrorCode::kInternal, name + ": features of '" + origin + "' have " +
-                                                            std::to_string(mat->rows) + " rows for " +
-                                                            std::to_string(ex.tokens) + " tokens.");
-        for (int32_t k = mat->indptr[t]; k < mat->indptr[t + 1]; ++k)
-          if (mat->indices[k] < cols) {
-            seq.indices.push_back(offset + mat->indices[k]);
-            seq.values.push_back(mat->values[k]);
-          }
-      }
-      offset += cols;
-    }
-    seq.starts.push_back(static_cast<int64_t>(seq.indices.size()));
+    nlu::AppendTextFeatureRow(m, layout.sequence, nlu::FeatureType::kSequence, t, row);
+    append(seq);
   }
-  int64_t offset = 0;
-  for (const auto& [origin, cols] : layout.sentence) {
-    if (const nlu::SparseMatrix* mat = find(origin, nlu::FeatureType::kSentence))
-      for (int32_t k = mat->indptr[0]; mat->rows > 0 && k < mat->indptr[1]; ++k)
-        if (mat->indices[k] < cols) {
-          sent.indices.push_back(offset + mat->indices[k]);
-          sent.values.push_back(mat->values[k]);
-        }
-    offset += cols;
-  }
-  sent.starts.push_back(static_cast<int64_t>(sent.indices.size()));
+  nlu::AppendTextFeatureRow(m, layout.sentence, nlu::FeatureType::kSentence, 0, row);
+  append(sent);
 }
 
 // ---------------------------------------------------------------- entity tags
@@ -708,7 +679,7 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
   std::vector<Example> examples(messages.size());
   std::vector<int> example_labels(messages.size());
   for (size_t i = 0; i < messages.size(); ++i) {
-    EncodeFeatures(*messages[i], layout_, seq, sent, examples[i], name());
+    EncodeFeatures(*messages[i], layout_, seq, sent, examples[i]);
     examples[i].label = o.intent_classification ? label_index.at(Label(*messages[i])) : 0;
     if (o.entity_recognition) {
       examples[i].tags = tags_.Tags(*messages[i]);
@@ -897,7 +868,7 @@ void DietClassifier::Predict(NluMessage& m) const {
   }
   Csr seq, sent;
   Example ex;
-  EncodeFeatures(m, layout_, seq, sent, ex, name());
+  EncodeFeatures(m, layout_, seq, sent, ex);
   const Batch b = MakeBatch({ex}, {0}, seq, sent, torch::kCPU, false);
   const Rng rng(0, torch::kCPU);
   torch::Tensor x = model_->Encode(b, false, rng);

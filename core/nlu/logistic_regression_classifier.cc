@@ -21,22 +21,14 @@ constexpr const char* kFile = "logistic_regression.json";
 
 // One example's sentence features, concatenated over featurizers.
 struct Row {
-  std::vector<std::pair<int32_t, float>> entries;
+  std::vector<std::pair<int64_t, float>> entries;
 };
 
-// The featurizers' sentence feature widths, in origin order.
-using Layout = std::vector<std::pair<std::string, int>>;
+using Layout = FeatureLayout;
 
 Row SentenceRow(const NluMessage& m, const Layout& layout) {
   Row row;
-  int32_t offset = 0;
-  for (const auto& [origin, cols] : layout) {
-    for (const Features& f : m.features)
-      if (f.attribute == "text" && f.type == FeatureType::kSentence && f.origin == origin && f.matrix.rows > 0)
-        for (int32_t k = f.matrix.indptr[0]; k < f.matrix.indptr[1]; ++k)
-          if (f.matrix.indices[k] < cols) row.entries.emplace_back(offset + f.matrix.indices[k], f.matrix.values[k]);
-    offset += cols;
-  }
+  AppendTextFeatureRow(m, layout, FeatureType::kSentence, 0, row.entries);
   return row;
 }
 
@@ -65,21 +57,17 @@ class LogisticRegressionClassifier : public NluComponent {
   void Train(const NluTrainingData& data, const graph::ExecutionContext& c) override {
     std::vector<const NluMessage*> messages;
     std::set<std::string> intents;
-    std::map<std::string, int> widths;
     for (const NluMessage& m : data.messages) {
       if (m.data.text.empty() || m.data.intent.empty() || m.data.origin != data::MessageOrigin::kNluFile) continue;
       messages.push_back(&m);
       intents.insert(m.data.intent);
-      for (const Features& f : m.features)
-        if (f.attribute == "text" && f.type == FeatureType::kSentence)
-          widths[f.origin] = std::max(widths[f.origin], f.matrix.cols);
     }
     if (intents.size() < 2) {
       if (c.warn) c.warn("LogisticRegressionClassifier: it needs at least two intents to train; it will predict none.");
       WriteJsonResource(c, kFile, Json::object());
       return;
     }
-    layout_.assign(widths.begin(), widths.end());
+    layout_ = TextFeatureLayout(messages, FeatureType::kSentence);
     width_ = 0;
     for (const auto& w : layout_) width_ += w.second;
     labels_.assign(intents.begin(), intents.end());

@@ -43,6 +43,19 @@ struct NluTrainingData {
 using NluTrainingDataPtr = std::shared_ptr<const NluTrainingData>;
 using NluMessagesPtr = std::shared_ptr<const std::vector<NluMessage>>;
 
+// The `text` features of one type, featurizer by featurizer: (origin, width)
+// in origin order. Models concatenate the featurizers' columns in this order.
+using FeatureLayout = std::vector<std::pair<std::string, int>>;
+FeatureLayout TextFeatureLayout(const std::vector<const NluMessage*>& messages, FeatureType type);
+
+// Row `row` of the message's `text` features of `type`, concatenated in
+// `layout` order, as (column, value) pairs appended to `out`. Featurizers the
+// message lacks (or has empty) contribute nothing; columns beyond a layout
+// width are dropped.
+// Throws util::Error (internal) when a featurizer has no such row.
+void AppendTextFeatureRow(const NluMessage& message, const FeatureLayout& layout, FeatureType type, int row,
+                          std::vector<std::pair<int64_t, float>>& out);
+
 // Rasa's parse result for a message: text, intent, entities, intent_ranking,
 // response_selector.
 Json ParseResult(const NluMessage& message);
