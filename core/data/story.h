@@ -20,6 +20,9 @@ enum class EventType {
   kSlotSet,     // one item of `slot_was_set:`
   kActiveLoop,  // `active_loop:` name, or empty name for null
   kOr,          // `or:` with alternatives (user or slot events)
+  // At prediction time only: the named action (a loop) refused to run
+  // (Rasa's ActionExecutionRejected). Never read from files.
+  kActionRejected,
 };
 
 struct StoryEvent {

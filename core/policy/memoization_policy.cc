@@ -1,6 +1,6 @@
-// MemoizationPolicy and AugmentedMemoizationPolicy, training side: the
-// lookup from the last `max_history` dialogue states to the action that
-// followed them in the stories. Prediction arrives with the dialogue issue.
+// MemoizationPolicy and AugmentedMemoizationPolicy: the lookup from the last
+// `max_history` dialogue states to the action that followed them in the
+// stories, and prediction by recalling it.
 
 #include <fstream>
 #include <map>
@@ -58,30 +58,54 @@ class MemoizationPolicy : public graph::Component {
   }
 
  private:
-  // The action remembered for the last max_history states; the augmented
-  // variant also tries shorter and shorter histories.
+  // The action remembered for the last max_history states. The augmented
+  // variant, when that fails, forgets the conversation's oldest turns one
+  // action at a time (Rasa's "back to the future"): what remains looks like a
+  // conversation that started later, which stories may know.
   graph::Output Predict(const graph::Inputs& in) const {
     const Json& domain = *std::any_cast<std::shared_ptr<const Json>>(in.at("domain").value);
-    const auto& events = *std::any_cast<ConversationPtr>(in.at("tracker").value);
+    const auto& raw = *std::any_cast<ConversationPtr>(in.at("tracker").value);
     const std::vector<std::string> actions = ActionNames(domain);
     auto prediction = std::make_shared<PolicyPrediction>();
     prediction->probabilities.assign(actions.size(), 0.0);
     prediction->priority = config_.value("priority", 3);
     prediction->policy = name_;
-    const std::vector<State> states = ConversationStates(events, domain);
     const int max_history = memory_.is_object() ? memory_.value("max_history", -1) : -1;
-    size_t keep = max_history < 0 ? states.size() : std::min(states.size(), static_cast<size_t>(max_history));
-    const bool augmented = name_ == "AugmentedMemoizationPolicy";
-    for (; keep > 0; --keep) {
-      const std::string key = Json(std::vector<State>(states.end() - keep, states.end())).dump();
-      if (memory_.is_object() && memory_["lookup"].contains(key)) {
-        const std::string action = memory_["lookup"][key].get<std::string>();
-        for (size_t i = 0; i < actions.size(); ++i)
-          if (actions[i] == action) prediction->probabilities[i] = 1.0;
-        break;
+    auto key_of = [&](const std::vector<data::StoryEvent>& events) {
+      DialogueTracker t(domain);
+      for (const data::StoryEvent& e : events) t.Apply(e);
+      std::vector<State> states = t.PastStates();
+      const size_t keep = max_history < 0 ? states.size() : std::min(states.size(), static_cast<size_t>(max_history));
+      return Json(std::vector<State>(states.end() - static_cast<std::ptrdiff_t>(keep), states.end())).dump();
+    };
+    auto recall = [&](const std::string& key) -> const Json* {
+      if (!memory_.is_object() || !memory_["lookup"].contains(key)) return nullptr;
+      return &memory_["lookup"][key];
+    };
+    std::vector<data::StoryEvent> events = ExplicitEvents(raw, false);
+    std::string key = key_of(events);
+    const Json* action = recall(key);
+    if (!action && name_ == "AugmentedMemoizationPolicy" && max_history > 1) {
+      bool again = false;
+      while (!action) {
+        size_t seen = 0, cut = events.size();
+        for (size_t i = 0; i < events.size(); ++i)
+          if (events[i].type == data::EventType::kAction && ++seen == (again ? 2u : 1u)) {
+            cut = i;
+            break;
+          }
+        if (cut >= events.size()) break;
+        events.erase(events.begin(), events.begin() + static_cast<std::ptrdiff_t>(cut));
+        again = true;
+        const std::string shorter = key_of(events);
+        if (shorter == key) continue;
+        key = shorter;
+        action = recall(key);
       }
-      if (!augmented) break;
     }
+    if (action)
+      for (size_t i = 0; i < actions.size(); ++i)
+        if (actions[i] == action->get<std::string>()) prediction->probabilities[i] = 1.0;
     return {PolicyPredictionPtr(prediction), graph::RandomFingerprint(), std::nullopt};
   }
 
@@ -95,6 +119,7 @@ class MemoizationPolicy : public graph::Component {
 void RegisterMemoizationPolicies() {
   for (const char* name : {"MemoizationPolicy", "AugmentedMemoizationPolicy"}) {
     graph::ComponentImplementation impl;
+    impl.version = "2";  // 2: Rasa's explicit states (start state, featurized slots)
     impl.defaults = {{"enable_feature_string_compression", true}, {"use_nlu_confidence_as_score", false},
                      {"priority", 3}, {"max_history", 5}};
     impl.make = [name](const Json& config, const std::optional<std::string>& resource, const graph::ExecutionContext& c) {

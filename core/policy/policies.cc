@@ -45,17 +45,26 @@ class RuleOnlyDataProvider : public graph::Component {
 };
 
 // Picks the prediction with the highest confidence; ties go to the policy
-// with the higher priority, then to the earlier policy (Rasa's default ensemble).
+// with the higher priority, then to the earlier policy. Predictions made
+// without the user's input (a loop's happy path) overrule all others (Rasa's
+// DefaultPolicyPredictionEnsemble).
 class DefaultPolicyPredictionEnsemble : public graph::Component {
  public:
   graph::Output Run(const std::string&, const graph::Inputs& in, const graph::ExecutionContext&) override {
-    PolicyPrediction best;
-    double best_max = -1;
-    int best_priority = -1;
+    std::vector<const PolicyPrediction*> predictions;
     for (size_t i = 0;; ++i) {
       auto it = in.find("policy" + std::to_string(i));
       if (it == in.end()) break;
-      const auto& p = *std::any_cast<PolicyPredictionPtr>(it->second.value);
+      predictions.push_back(std::any_cast<PolicyPredictionPtr>(it->second.value).get());
+    }
+    bool no_user = false;
+    for (const PolicyPrediction* p : predictions) no_user |= p->is_no_user_prediction;
+    PolicyPrediction best;
+    double best_max = -1;
+    int best_priority = -1;
+    for (size_t i = 0; i < predictions.size(); ++i) {
+      const PolicyPrediction& p = *predictions[i];
+      if (p.is_no_user_prediction != no_user) continue;
       double max = 0;
       for (double v : p.probabilities) max = std::max(max, v);
       if (max > best_max || (max == best_max && p.priority > best_priority)) {
@@ -83,6 +92,7 @@ void RegisterPolicyComponents() {
     };
     graph::RegisterImplementation("TrainingTrackerProvider", provider);
     RegisterMemoizationPolicies();
+    RegisterRulePolicy();
     // rule_only_data_provider: what RulePolicy stored about rule-only slots and
     // loops ({} without a RulePolicy).
     graph::ComponentImplementation rules;

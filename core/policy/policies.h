@@ -19,11 +19,20 @@ struct PolicyPrediction {
   std::vector<double> probabilities;
   std::string policy;  // "policy_0_MemoizationPolicy" once the ensemble names it
   int priority = 0;
+  // Predicted without looking at the user's input (a loop's happy path):
+  // such predictions overrule all others in the ensemble.
+  bool is_no_user_prediction = false;
+  // RulePolicy: the loop returns after an unhappy path (Rasa's LoopInterrupted).
+  bool loop_interrupted = false;
+  // RulePolicy: the rule that predicted is not in any story; ML policies
+  // leave its turns out of their history.
+  bool hide_rule_turn = false;
 };
 using PolicyPredictionPtr = std::shared_ptr<const PolicyPrediction>;
 
 // Registers TrainingTrackerProvider and the policies implemented so far.
 void RegisterPolicyComponents();
 void RegisterMemoizationPolicies();
+void RegisterRulePolicy();
 
 }  // namespace trainyard::policy

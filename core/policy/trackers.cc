@@ -1,6 +1,9 @@
 #include "core/policy/trackers.h"
 
+#include <algorithm>
+#include <cmath>
 #include <map>
+#include <memory>
 #include <set>
 
 namespace trainyard::policy {
@@ -85,8 +88,13 @@ std::vector<TrainingTracker> GenerateTrackers(const data::StoryGraph& graph, con
   }
   for (const data::StoryStep& step : steps) {
     if (!step.is_rule) continue;
+    StoryEvent snippet;
+    snippet.type = EventType::kAction;
+    snippet.name = data::kRuleSnippetAction;
     std::vector<StoryEvent> events = step.condition;
+    if (!step.conversation_start) events.push_back(snippet);
     events.insert(events.end(), step.events.begin(), step.events.end());
+    if (!step.wait_for_user_input) events.push_back(snippet);
     for (auto& seq : Expand(events, options.tracker_limit, cut)) {
       if (out.size() >= options.tracker_limit) {
         cut = true;
@@ -101,104 +109,285 @@ std::vector<TrainingTracker> GenerateTrackers(const data::StoryGraph& graph, con
   return out;
 }
 
-namespace {
 
-// Replays events and records the dialogue state before each bot action.
-class StateMachine {
- public:
-  explicit StateMachine(const Json& domain) {
-    if (domain.contains("slots"))
-      for (const auto& [name, slot] : domain["slots"].items())
-        if (slot.value("influence_conversation", true)) featurized_slots_.insert(name);
+std::vector<StoryEvent> ExplicitEvents(const std::vector<StoryEvent>& events, bool final_listen) {
+  std::vector<StoryEvent> out;
+  out.reserve(events.size() + events.size() / 2 + 2);
+  auto is_listen = [](const StoryEvent& e) { return e.type == EventType::kAction && e.name == kActionListen; };
+  StoryEvent listen;
+  listen.type = EventType::kAction;
+  listen.name = kActionListen;
+  for (const StoryEvent& e : events) {
+    if (e.type == EventType::kUser && (out.empty() || !is_listen(out.back()))) {
+      out.push_back(listen);
+      out.back().location = e.location;
+    }
+    out.push_back(e);
   }
-
-  // Feeds one event; returns the example (history, action) it completes, if any.
-  void Feed(const StoryEvent& e, std::vector<std::pair<std::vector<State>, std::string>>& out) {
-    switch (e.type) {
-      case EventType::kUser: {
-        if (bot_acted_) Act("action_listen", out);
-        user_ = Json::object();
-        if (!e.name.empty()) user_["intent"] = e.name;
-        else user_["text"] = e.text;
-        std::set<std::string> entities;
-        for (const auto& en : e.entities) entities.insert(en.entity);
-        if (!entities.empty()) user_["entities"] = entities;
-        prev_action_ = {{"action_name", "action_listen"}};
-        bot_acted_ = false;
-        break;
-      }
-      case EventType::kAction: {
-        if (e.name == data::kRuleSnippetAction) break;
-        Act(e.name.empty() ? e.text : e.name, out);
-        prev_action_ = e.name.empty() ? Json{{"action_text", e.text}} : Json{{"action_name", e.name}};
-        bot_acted_ = e.name != "action_listen";
-        break;
-      }
-      case EventType::kSlotSet:
-        if (featurized_slots_.count(e.name)) {
-          if (e.value.is_null() && !e.bare_slot) slots_.erase(e.name);
-          else slots_[e.name] = e.bare_slot ? Json("filled") : e.value;
-        }
-        break;
-      case EventType::kActiveLoop:
-        active_loop_ = e.name;
-        break;
-      case EventType::kOr:
-        break;  // expanded before
+  if (final_listen && !out.empty()) {
+    const StoryEvent& last = out.back();
+    const bool ends_open = last.type == EventType::kUser || is_listen(last) ||
+                           (last.type == EventType::kAction && last.name == data::kRuleSnippetAction);
+    if (!ends_open) {
+      listen.location = last.location;
+      out.push_back(listen);
     }
   }
-
-  State Current() const {
-    State s = Json::object();
-    if (!user_.is_null()) s["user"] = user_;
-    s["prev_action"] = prev_action_;
-    if (!slots_.empty()) s["slots"] = slots_;
-    if (!active_loop_.empty()) s["active_loop"] = {{"name", active_loop_}};
-    return s;
-  }
-
-  // Records the state before `action`.
-  void Act(const std::string& action, std::vector<std::pair<std::vector<State>, std::string>>& out) {
-    history_.push_back(Current());
-    out.emplace_back(history_, action);
-  }
-
-  bool bot_acted() const { return bot_acted_; }
-  const std::vector<State>& history() const { return history_; }
-
- private:
-  std::set<std::string> featurized_slots_;
-  std::vector<State> history_;
-  Json user_ = nullptr;
-  Json prev_action_ = {{"action_name", "action_listen"}};
-  Json slots_ = Json::object();
-  std::string active_loop_;
-  bool bot_acted_ = false;  // a bot action since the last user turn: the bot must listen next
-};
-
-}  // namespace
-
-std::vector<std::pair<std::vector<State>, std::string>> ActionExamples(const TrainingTracker& tracker,
-                                                                      const Json& domain) {
-  StateMachine machine(domain);
-  std::vector<std::pair<std::vector<State>, std::string>> out;
-  for (const StoryEvent& e : tracker.events) machine.Feed(e, out);
-  // A story ends by listening to the user (rules may not: wait_for_user_input).
-  if (machine.bot_acted() && !tracker.is_rule) machine.Act("action_listen", out);
   return out;
 }
 
-std::vector<State> ConversationStates(const std::vector<data::StoryEvent>& events, const Json& domain) {
-  StateMachine machine(domain);
-  std::vector<std::pair<std::vector<State>, std::string>> ignored;
-  for (const StoryEvent& e : events) machine.Feed(e, ignored);
-  std::vector<State> states = machine.history();
-  states.push_back(machine.Current());
-  return states;
+// What the domain says about entities in dialogue states: which entity labels
+// (entity, entity#role, entity#group) each intent passes on.
+struct EntityFilter {
+  std::map<std::string, std::set<std::string>> per_intent;
+  explicit EntityFilter(const Json& domain) {
+    std::set<std::string> all;
+    std::set<std::string> muted;
+    if (domain.contains("entities"))
+      for (const Json& e : domain["entities"]) {
+        if (e.is_string()) {
+          all.insert(e.get<std::string>());
+          continue;
+        }
+        for (const auto& [name, props] : e.items()) {
+          if (!props.value("influence_conversation", true)) muted.insert(name);
+          all.insert(name);
+          for (const char* key : {"roles", "groups"})
+            if (props.contains(key))
+              for (const Json& r : props[key]) all.insert(name + "#" + r.get<std::string>());
+        }
+      }
+    if (!domain.contains("intents")) return;
+    for (const Json& i : domain["intents"]) {
+      if (i.is_string()) {
+        per_intent[i.get<std::string>()] = Used(all, muted, Json(true), Json());
+        continue;
+      }
+      for (const auto& [name, props] : i.items())
+        per_intent[name] = Used(all, muted, props.value("use_entities", Json(true)),
+                                props.value("ignore_entities", Json::array()));
+    }
+  }
+  static std::set<std::string> Used(const std::set<std::string>& all, const std::set<std::string>& muted,
+                                    const Json& use, const Json& ignore) {
+    auto base = [](const std::string& label) { return label.substr(0, label.find('#')); };
+    std::set<std::string> listed;
+    if (use.is_array())
+      for (const Json& u : use) listed.insert(u.get<std::string>());
+    std::set<std::string> ignored;
+    if (ignore.is_array())
+      for (const Json& u : ignore) ignored.insert(u.get<std::string>());
+    std::set<std::string> out;
+    for (const std::string& label : all) {
+      const std::string entity = base(label);
+      if (muted.count(entity) || ignored.count(entity) || ignored.count(label)) continue;
+      if (use.is_boolean() ? use.get<bool>() : (listed.count(entity) || listed.count(label))) out.insert(label);
+    }
+    return out;
+  }
+};
+
+namespace {
+
+Json SlotDefinition(const Json& domain, const std::string& name) {
+  if (!domain.contains("slots") || !domain["slots"].contains(name)) return nullptr;
+  return domain["slots"][name];
+}
+
+}  // namespace
+
+Json SlotFeatures(const Json& slot, const Json& value) {
+  if (!slot.is_object() || !slot.value("influence_conversation", true)) return nullptr;
+  const std::string type = slot.value("type", "text");
+  std::vector<double> f;
+  if (type == "bool") {
+    if (!value.is_null()) {
+      bool b = false;
+      if (value.is_boolean()) b = value.get<bool>();
+      else if (value.is_number()) b = value.get<double>() != 0;
+      else if (value.is_string()) {
+        std::string v = value.get<std::string>();
+        for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        b = v == "true" || v == "1" || v == "yes" || v == "y";
+      }
+      f = {1.0, b ? 1.0 : 0.0};
+    }
+  } else if (type == "categorical") {
+    std::vector<std::string> values;
+    if (slot.contains("values"))
+      for (const Json& v : slot["values"]) {
+        std::string s = v.is_string() ? v.get<std::string>() : v.dump();
+        for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        values.push_back(s);
+      }
+    if (std::find(values.begin(), values.end(), "__other__") == values.end()) values.push_back("__other__");
+    f.assign(values.size(), 0.0);
+    if (!value.is_null()) {
+      std::string s = value.is_string() ? value.get<std::string>() : value.dump();
+      for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      auto it = std::find(values.begin(), values.end(), s);
+      if (it == values.end()) it = std::find(values.begin(), values.end(), "__other__");
+      f[static_cast<size_t>(it - values.begin())] = 1.0;
+    }
+  } else if (type == "float") {
+    if (value.is_number() || value.is_string()) {
+      double v = 0;
+      bool ok = true;
+      if (value.is_number()) v = value.get<double>();
+      else {
+        try {
+          v = std::stod(value.get<std::string>());
+        } catch (...) {
+          ok = false;
+        }
+      }
+      if (ok) {
+        const double lo = slot.value("min_value", 0.0), hi = slot.value("max_value", 1.0);
+        const double range = std::abs(hi - lo) > 0 ? std::abs(hi - lo) : 1.0;
+        f = {1.0, (std::max(lo, std::min(hi, v)) - lo) / range};
+      }
+    }
+  } else if (type == "list") {
+    if (value.is_array() ? !value.empty() : !value.is_null()) f = {1.0};
+  } else if (type != "any") {
+    if (!value.is_null()) f = {1.0};  // text and custom slot types
+  }
+  bool any = false;
+  for (double x : f) any |= x != 0.0;
+  return any ? Json(f) : Json(nullptr);
+}
+
+DialogueTracker::DialogueTracker(const Json& domain, bool is_rule) : domain_(domain), is_rule_(is_rule) {
+  if (!is_rule_ && domain_.contains("slots"))
+    for (const auto& [name, slot] : domain_["slots"].items())
+      if (slot.contains("initial_value") && !slot["initial_value"].is_null()) slots_[name] = slot["initial_value"];
+}
+
+Json DialogueTracker::Features(const std::string& slot, const Json& value) const {
+  if (value.is_string() && value.get<std::string>() == kShouldNotBeSet) return value;
+  return SlotFeatures(SlotDefinition(domain_, slot), value);
+}
+
+void DialogueTracker::Apply(const StoryEvent& e) {
+  switch (e.type) {
+    case EventType::kUser: {
+      user_ = Json::object();
+      latest_intent_ = e.name;
+      if (!e.name.empty()) {
+        user_["intent"] = e.name;
+        std::set<std::string> labels;
+        for (const auto& en : e.entities) {
+          labels.insert(en.entity);
+          if (!en.role.empty()) labels.insert(en.entity + "#" + en.role);
+          if (!en.group.empty()) labels.insert(en.entity + "#" + en.group);
+        }
+        if (!labels.empty()) {
+          if (!entity_filter_) entity_filter_ = std::make_shared<const EntityFilter>(domain_);
+          auto it = entity_filter_->per_intent.find(e.name);
+          std::vector<std::string> kept;
+          for (const std::string& l : labels)
+            if (it == entity_filter_->per_intent.end() || it->second.count(l)) kept.push_back(l);
+          if (!kept.empty()) user_["entities"] = kept;
+        }
+      } else {
+        user_["text"] = e.text;
+      }
+      SetSlotsFromEntities(e);
+      break;
+    }
+    case EventType::kAction: {
+      history_.push_back(CurrentState());
+      latest_action_ = e.name.empty() ? e.text : e.name;
+      prev_action_ = e.name.empty() ? Json{{"action_text", e.text}} : Json{{"action_name", e.name}};
+      if (!active_loop_.empty() && e.name == active_loop_) loop_rejected_ = false;
+      break;
+    }
+    case EventType::kSlotSet:
+      if (e.value.is_null() && !e.bare_slot) {
+        if (is_rule_) slots_[e.name] = kShouldNotBeSet;
+        else slots_.erase(e.name);
+      } else {
+        slots_[e.name] = e.bare_slot ? Json("filled") : e.value;
+      }
+      break;
+    case EventType::kActiveLoop:
+      active_loop_ = e.name;
+      loop_state_ = e.name.empty() && is_rule_ ? kShouldNotBeSet : e.name;
+      loop_rejected_ = false;
+      break;
+    case EventType::kActionRejected:
+      if (!active_loop_.empty() && e.name == active_loop_) loop_rejected_ = true;
+      break;
+    case EventType::kOr:
+      break;  // expanded before
+  }
+}
+
+// Rasa makes the slots a user turn fills implicit: every slot with a
+// from_entity mapping (not conditioned on an active loop) takes the value of
+// the last matching entity, all of them for list slots.
+void DialogueTracker::SetSlotsFromEntities(const StoryEvent& e) {
+  if (e.entities.empty() || !domain_.contains("slots")) return;
+  if (domain_.contains("config") && !domain_["config"].value("store_entities_as_slots", true)) return;
+  for (const auto& [name, slot] : domain_["slots"].items()) {
+    Json values = Json::array();
+    if (slot.contains("mappings"))
+      for (const Json& m : slot["mappings"]) {
+        if (m.value("type", "") != "from_entity") continue;
+        if (m.contains("conditions") && !m["conditions"].empty() &&
+            !m["conditions"][0].value("active_loop", Json()).is_null())
+          continue;
+        for (const auto& en : e.entities)
+          if (en.entity == m.value("entity", "") && en.role == m.value("role", "") && en.group == m.value("group", ""))
+            values.push_back(en.value);
+      }
+    if (values.empty()) continue;
+    slots_[name] = slot.value("type", "") == "list" ? values : values.back();
+  }
+}
+
+State DialogueTracker::CurrentState() const {
+  State s = Json::object();
+  if (!active_loop_.empty() || !loop_state_.empty()) s["active_loop"] = {{"name", loop_state_}};
+  if (!prev_action_.is_null()) s["prev_action"] = prev_action_;
+  Json slots = Json::object();
+  for (const auto& [name, value] : slots_) {
+    Json f = Features(name, value);
+    if (!f.is_null()) slots[name] = std::move(f);
+  }
+  if (!slots.empty()) s["slots"] = std::move(slots);
+  if (!user_.is_null()) s["user"] = user_;
+  return s;
+}
+
+std::vector<State> DialogueTracker::PastStates() const {
+  std::vector<State> out = history_;
+  out.push_back(CurrentState());
+  return out;
+}
+
+std::vector<std::pair<std::vector<State>, std::string>> ActionExamples(const TrainingTracker& tracker,
+                                                                      const Json& domain) {
+  DialogueTracker t(domain, tracker.is_rule);
+  std::vector<std::pair<std::vector<State>, std::string>> out;
+  for (const StoryEvent& e : ExplicitEvents(tracker.events, true)) {
+    if (e.type == EventType::kAction) {
+      std::vector<State> states = t.PastStates();
+      out.emplace_back(std::move(states), e.name.empty() ? e.text : e.name);
+    }
+    t.Apply(e);
+  }
+  return out;
+}
+
+std::vector<State> ConversationStates(const std::vector<StoryEvent>& events, const Json& domain) {
+  DialogueTracker t(domain);
+  for (const StoryEvent& e : ExplicitEvents(events, false)) t.Apply(e);
+  return t.PastStates();
 }
 
 std::vector<std::string> ActionNames(const Json& domain) {
-  std::vector<std::string> out = {"action_listen", "action_restart", "action_session_start", "action_default_fallback",
+  std::vector<std::string> out = {kActionListen, "action_restart", "action_session_start", "action_default_fallback",
                                   "action_deactivate_loop", "action_revert_fallback_events",
                                   "action_default_ask_affirmation", "action_default_ask_rephrase",
                                   "action_two_stage_fallback", "action_unlikely_intent", "action_back",

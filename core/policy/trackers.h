@@ -1,13 +1,15 @@
 #pragma once
 
-// Training trackers (SPEC §4.5 step 8, the dialogue issue refines this): the
-// conversations the story graph describes, as flat event sequences, and the
-// dialogue states a policy sees before each bot action.
-//
-// This first version follows checkpoints and expands `or` steps; it does not
-// yet augment stories (augmentation_factor) — the dialogue issue adds that.
+// Training trackers and dialogue states, as Rasa 3.x builds them for its
+// policies: the conversations the story graph describes, made explicit
+// (action_listen before every user turn, the rule snippet action `...` that
+// stands for "any history before this rule"), and the state a policy sees
+// before each bot action.
 
+#include <map>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -16,12 +18,20 @@
 
 namespace trainyard::policy {
 
+struct EntityFilter;
 using Json = nlohmann::ordered_json;
+
+inline constexpr const char* kActionListen = "action_listen";
+// The value rules use for `slot: null` and `active_loop: null`: "must not be set".
+inline constexpr const char* kShouldNotBeSet = "__should_not_be_set__";
 
 struct TrainingTracker {
   std::string name;  // story / rule names joined with " > "
   bool is_rule = false;
-  std::vector<data::StoryEvent> events;  // no kOr events: alternatives are expanded
+  // No kOr events (alternatives are expanded). Rules: the condition, then `...`
+  // unless the rule is for the conversation start, then the steps, then `...`
+  // when the rule does not wait for user input.
+  std::vector<data::StoryEvent> events;
 };
 
 struct TrackerOptions {
@@ -35,20 +45,70 @@ struct TrackerOptions {
 std::vector<TrainingTracker> GenerateTrackers(const data::StoryGraph& graph, const TrackerOptions& options,
                                               std::vector<std::string>* warnings = nullptr);
 
-// One dialogue state (Rasa's state dict): {"user": {"intent", "entities"},
-// "prev_action": {"action_name" | "action_text"}, "slots": {...},
-// "active_loop": {"name"}}; empty parts are left out.
+// One dialogue state (Rasa's state dict): {"user": {"intent" | "text",
+// "entities"}, "prev_action": {"action_name" | "action_text"}, "slots":
+// {name: [features] | "__should_not_be_set__"}, "active_loop": {"name"}};
+// empty parts are left out. The state of a conversation's start is {}.
 using State = Json;
 
-// The states before each bot action of `tracker`, paired with that action
-// (its name, or its text for `bot:` steps). `domain` is the core domain dict
-// (slots that do not influence the conversation are left out).
+// `events` with action_listen inserted before every user turn that does not
+// follow one (a conversation starts by listening), as Rasa makes story steps
+// explicit. `final_listen` appends the listen a story ends with.
+std::vector<data::StoryEvent> ExplicitEvents(const std::vector<data::StoryEvent>& events, bool final_listen);
+
+// Replays events and keeps what the policies read: the states before each
+// action, the latest action, the active loop and whether it rejected.
+class DialogueTracker {
+ public:
+  // `is_rule`: slots and loops set to null mean "must not be set", and slots
+  // with an initial value count only once a rule sets them.
+  DialogueTracker(const Json& domain, bool is_rule = false);
+
+  void Apply(const data::StoryEvent& e);
+  State CurrentState() const;
+  // The state before each action so far, then the current state.
+  std::vector<State> PastStates() const;
+
+  const std::string& latest_action() const { return latest_action_; }
+  const std::string& active_loop() const { return active_loop_; }
+  // The active loop refused to run since the last user turn.
+  bool loop_rejected() const { return loop_rejected_; }
+  // The latest user turn's intent ("" before any, or for text-only turns).
+  const std::string& latest_intent() const { return latest_intent_; }
+  bool has_user_turn() const { return !user_.is_null(); }
+
+ private:
+  Json Features(const std::string& slot, const Json& value) const;
+  void SetSlotsFromEntities(const data::StoryEvent& e);
+
+  const Json& domain_;
+  bool is_rule_;
+  std::vector<State> history_;
+  Json user_ = nullptr;
+  Json prev_action_ = nullptr;
+  std::map<std::string, Json> slots_;  // raw values, by name (states list slots sorted)
+  std::string active_loop_;  // "" when no loop is active
+  std::string loop_state_;   // as states show it (rules: "must not be set")
+  std::string latest_action_;
+  std::string latest_intent_;
+  bool loop_rejected_ = false;
+  mutable std::shared_ptr<const EntityFilter> entity_filter_;
+};
+
+// Rasa's slot featurization (Slot.as_feature): text and list [1] when set,
+// bool [1, value], categorical one-hot over its values (and __other__),
+// float [1, scaled value]. Null when the slot does not influence the
+// conversation or its features are all zero (the slot is left out of states).
+Json SlotFeatures(const Json& slot_definition, const Json& value);
+
+// Training examples of a tracker: the states before each action, paired with
+// that action (its name, or its text for `bot:` steps; `...` for the rule
+// snippet action).
 std::vector<std::pair<std::vector<State>, std::string>> ActionExamples(const TrainingTracker& tracker,
                                                                       const Json& domain);
 
-// The states of a conversation so far (`events` as they happened, e.g. from
-// a live tracker): the state before each past bot action, then the current
-// state — the history a policy predicts the next action from.
+// The states of a conversation so far (`events` as they happened, listens
+// optional): the state before each past action, then the current state.
 std::vector<State> ConversationStates(const std::vector<data::StoryEvent>& events, const Json& domain);
 
 // Every action a model can predict, in Rasa's order: the default actions, the

@@ -44,24 +44,115 @@ TEST(GenerateTrackers, LimitStopsCombinatorialExplosion) {
   EXPECT_EQ(warnings.size(), 1u);
 }
 
-TEST(ActionExamples, StatesBeforeEachBotActionIncludingListening) {
+TEST(ActionExamples, RasaStatesBeforeEachActionFromTheConversationStart) {
   const auto trackers = GenerateTrackers(
       Graph("stories:\n- story: s\n  steps:\n  - intent: greet\n  - action: utter_greet\n  - action: utter_ask\n"
             "  - intent: inform\n    entities:\n    - city: Rome\n  - slot_was_set:\n    - city: Rome\n"
             "  - action: utter_ok\n"),
       {});
-  const Json domain = {{"slots", {{"city", {{"influence_conversation", true}}}}}};
+  const Json domain = {{"slots", {{"city", {{"type", "text"}, {"influence_conversation", true}}}}},
+                       {"entities", {"city"}}};
   const auto examples = ActionExamples(trackers.at(0), domain);
   std::vector<std::string> actions;
   for (const auto& [states, action] : examples) actions.push_back(action);
-  EXPECT_EQ(actions, (std::vector<std::string>{"utter_greet", "utter_ask", "action_listen", "utter_ok", "action_listen"}));
-  const auto& last_states = examples[3].first;
-  EXPECT_EQ(last_states.size(), 4u);
-  EXPECT_EQ(last_states.back()["user"]["intent"], "inform");
-  EXPECT_EQ(last_states.back()["user"]["entities"][0], "city");
-  EXPECT_EQ(last_states.back()["slots"]["city"], "Rome");
-  EXPECT_EQ(last_states.back()["prev_action"]["action_name"], "action_listen");
-  EXPECT_EQ(examples[1].first.back()["prev_action"]["action_name"], "utter_greet");
+  // A conversation starts by listening; the story ends listening.
+  EXPECT_EQ(actions, (std::vector<std::string>{"action_listen", "utter_greet", "utter_ask", "action_listen", "utter_ok",
+                                               "action_listen"}));
+  EXPECT_EQ(examples[0].first, std::vector<State>{Json::object()});
+  const auto& states = examples[4].first;
+  ASSERT_EQ(states.size(), 5u);
+  EXPECT_EQ(states[0], Json::object());
+  EXPECT_EQ(states[1], Json::parse(R"({"prev_action": {"action_name": "action_listen"}, "user": {"intent": "greet"}})"));
+  // The user's turn stays in the states of the bot's actions that follow it.
+  EXPECT_EQ(states[3], Json::parse(R"({"prev_action": {"action_name": "utter_ask"}, "user": {"intent": "greet"}})"));
+  EXPECT_EQ(states[4].dump(), Json::parse(R"({"prev_action": {"action_name": "action_listen"},
+      "slots": {"city": [1.0]}, "user": {"intent": "inform", "entities": ["city"]}})").dump());
+}
+
+TEST(ActionExamples, RulesStartWithTheSnippetActionAndNullMeansMustNotBeSet) {
+  const auto trackers = GenerateTrackers(
+      Graph("rules:\n- rule: r\n  condition:\n  - slot_was_set:\n    - city: null\n  - active_loop: null\n"
+            "  steps:\n  - intent: greet\n  - action: utter_greet\n"
+            "- rule: start\n  conversation_start: true\n  steps:\n  - intent: hi\n  - action: utter_hi\n"
+            "  wait_for_user_input: false\n"),
+      {});
+  ASSERT_EQ(trackers.size(), 2u);
+  const Json domain = {{"slots", {{"city", {{"type", "text"}}}}}};
+  const auto r = ActionExamples(trackers[0], domain);
+  std::vector<std::string> actions;
+  for (const auto& [states, action] : r) actions.push_back(action);
+  EXPECT_EQ(actions, (std::vector<std::string>{"...", "action_listen", "utter_greet", "action_listen"}));
+  const State& s = r[2].first.back();
+  EXPECT_EQ(s["slots"]["city"], kShouldNotBeSet);
+  EXPECT_EQ(s["active_loop"]["name"], kShouldNotBeSet);
+  EXPECT_EQ(r[1].first.back()["prev_action"]["action_name"], "...");
+  // conversation_start: no snippet; wait_for_user_input false: ends with `...`.
+  actions.clear();
+  for (const auto& [states, action] : ActionExamples(trackers[1], domain)) actions.push_back(action);
+  EXPECT_EQ(actions, (std::vector<std::string>{"action_listen", "utter_hi", "..."}));
+}
+
+TEST(SlotFeatures, FollowRasaSlotTypes) {
+  EXPECT_EQ(SlotFeatures({{"type", "text"}}, "x"), Json({1.0}));
+  EXPECT_TRUE(SlotFeatures({{"type", "text"}}, nullptr).is_null());
+  EXPECT_TRUE(SlotFeatures({{"type", "text"}, {"influence_conversation", false}}, "x").is_null());
+  EXPECT_EQ(SlotFeatures({{"type", "bool"}}, false), Json({1.0, 0.0}));
+  EXPECT_EQ(SlotFeatures({{"type", "bool"}}, "true"), Json({1.0, 1.0}));
+  const Json cat = {{"type", "categorical"}, {"values", {"Low", "high"}}};
+  EXPECT_EQ(SlotFeatures(cat, "low"), Json({1.0, 0.0, 0.0}));
+  EXPECT_EQ(SlotFeatures(cat, "medium"), Json({0.0, 0.0, 1.0}));  // __other__
+  EXPECT_TRUE(SlotFeatures(cat, nullptr).is_null());
+  EXPECT_EQ(SlotFeatures({{"type", "float"}, {"min_value", 0.0}, {"max_value", 10.0}}, 25), Json({1.0, 1.0}));
+  EXPECT_EQ(SlotFeatures({{"type", "float"}, {"min_value", 0.0}, {"max_value", 10.0}}, 2.5), Json({1.0, 0.25}));
+  EXPECT_TRUE(SlotFeatures({{"type", "list"}}, Json::array()).is_null());
+  EXPECT_TRUE(SlotFeatures({{"type", "any"}}, "x").is_null());
+}
+
+TEST(DialogueTracker, KeepsOnlyTheEntitiesTheIntentUses) {
+  const Json domain = Json::parse(R"({"entities": ["city", {"date": {"roles": ["from"]}}, {"mood": {"influence_conversation": false}}],
+      "intents": [{"inform": {"use_entities": true}}, {"book": {"use_entities": ["date"]}}]})");
+  auto user = [](const std::string& intent) {
+    data::StoryEvent e;
+    e.type = data::EventType::kUser;
+    e.name = intent;
+    for (const char* name : {"city", "date", "mood"}) {
+      data::EntityAnnotation a;
+      a.entity = name;
+      if (std::string(name) == "date") a.role = "from";
+      e.entities.push_back(a);
+    }
+    return e;
+  };
+  DialogueTracker t(domain);
+  t.Apply(user("inform"));
+  EXPECT_EQ(t.CurrentState()["user"]["entities"], Json({"city", "date", "date#from"}));
+  t.Apply(user("book"));
+  EXPECT_EQ(t.CurrentState()["user"]["entities"], Json({"date", "date#from"}));
+}
+
+TEST(DialogueTracker, EntitiesFillSlotsWithFromEntityMappings) {
+  const Json domain = Json::parse(R"({"entities": ["product"], "intents": ["explain"],
+      "slots": {"product": {"type": "categorical", "values": ["nlu", "core"],
+                            "mappings": [{"type": "from_entity", "entity": "product"}]},
+                "in_form": {"type": "text", "mappings": [{"type": "from_entity", "entity": "product",
+                            "conditions": [{"active_loop": "some_form"}]}]}},
+      "config": {"store_entities_as_slots": true}})");
+  data::StoryEvent e;
+  e.type = data::EventType::kUser;
+  e.name = "explain";
+  data::EntityAnnotation a;
+  a.entity = "product";
+  a.value = "core";
+  e.entities.push_back(a);
+  DialogueTracker t(domain);
+  t.Apply(e);
+  // Categorical one-hot over nlu, core, __other__; the loop-conditioned mapping waits for its form.
+  EXPECT_EQ(t.CurrentState()["slots"], Json::parse(R"({"product": [0.0, 1.0, 0.0]})"));
+  Json off = domain;
+  off["config"]["store_entities_as_slots"] = false;
+  DialogueTracker quiet(off);
+  quiet.Apply(e);
+  EXPECT_FALSE(quiet.CurrentState().contains("slots"));
 }
 
 }  // namespace

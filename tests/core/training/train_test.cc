@@ -18,6 +18,7 @@
 #include "core/training/model.h"
 #include "core/util/errors.h"
 #include "tests/core/data/project_fixture.h"
+#include "tests/support/story_events.h"
 
 namespace fs = std::filesystem;
 
@@ -469,18 +470,7 @@ TEST_F(TrainTest, FinetuneRefusesDomainChangesForDialogueButNotForNluOnly) {
 namespace trainyard::training {
 namespace {
 
-data::StoryEvent User(const std::string& intent) {
-  data::StoryEvent e;
-  e.type = data::EventType::kUser;
-  e.name = intent;
-  return e;
-}
-data::StoryEvent Action(const std::string& name) {
-  data::StoryEvent e;
-  e.type = data::EventType::kAction;
-  e.name = name;
-  return e;
-}
+using namespace testing::events;
 
 TEST_F(TrainTest, MemoizedStoriesPredictTheNextAction) {
   dir_.Write("config.yml", kMemoConfig);
