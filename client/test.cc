@@ -1,5 +1,6 @@
-// `trainyard test nlu`: Rasa's `rasa test nlu` — evaluate a model on NLU test
-// data, or cross-validate a config on NLU data (--cross-validation).
+// `trainyard test [core|nlu]`: Rasa's `rasa test` — evaluate a model on test
+// stories (core) and on NLU test data (nlu), or cross-validate a config on NLU
+// data (--cross-validation); without a subcommand, both.
 
 #include <cmath>
 #include <iomanip>
@@ -10,6 +11,7 @@
 #include "client/args.h"
 #include "client/cli.h"
 #include "core/data/serialize.h"
+#include "core/training/core_evaluation.h"
 #include "core/training/model.h"
 #include "core/training/nlu_evaluation.h"
 #include "core/training/train.h"
@@ -42,16 +44,22 @@ class WorkDir {
 };
 
 constexpr const char* kHelp =
-    "usage: trainyard test nlu [-m MODEL] [-u NLU ...] [--out DIR]\n"
+    "usage: trainyard test [core|nlu] [-m MODEL] [-s STORIES ...] [-u NLU ...] [--out DIR]\n"
     "       trainyard test nlu --cross-validation [-c CONFIG] [-f FOLDS] [-u NLU ...] [--out DIR]\n"
     "\n"
-    "Evaluates a model on NLU test data, as `rasa test nlu` does, and writes Rasa's reports to --out:\n"
-    "intent_report.json, intent_errors.json, <Extractor>_report.json (token level), plus\n"
+    "Evaluates a model as `rasa test` does and writes Rasa's reports to --out. Without a subcommand,\n"
+    "both parts the model has are tested.\n"
+    "core: runs each test story turn by turn through the model (user text through the model's NLU\n"
+    "where the story gives it) and writes story_report.json, failed_test_stories.yml and\n"
+    "stories_with_warnings.yml.\n"
+    "nlu: intent_report.json, intent_errors.json, <Extractor>_report.json (token level), plus\n"
     "entity_span_report.json (exact spans) and nlu_predictions.jsonl (one line per example).\n"
     "  -m, --model MODEL       a model archive, or a directory (newest archive in it; default: models)\n"
-    "  -u, --nlu NLU           the test data: files or directories (default: data)\n"
+    "  -s, --stories STORIES   (core) test story files or directories (default: tests)\n"
+    "  -u, --nlu NLU           (nlu) the test data: files or directories (default: data)\n"
     "  --out DIR               where the reports go (default: results)\n"
-    "  --cross-validation      train and test on folds of --nlu with --config instead of a model\n"
+    "  --fail-on-prediction-errors  (core) exit with 1 when a test story fails\n"
+    "  --cross-validation      (nlu) train and test on folds of --nlu with --config instead of a model\n"
     "  -c, --config CONFIG     the config to cross-validate (default: config.yml)\n"
     "  -f, --folds N           number of folds (default: 5)\n"
     "  --device DEVICE         cpu, cuda or cuda:N for the cross-validation trainings (default: auto)\n";
@@ -153,40 +161,75 @@ int CrossValidate(const ParsedArgs& args, const std::vector<fs::path>& nlu, cons
 
 }  // namespace
 
+namespace {
+
+// Returns 1 when --fail-on-prediction-errors is given and a story failed.
+int TestCore(const training::Model& model, const ParsedArgs& args, const fs::path& out_dir, std::ostream& out) {
+  std::vector<fs::path> stories;
+  for (const std::string& p : args.Values("--stories")) stories.emplace_back(p);
+  if (stories.empty()) stories.emplace_back("tests");
+  const training::CoreEvaluation e = training::EvaluateCore(model, training::ReadTestStories(stories));
+  training::WriteCoreEvaluation(e, out_dir);
+  out << std::fixed << std::setprecision(4) << "Story evaluation: " << e.correct_stories << " of " << e.stories
+      << " stories correct (accuracy " << (e.stories ? static_cast<double>(e.correct_stories) / e.stories : 0.0)
+      << ")\nAction evaluation: " << e.correct_actions << " of " << e.actions << " actions correct (accuracy "
+      << (e.actions ? static_cast<double>(e.correct_actions) / e.actions : 0.0) << ")\n";
+  for (const std::string& name : e.failed_story_names) out << "  failed: " << name << "\n";
+  return args.Has("--fail-on-prediction-errors") && !e.failed_story_names.empty() ? 1 : kExitOk;
+}
+
+void TestNlu(const training::Model& model, const ParsedArgs& args, const fs::path& out_dir, std::ostream& out) {
+  std::vector<fs::path> nlu;
+  for (const std::string& p : args.Values("--nlu")) nlu.emplace_back(p);
+  if (nlu.empty()) nlu.emplace_back("data");
+  const training::NluEvaluation e = training::EvaluateNlu(model, training::ReadNluTestData(nlu));
+  training::WriteNluEvaluation(e, out_dir);
+  PrintSummary(e, out);
+}
+
+}  // namespace
+
 int RunTest(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  if (args.empty() || args[0] != "nlu") {
-    if (!args.empty() && (args[0] == "-h" || args[0] == "--help")) {
-      out << kHelp;
-      return kExitOk;
-    }
-    err << "trainyard test: only `trainyard test nlu` is available in this version (dialogue tests arrive with "
-           "the dialogue policies)\n\n"
-        << kHelp;
-    return kExitUsage;
-  }
-  const auto parsed = ParseArgs({args.begin() + 1, args.end()},
+  std::string part;  // "core", "nlu" or "" for both
+  if (!args.empty() && (args[0] == "core" || args[0] == "nlu")) part = args[0];
+  const auto parsed = ParseArgs({args.begin() + (part.empty() ? 0 : 1), args.end()},
                                 {{{"-m", "--model"}, ArgKind::kValue},
                                  {{"-u", "--nlu"}, ArgKind::kValues},
+                                 {{"-s", "--stories"}, ArgKind::kValues},
                                  {{"--out"}, ArgKind::kValue},
+                                 {{"--fail-on-prediction-errors"}, ArgKind::kFlag},
                                  {{"--cross-validation"}, ArgKind::kFlag},
                                  {{"-c", "--config"}, ArgKind::kValue},
                                  {{"-f", "--folds"}, ArgKind::kValue},
                                  {{"--device"}, ArgKind::kValue}},
-                                "trainyard test nlu", err);
+                                part.empty() ? "trainyard test" : "trainyard test " + part, err);
   if (const auto status = HandleUsage(parsed, kHelp, out, err)) return *status;
-  std::vector<fs::path> nlu;
-  for (const std::string& p : parsed->Values("--nlu")) nlu.emplace_back(p);
-  if (nlu.empty()) nlu.emplace_back("data");
   const fs::path out_dir = parsed->Value("--out").value_or("results");
   try {
-    if (parsed->Has("--cross-validation")) return CrossValidate(*parsed, nlu, out_dir, out, err);
+    if (parsed->Has("--cross-validation")) {
+      if (part == "core") {
+        err << "trainyard test core: --cross-validation is for NLU data (trainyard test nlu)\n";
+        return kExitUsage;
+      }
+      std::vector<fs::path> nlu;
+      for (const std::string& p : parsed->Values("--nlu")) nlu.emplace_back(p);
+      if (nlu.empty()) nlu.emplace_back("data");
+      return CrossValidate(*parsed, nlu, out_dir, out, err);
+    }
     const auto model = training::Model::Load(training::ResolveModelPath(parsed->Value("--model").value_or("models")));
-    const data::TrainingData test = training::ReadNluTestData(nlu);
-    const training::NluEvaluation e = training::EvaluateNlu(*model, test);
-    training::WriteNluEvaluation(e, out_dir);
-    PrintSummary(e, out);
+    const int type = model->metadata().training_type;
+    const bool has_core = model->metadata().core_target.has_value() && type != 1;
+    const bool has_nlu = type != 2;
+    int status = kExitOk;
+    if (part == "core" || (part.empty() && has_core)) {
+      if (!has_core)
+        throw util::InvalidConfigError("This model was trained without dialogue policies; there is nothing to test "
+                                       "with stories.");
+      status = TestCore(*model, *parsed, out_dir, out);
+    }
+    if (part == "nlu" || (part.empty() && has_nlu)) TestNlu(*model, *parsed, out_dir, out);
     out << "Reports written to '" << out_dir.string() << "'.\n";
-    return kExitOk;
+    return status;
   } catch (const util::Error& e) {
     return ReportError(e, err);
   }

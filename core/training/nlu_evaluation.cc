@@ -92,6 +92,21 @@ Json ClassificationReport(const std::vector<std::string>& gold, const std::vecto
   return report;
 }
 
+void AddConfusedWith(Json& report, const std::vector<std::string>& gold, const std::vector<std::string>& predicted) {
+  std::map<std::string, std::map<std::string, int>> confused;
+  for (size_t i = 0; i < gold.size() && i < predicted.size(); ++i)
+    if (gold[i] != predicted[i]) ++confused[gold[i]][predicted[i]];
+  for (auto& [label, scores] : report.items()) {
+    if (!scores.is_object() || label == "macro avg" || label == "weighted avg" || label == "micro avg") continue;
+    Json with = Json::object();
+    std::vector<std::pair<int, std::string>> order;
+    for (const auto& [other, n] : confused[label]) order.emplace_back(-n, other);
+    std::sort(order.begin(), order.end());
+    for (size_t k = 0; k < order.size() && k < 3; ++k) with[order[k].second] = -order[k].first;
+    scores["confused_with"] = with;
+  }
+}
+
 std::vector<std::string> EntityExtractors(const Model& model) {
   static const std::set<std::string> kExtractors = {"DIETClassifier",         "CRFEntityExtractor",
                                                     "RegexEntityExtractor",   "DucklingEntityExtractor",
@@ -126,7 +141,6 @@ NluEvaluation EvaluateNlu(const Model& model, const data::TrainingData& test) {
   std::vector<std::string> gold_intents, predicted_intents;
   std::map<std::string, std::vector<std::string>> gold_tokens, predicted_tokens;
   std::map<std::string, std::map<std::string, Counts>> spans;  // extractor -> entity -> counts
-  std::map<std::string, std::map<std::string, int>> confused;
   for (size_t i = 0; i < examples.size(); ++i) {
     const data::Message& m = *examples[i];
     const Json& p = parsed[i].parse;
@@ -138,7 +152,6 @@ NluEvaluation EvaluateNlu(const Model& model, const data::TrainingData& test) {
     gold_intents.push_back(m.intent);
     predicted_intents.push_back(predicted);
     if (predicted != m.intent) {
-      ++confused[m.intent][predicted];
       e.intent_errors.push_back(
           {{"text", m.text}, {"intent", m.intent}, {"intent_prediction", {{"name", predicted}, {"confidence", confidence}}}});
     }
@@ -185,15 +198,7 @@ NluEvaluation EvaluateNlu(const Model& model, const data::TrainingData& test) {
   }
   e.intent_report = ClassificationReport(gold_intents, predicted_intents);
   e.intent_accuracy = e.intent_report.value("accuracy", 0.0);
-  for (auto& [label, scores] : e.intent_report.items()) {
-    if (!scores.is_object() || label == "macro avg" || label == "weighted avg") continue;
-    Json with = Json::object();
-    std::vector<std::pair<int, std::string>> order;
-    for (const auto& [other, n] : confused[label]) order.emplace_back(-n, other);
-    std::sort(order.begin(), order.end());
-    for (size_t k = 0; k < order.size() && k < 3; ++k) with[order[k].second] = -order[k].first;
-    scores["confused_with"] = with;
-  }
+  AddConfusedWith(e.intent_report, gold_intents, predicted_intents);
   for (const std::string& extractor : extractors) {
     e.entity_reports[extractor] = ClassificationReport(gold_tokens[extractor], predicted_tokens[extractor], {kNoEntity});
     Json report = Json::object();

@@ -25,6 +25,11 @@ nlohmann::ordered_json ClassificationReport(const std::vector<std::string>& gold
                                             const std::vector<std::string>& predicted,
                                             const std::set<std::string>& excluded = {});
 
+// Adds Rasa's "confused_with" to each label of `report`: the (up to three)
+// labels predicted most often instead of it, with counts.
+void AddConfusedWith(nlohmann::ordered_json& report, const std::vector<std::string>& gold,
+                     const std::vector<std::string>& predicted);
+
 struct NluEvaluation {
   size_t examples = 0;
   double intent_accuracy = 0;
