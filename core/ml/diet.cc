@@ -14,6 +14,7 @@
 #include "core/ml/batching.h"
 #include "core/ml/device.h"
 #include "core/ml/layers.h"
+#include "core/ml/options.h"
 #include "core/nlu/nlu_component.h"
 #include "core/util/errors.h"
 #include "core/util/strings.h"
@@ -68,27 +69,11 @@ struct DietOptions {
 
   static DietOptions FromJson(const Json& c, const std::string& name) {
     DietOptions o;
-    auto num = [&](const char* key, auto fallback) {
-      const Json& v = c.contains(key) ? c.at(key) : Json(nullptr);
-      if (v.is_null()) return fallback;
-      if (!v.is_number()) throw ConfigError(name, std::string("'") + key + "' must be a number.");
-      return v.get<decltype(fallback)>();
-    };
-    auto flag = [&](const char* key, bool fallback) {
-      const Json& v = c.contains(key) ? c.at(key) : Json(nullptr);
-      if (v.is_null()) return fallback;
-      if (!v.is_boolean()) throw ConfigError(name, std::string("'") + key + "' must be true or false.");
-      return v.get<bool>();
-    };
+    const OptionReader r(c, name);
+    auto num = [&](const char* key, auto fallback) { return r.Num(key, fallback); };
+    auto flag = [&](const char* key, bool fallback) { return r.Flag(key, fallback); };
     auto text = [&](const char* key, const std::string& fallback, std::set<std::string> allowed) {
-      const Json& v = c.contains(key) ? c.at(key) : Json(nullptr);
-      if (v.is_null()) return fallback;
-      if (!v.is_string() || !allowed.count(v.get<std::string>())) {
-        std::string list;
-        for (const std::string& a : allowed) list += (list.empty() ? "" : ", ") + a;
-        throw ConfigError(name, std::string("'") + key + "' must be one of: " + list + ".");
-      }
-      return v.get<std::string>();
+      return r.Choice(key, fallback, allowed);
     };
     auto per_attribute = [&](const char* key, int& text_value, int& label_value) {
       const Json& v = c.contains(key) ? c.at(key) : Json(nullptr);
@@ -427,19 +412,7 @@ class DietModelImpl : public torch::nn::Module {
       width = o.text_hidden[i];
     }
     if (o.layers > 0) {
-      TransformerOptions t;
-      t.layers = o.layers;
-      t.units = o.transformer_size;
-      t.heads = o.heads;
-      t.filter_units = 4 * o.transformer_size;
-      t.dropout = o.drop_rate;
-      t.attention_dropout = o.drop_rate_attention;
-      t.density = o.density;
-      t.unidirectional = o.unidirectional;
-      t.key_relative = o.key_relative;
-      t.value_relative = o.value_relative;
-      t.max_relative_position = o.max_relative_position;
-      transformer = register_module("transformer", TransformerEncoder(width, t, rng));
+      transformer = register_module("transformer", TransformerEncoder(width, TransformerOptionsOf(o, o.drop_rate), rng));
       width = o.transformer_size;
     }
     units_ = width;
@@ -1050,6 +1023,7 @@ void RegisterMlComponents() {
   std::call_once(once, [] {
     RegisterDietClassifier();
     RegisterResponseSelector();
+    RegisterTedPolicy();
   });
 }
 

@@ -8,6 +8,7 @@ namespace trainyard::ml {
 // Registers DIETClassifier / ResponseSelector with the graph's component registry.
 void RegisterDietClassifier();
 void RegisterResponseSelector();
+void RegisterTedPolicy();
 
 // Registers every libtorch component (DIET and friends). Idempotent.
 void RegisterMlComponents();

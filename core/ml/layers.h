@@ -101,6 +101,25 @@ struct TransformerOptions {
   int max_relative_position = 5;
 };
 
+// The transformer options of a model's options struct (DIET's, TED's), which
+// name them as Rasa does; `dropout` is the model's rate for its transformer.
+template <typename ModelOptions>
+TransformerOptions TransformerOptionsOf(const ModelOptions& o, double dropout) {
+  TransformerOptions t;
+  t.layers = o.layers;
+  t.units = o.transformer_size;
+  t.heads = o.heads;
+  t.filter_units = 4 * o.transformer_size;
+  t.dropout = dropout;
+  t.attention_dropout = o.drop_rate_attention;
+  t.density = o.density;
+  t.unidirectional = o.unidirectional;
+  t.key_relative = o.key_relative;
+  t.value_relative = o.value_relative;
+  t.max_relative_position = o.max_relative_position;
+  return t;
+}
+
 // Rasa's transformer encoder: input projection scaled by sqrt(units) plus
 // sinusoidal positions, pre-norm layers (attention, GELU feed-forward), a
 // final layer norm. Optional relative-position keys/values (Shaw et al.) and

@@ -1,0 +1,485 @@
+// TEDPolicy (Rasa 3.x's Transformer Embedding Dialogue policy): each dialogue
+// state (intent, entities, previous action, slots, active loop) becomes a
+// sparse feature row; a unidirectional transformer reads the last
+// max_history states; the last turn's embedding is compared with every
+// action's embedding by the dot-product similarity loss of core/ml, and
+// prediction is the softmax (or linear_norm) over those similarities.
+//
+// Not yet: end-to-end text features, TED's entity recognition, hiding rule
+// turns from the history (rule-only slots and loops are removed).
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+
+#include "core/graph/component.h"
+#include "core/ml/batching.h"
+#include "core/ml/device.h"
+#include "core/ml/diet.h"
+#include "core/ml/layers.h"
+#include "core/ml/options.h"
+#include "core/policy/policies.h"
+#include "core/policy/trackers.h"
+#include "core/util/errors.h"
+
+namespace trainyard::ml {
+namespace {
+
+using Json = nlohmann::ordered_json;
+using policy::State;
+
+constexpr const char* kMetaFile = "ted.json";
+constexpr const char* kWeightsFile = "ted.pt";
+
+struct TedOptions {
+  int max_history = -1;  // all states
+  int transformer_size = 128, layers = 1, heads = 4, max_relative_position = 5;
+  bool unidirectional = true, key_relative = false, value_relative = false;
+  int batch_first = 64, batch_last = 256;
+  std::string batch_strategy = "balanced";
+  int epochs = 1;
+  uint64_t seed = 0;
+  double learning_rate = 0.001, regularization = 0.001, density = 0.2;
+  double drop_rate_dialogue = 0.1, drop_rate_label = 0.0, drop_rate_attention = 0.0;
+  int embedding_dimension = 20, dense_dimension = 20;
+  int priority = 1;
+  SimilarityOptions similarity;
+
+  static TedOptions FromJson(const Json& c, const std::string& name) {
+    const OptionReader r(c, name);
+    TedOptions o;
+    const Json& mh = r.Get("max_history");
+    if (mh.is_number_integer()) o.max_history = mh.get<int>();
+    else if (!mh.is_null()) throw r.Error("'max_history' must be an integer or null.");
+    if (mh.is_number_integer() && o.max_history <= 0) throw r.Error("'max_history' must be positive.");
+    auto dialogue = [&](const char* key, int fallback) {
+      const Json& v = r.Get(key);
+      if (v.is_number_integer()) return v.get<int>();
+      if (v.is_object() && v.contains("dialogue") && v["dialogue"].is_number_integer()) return v["dialogue"].get<int>();
+      return fallback;
+    };
+    o.transformer_size = dialogue("transformer_size", 128);
+    o.layers = dialogue("number_of_transformer_layers", 1);
+    o.heads = r.Num("number_of_attention_heads", 4);
+    o.unidirectional = r.Flag("unidirectional_encoder", true);
+    o.key_relative = r.Flag("use_key_relative_attention", false);
+    o.value_relative = r.Flag("use_value_relative_attention", false);
+    o.max_relative_position = r.Num("max_relative_position", 5);
+    const Json& bs = r.Get("batch_size");
+    if (bs.is_number_integer()) o.batch_first = o.batch_last = bs.get<int>();
+    else if (bs.is_array() && bs.size() == 2 && bs[0].is_number_integer() && bs[1].is_number_integer()) {
+      o.batch_first = bs[0].get<int>();
+      o.batch_last = bs[1].get<int>();
+    } else if (!bs.is_null()) {
+      throw r.Error("'batch_size' must be an integer or a list of two integers.");
+    }
+    if (o.batch_first <= 0 || o.batch_last <= 0) throw r.Error("'batch_size' must be positive.");
+    o.batch_strategy = r.Choice("batch_strategy", "balanced", {"balanced", "sequence"});
+    o.epochs = r.Num("epochs", 1);
+    if (o.epochs < 0) throw r.Error("'epochs' must not be negative.");
+    const Json& seed = r.Get("random_seed");
+    o.seed = seed.is_number_integer() ? seed.get<uint64_t>() : std::random_device{}();
+    o.learning_rate = r.Num("learning_rate", 0.001);
+    o.regularization = r.Num("regularization_constant", 0.001);
+    o.density = r.Num("connection_density", 0.2);
+    if (o.density <= 0 || o.density > 1) throw r.Error("'connection_density' must be in (0, 1].");
+    o.drop_rate_dialogue = r.Num("drop_rate_dialogue", 0.1);
+    o.drop_rate_label = r.Num("drop_rate_label", 0.0);
+    o.drop_rate_attention = r.Num("drop_rate_attention", 0.0);
+    o.embedding_dimension = r.Num("embedding_dimension", 20);
+    const Json& dense = r.Get("dense_dimension");
+    if (dense.is_object()) o.dense_dimension = dense.value("intent", 20);
+    else if (dense.is_number_integer()) o.dense_dimension = dense.get<int>();
+    o.priority = r.Num("priority", 1);
+    SimilarityOptions& s = o.similarity;
+    s.negatives = r.Num("number_of_negative_examples", 20);
+    s.loss_type = r.Choice("loss_type", "cross_entropy", {"cross_entropy", "margin"});
+    const std::string similarity = r.Choice("similarity_type", "auto", {"auto", "inner", "cosine"});
+    s.similarity_type = similarity != "auto" ? similarity : s.loss_type == "margin" ? "cosine" : "inner";
+    s.maximum_positive_similarity = r.Num("maximum_positive_similarity", 0.8);
+    s.maximum_negative_similarity = r.Num("maximum_negative_similarity", -0.2);
+    s.use_maximum_negative_similarity = r.Flag("use_maximum_negative_similarity", true);
+    s.negative_margin_scale = r.Num("negative_margin_scale", 0.8);
+    s.scale_loss = r.Flag("scale_loss", true);
+    s.constrain_similarities = r.Flag("constrain_similarities", false);
+    s.model_confidence = r.Choice("model_confidence", "softmax", {"softmax", "linear_norm"});
+    if (o.layers > 0 && (o.transformer_size <= 0 || o.heads <= 0 || o.transformer_size % o.heads != 0))
+      throw r.Error("'transformer_size' (" + std::to_string(o.transformer_size) +
+                    ") must be a positive multiple of 'number_of_attention_heads' (" + std::to_string(o.heads) + ").");
+    return o;
+  }
+};
+
+// The features of one dialogue state: "intent=greet", "entity=city",
+// "action_name=utter_greet", "action_text=...", "slot=city#0" (with the
+// slot's feature value), "active_loop=form".
+std::vector<std::pair<std::string, float>> StateFeatures(const State& s) {
+  std::vector<std::pair<std::string, float>> out;
+  if (s.contains("user")) {
+    const Json& u = s["user"];
+    if (u.contains("intent")) out.emplace_back("intent=" + u["intent"].get<std::string>(), 1.0f);
+    if (u.contains("text")) out.emplace_back("text=" + u["text"].get<std::string>(), 1.0f);
+    if (u.contains("entities"))
+      for (const Json& e : u["entities"]) out.emplace_back("entity=" + e.get<std::string>(), 1.0f);
+  }
+  if (s.contains("prev_action")) {
+    const Json& a = s["prev_action"];
+    if (a.contains("action_name")) out.emplace_back("action_name=" + a["action_name"].get<std::string>(), 1.0f);
+    if (a.contains("action_text")) out.emplace_back("action_text=" + a["action_text"].get<std::string>(), 1.0f);
+  }
+  if (s.contains("slots"))
+    for (const auto& [name, f] : s["slots"].items()) {
+      if (!f.is_array()) continue;
+      for (size_t i = 0; i < f.size(); ++i)
+        if (f[i].get<double>() != 0) out.emplace_back("slot=" + name + "#" + std::to_string(i), f[i].get<float>());
+    }
+  if (s.contains("active_loop")) {
+    const std::string loop = s["active_loop"].value("name", "");
+    if (!loop.empty() && loop != policy::kShouldNotBeSet) out.emplace_back("active_loop=" + loop, 1.0f);
+  }
+  return out;
+}
+
+// Leaves rule-only slots and loops out of states (they never appear in the
+// stories TED learns from).
+void RemoveRuleOnly(std::vector<State>& states, const Json& rule_only) {
+  if (!rule_only.is_object()) return;
+  for (State& s : states) {
+    if (s.contains("slots"))
+      for (const Json& slot : rule_only.value("rule_only_slots", Json::array())) s["slots"].erase(slot.get<std::string>());
+    if (s.contains("slots") && s["slots"].empty()) s.erase("slots");
+    if (s.contains("active_loop"))
+      for (const Json& loop : rule_only.value("rule_only_loops", Json::array()))
+        if (s["active_loop"].value("name", "") == loop.get<std::string>()) s.erase("active_loop");
+  }
+}
+
+struct Example {
+  std::vector<State> states;
+  int label = 0;
+};
+
+class TedModelImpl : public torch::nn::Module {
+ public:
+  TedModelImpl(const TedOptions& o, int64_t vocabulary, int64_t actions, const Rng& rng) {
+    const int64_t concat = 5 * o.dense_dimension;
+    input = register_module("input", SparseDense(vocabulary, concat, rng));
+    const int64_t dialogue_units = o.layers > 0 ? o.transformer_size : concat;
+    if (o.layers > 0) encoder = register_module(
+        "encoder", TransformerEncoder(concat, TransformerOptionsOf(o, o.drop_rate_dialogue), rng));
+    dialogue_embed = register_module("dialogue_embed", Dense(dialogue_units, o.embedding_dimension, 1.0, true, rng));
+    label_input = register_module("label_input", Dense(actions, o.dense_dimension, 1.0, true, rng));
+    label_embed = register_module("label_embed", Dense(o.dense_dimension, o.embedding_dimension, 1.0, true, rng));
+    actions_ = actions;
+  }
+
+  // The embedding of each sequence's last turn: [B, E].
+  torch::Tensor Dialogue(const SparseRows& rows, const std::vector<int64_t>& lengths, bool training, const Rng& rng,
+                         const TedOptions& o) {
+    const torch::Device device = input->weight.device();
+    torch::Tensor x = input->forward(rows, 0.0, training, rng);
+    if (encoder) {
+      const Packing packing = Packing::FromLengths(lengths, device);
+      x = encoder->forward(x, packing, training, rng);
+    }
+    std::vector<int64_t> last;
+    int64_t offset = 0;
+    for (int64_t n : lengths) {
+      offset += n;
+      last.push_back(offset - 1);
+    }
+    x = x.index_select(0, torch::tensor(last, torch::TensorOptions().dtype(torch::kLong)).to(device));
+    return dialogue_embed->forward(x);
+  }
+
+  torch::Tensor Labels(bool training, const Rng& rng, double drop_rate) {
+    const torch::Device device = input->weight.device();
+    torch::Tensor eye = torch::eye(actions_, torch::TensorOptions().device(device));
+    torch::Tensor x = label_input->forward(eye);
+    x = Dropout(x, drop_rate, training, rng);
+    return label_embed->forward(x);
+  }
+
+  SparseDense input{nullptr};
+  TransformerEncoder encoder{nullptr};
+  Dense dialogue_embed{nullptr}, label_input{nullptr}, label_embed{nullptr};
+
+ private:
+  int64_t actions_ = 0;
+};
+TORCH_MODULE(TedModel);
+
+class TEDPolicy : public graph::Component {
+ public:
+  TEDPolicy(const Json& config, const std::optional<std::string>& resource, const graph::ExecutionContext& c)
+      : config_(config), options_(TedOptions::FromJson(config, "TEDPolicy")) {
+    if (!resource || !c.storage || !c.storage->Has(*resource)) return;
+    const auto dir = c.storage->ReadFrom(*resource);
+    if (!std::filesystem::exists(dir / kMetaFile)) return;
+    try {
+      std::ifstream in(dir / kMetaFile);
+      const Json meta = Json::parse(in);
+      options_ = TedOptions::FromJson(meta.at("config"), "TEDPolicy");
+      actions_ = meta.at("actions").get<std::vector<std::string>>();
+      int index = 0;
+      for (const Json& f : meta.at("vocabulary")) vocabulary_[f.get<std::string>()] = index++;
+      Rng rng(0, torch::kCPU);
+      model_ = TedModel(options_, std::max<int64_t>(1, static_cast<int64_t>(vocabulary_.size())),
+                        static_cast<int64_t>(actions_.size()), rng);
+      torch::serialize::InputArchive archive;
+      archive.load_from((dir / kWeightsFile).string(), torch::Device(torch::kCPU));
+      model_->load(archive);
+      model_->eval();
+    } catch (const std::exception& e) {
+      throw util::InvalidDataError({}, "The model's resource '" + *resource + "' (TEDPolicy) is corrupt: " + e.what());
+    }
+  }
+
+  graph::Output Run(const std::string& fn, const graph::Inputs& in, const graph::ExecutionContext& c) override {
+    if (fn == "predict_action_probabilities") return Predict(in);
+    if (fn != "train") throw util::InvalidConfigError("TEDPolicy has no method '" + fn + "'.");
+    Train(*std::any_cast<policy::TrackersPtr>(in.at("training_trackers").value),
+          *std::any_cast<std::shared_ptr<const Json>>(in.at("domain").value), c);
+    return {graph::Resource{c.node_name}, graph::RandomFingerprint(), c.node_name};
+  }
+
+ private:
+  std::vector<State> Window(std::vector<State> states) const {
+    if (options_.max_history > 0 && states.size() > static_cast<size_t>(options_.max_history))
+      states.erase(states.begin(), states.end() - options_.max_history);
+    return states;
+  }
+
+  // Sparse rows for the states of `examples[pick]`, back to back.
+  SparseRows Rows(const std::vector<const std::vector<State>*>& sequences, std::vector<int64_t>& lengths,
+                  const torch::Device& device) const {
+    std::vector<int64_t> indices, offsets;
+    std::vector<float> weights;
+    for (const auto* states : sequences) {
+      lengths.push_back(static_cast<int64_t>(states->size()));
+      for (const State& s : *states) {
+        offsets.push_back(static_cast<int64_t>(indices.size()));
+        for (const auto& [feature, value] : StateFeatures(s)) {
+          auto it = vocabulary_.find(feature);
+          if (it == vocabulary_.end()) continue;
+          indices.push_back(it->second);
+          weights.push_back(value);
+        }
+      }
+    }
+    SparseRows rows;
+    rows.indices = torch::tensor(indices, torch::TensorOptions().dtype(torch::kLong));
+    rows.offsets = torch::tensor(offsets, torch::TensorOptions().dtype(torch::kLong));
+    rows.weights = torch::tensor(weights, torch::TensorOptions().dtype(torch::kFloat));
+    if (indices.empty()) {
+      rows.indices = torch::zeros({0}, torch::TensorOptions().dtype(torch::kLong));
+      rows.weights = torch::zeros({0}, torch::TensorOptions().dtype(torch::kFloat));
+    }
+    rows.To(device);
+    return rows;
+  }
+
+  void Train(const std::vector<policy::TrainingTracker>& trackers, const Json& domain,
+             const graph::ExecutionContext& c) {
+    const auto started = std::chrono::steady_clock::now();
+    SetComputeThreads(c.compute_threads);
+    bool fell_back = false;
+    const std::string device_name = ResolveDevice(c.device, &fell_back);
+    if (fell_back && c.warn) c.warn("TEDPolicy: device '" + c.device + "' is not available; training on the CPU.");
+    const torch::Device device(device_name);
+    const TedOptions& o = options_;
+
+    actions_ = policy::ActionNames(domain);
+    std::map<std::string, int> action_index;
+    for (size_t i = 0; i < actions_.size(); ++i) action_index[actions_[i]] = static_cast<int>(i);
+    // The examples: every story's states before each action, deduplicated.
+    std::vector<Example> examples;
+    std::set<std::string> seen;
+    for (const policy::TrainingTracker& t : trackers) {
+      if (t.is_rule) continue;
+      if (c.cancel) c.cancel->ThrowIfCancelled();
+      for (auto& [states, action] : policy::ActionExamples(t, domain)) {
+        auto it = action_index.find(action);
+        if (it == action_index.end()) continue;
+        std::vector<State> window = Window(std::move(states));
+        const std::string key = Json(window).dump() + "\n" + action;
+        if (!seen.insert(key).second) continue;
+        examples.push_back({std::move(window), it->second});
+      }
+    }
+    std::set<std::string> features;
+    for (const Example& e : examples)
+      for (const State& s : e.states)
+        for (const auto& [f, v] : StateFeatures(s)) features.insert(f);
+    vocabulary_.clear();
+    for (const std::string& f : features) vocabulary_[f] = static_cast<int>(vocabulary_.size());
+
+    Rng rng(o.seed, device);
+    std::mt19937_64 shuffle_rng(o.seed);
+    model_ = TedModel(o, std::max<int64_t>(1, static_cast<int64_t>(vocabulary_.size())),
+                      static_cast<int64_t>(actions_.size()), rng);
+    model_->to(device);
+    LazyAdam lazy(model_->input->weight, o.learning_rate, o.regularization);
+    std::vector<torch::Tensor> rest;
+    for (const auto& p : model_->named_parameters(true))
+      if (p.key() != "input.weight") rest.push_back(p.value());
+    torch::optim::Adam adam(rest, torch::optim::AdamOptions(o.learning_rate).eps(1e-7));
+
+    std::vector<int> labels;
+    for (const Example& e : examples) labels.push_back(e.label);
+    const torch::Tensor all_ids =
+        torch::arange(static_cast<int64_t>(actions_.size()), torch::TensorOptions().dtype(torch::kLong).device(device));
+    model_->train();
+    for (int epoch = 0; epoch < o.epochs && !examples.empty(); ++epoch) {
+      const int batch_size = BatchSizeForEpoch(o.batch_first, o.batch_last, epoch, o.epochs);
+      double loss_sum = 0, acc_sum = 0;
+      const auto batches = MakeBatches(labels, batch_size, o.batch_strategy, shuffle_rng);
+      for (const auto& pick : batches) {
+        if (c.cancel) c.cancel->ThrowIfCancelled();
+        std::vector<const std::vector<State>*> sequences;
+        std::vector<int64_t> batch_labels;
+        for (size_t i : pick) {
+          sequences.push_back(&examples[i].states);
+          batch_labels.push_back(examples[i].label);
+        }
+        std::vector<int64_t> lengths;
+        const SparseRows rows = Rows(sequences, lengths, device);
+        torch::Tensor dialogue = model_->Dialogue(rows, lengths, true, rng, o);
+        torch::Tensor all = model_->Labels(true, rng, o.drop_rate_label);
+        torch::Tensor ids = torch::tensor(batch_labels, torch::TensorOptions().dtype(torch::kLong)).to(device);
+        SimilarityLossResult r = DotProductLoss(o.similarity, dialogue, all.index_select(0, ids), ids, all, all_ids, rng);
+        adam.zero_grad();
+        model_->input->weight.mutable_grad() = torch::Tensor();
+        r.loss.backward();
+        adam.step();
+        lazy.Step();
+        loss_sum += r.loss.item<double>();
+        acc_sum += r.accuracy.item<double>();
+      }
+      const double n = std::max<size_t>(1, batches.size());
+      if (c.progress) c.progress(graph::Progress{epoch + 1, o.epochs, {{"t_loss", loss_sum / n}, {"acc", acc_sum / n}}});
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    model_->to(torch::kCPU);
+    model_->eval();
+    const auto dir = c.storage->WriteTo(c.node_name);
+    torch::serialize::OutputArchive archive;
+    model_->save(archive);
+    archive.save_to((dir / kWeightsFile).string());
+    Json config = config_;
+    config["random_seed"] = o.seed;
+    std::vector<std::string> vocabulary(vocabulary_.size());
+    for (const auto& [f, i] : vocabulary_) vocabulary[static_cast<size_t>(i)] = f;
+    std::ofstream(dir / kMetaFile) << Json{{"config", config}, {"actions", actions_}, {"vocabulary", vocabulary}}.dump();
+    std::ofstream(dir / "training.json") << Json{{"examples", examples.size()}, {"epochs", o.epochs},
+                                                 {"seconds", seconds}, {"device", device_name},
+                                                 {"threads", torch::get_num_threads()}}
+                                                .dump();
+  }
+
+  graph::Output Predict(const graph::Inputs& in) const {
+    const Json& domain = *std::any_cast<std::shared_ptr<const Json>>(in.at("domain").value);
+    const auto& events = *std::any_cast<policy::ConversationPtr>(in.at("tracker").value);
+    const std::vector<std::string> actions = policy::ActionNames(domain);
+    auto prediction = std::make_shared<policy::PolicyPrediction>();
+    prediction->probabilities.assign(actions.size(), 0.0);
+    prediction->priority = options_.priority;
+    prediction->policy = "TEDPolicy";
+    if (model_ && !actions_.empty()) {
+      std::vector<State> states = Window(policy::ConversationStates(events, domain));
+      auto rule_only = in.find("rule_only_data");
+      if (rule_only != in.end() && rule_only->second.value.has_value())
+        RemoveRuleOnly(states, *std::any_cast<std::shared_ptr<const Json>>(rule_only->second.value));
+      torch::NoGradGuard no_grad;
+      Rng rng(0, torch::kCPU);
+      std::vector<int64_t> lengths;
+      const SparseRows rows = Rows({&states}, lengths, torch::kCPU);
+      torch::Tensor dialogue = model_->Dialogue(rows, lengths, false, rng, options_);
+      torch::Tensor sims = Similarities(dialogue, model_->Labels(false, rng, 0.0), options_.similarity.similarity_type);
+      torch::Tensor conf = Confidences(sims, options_.similarity.model_confidence).squeeze(0).contiguous();
+      std::map<std::string, size_t> index;
+      for (size_t i = 0; i < actions.size(); ++i) index[actions[i]] = i;
+      const float* p = conf.data_ptr<float>();
+      for (size_t k = 0; k < actions_.size(); ++k) {
+        auto it = index.find(actions_[k]);
+        if (it != index.end()) prediction->probabilities[it->second] = p[k];
+      }
+    }
+    return {policy::PolicyPredictionPtr(prediction), graph::RandomFingerprint(), std::nullopt};
+  }
+
+  Json config_;
+  TedOptions options_;
+  std::vector<std::string> actions_;
+  std::map<std::string, int> vocabulary_;
+  mutable TedModel model_{nullptr};
+};
+
+}  // namespace
+
+Json TedDefaults() {
+  return {{"max_history", nullptr},
+          {"hidden_layers_sizes", {{"text", Json::array()}, {"action_text", Json::array()},
+                                   {"label_action_text", Json::array()}}},
+          {"dense_dimension", {{"text", 128}, {"action_text", 128}, {"label_action_text", 128}, {"intent", 20},
+                               {"action_name", 20}, {"label_action_name", 20}, {"entities", 20}, {"slots", 20},
+                               {"active_loop", 20}}},
+          {"concat_dimension", {{"text", 128}, {"action_text", 128}, {"label_action_text", 128}}},
+          {"encoding_dimension", 50},
+          {"transformer_size", {{"text", 128}, {"action_text", 128}, {"label_action_text", 128}, {"dialogue", 128}}},
+          {"number_of_transformer_layers", {{"text", 1}, {"action_text", 1}, {"label_action_text", 1}, {"dialogue", 1}}},
+          {"number_of_attention_heads", 4},
+          {"use_key_relative_attention", false},
+          {"use_value_relative_attention", false},
+          {"max_relative_position", 5},
+          {"unidirectional_encoder", true},
+          {"batch_size", {64, 256}},
+          {"batch_strategy", "balanced"},
+          {"epochs", 1},
+          {"random_seed", nullptr},
+          {"learning_rate", 0.001},
+          {"embedding_dimension", 20},
+          {"number_of_negative_examples", 20},
+          {"similarity_type", "auto"},
+          {"loss_type", "cross_entropy"},
+          {"ranking_length", 0},
+          {"renormalize_confidences", false},
+          {"maximum_positive_similarity", 0.8},
+          {"maximum_negative_similarity", -0.2},
+          {"use_maximum_negative_similarity", true},
+          {"scale_loss", true},
+          {"regularization_constant", 0.001},
+          {"negative_margin_scale", 0.8},
+          {"drop_rate_dialogue", 0.1},
+          {"drop_rate_label", 0.0},
+          {"drop_rate_attention", 0.0},
+          {"connection_density", 0.2},
+          {"use_sparse_input_dropout", true},
+          {"use_dense_input_dropout", true},
+          {"evaluate_every_number_of_epochs", 20},
+          {"evaluate_on_number_of_examples", 0},
+          {"tensorboard_log_directory", nullptr},
+          {"tensorboard_log_level", "epoch"},
+          {"checkpoint_model", false},
+          {"e2e_confidence_threshold", 0.5},
+          {"featurizers", Json::array()},
+          {"entity_recognition", true},
+          {"constrain_similarities", false},
+          {"model_confidence", "softmax"},
+          {"BILOU_flag", true},
+          {"split_entities_by_comma", true},
+          {"priority", 1}};
+}
+
+void RegisterTedPolicy() {
+  graph::ComponentImplementation impl;
+  impl.defaults = TedDefaults();
+  impl.make = [](const Json& config, const std::optional<std::string>& resource, const graph::ExecutionContext& c) {
+    return std::make_unique<TEDPolicy>(config, resource, c);
+  };
+  graph::RegisterImplementation("TEDPolicy", impl);
+}
+
+}  // namespace trainyard::ml
