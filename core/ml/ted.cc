@@ -5,10 +5,15 @@
 // action's embedding by the dot-product similarity loss of core/ml, and
 // prediction is the softmax (or linear_norm) over those similarities.
 //
+// UnexpecTEDIntentPolicy is the same model with the next user intent as label
+// (see the class comment below).
+//
 // Not yet: end-to-end text features, TED's entity recognition, hiding rule
 // turns from the history (rule-only slots and loops are removed).
 
+#include <algorithm>
 #include <chrono>
+#include <numeric>
 #include <fstream>
 #include <map>
 #include <random>
@@ -150,16 +155,60 @@ void RemoveRuleOnly(std::vector<State>& states, const Json& rule_only) {
     if (s.contains("slots"))
       for (const Json& slot : rule_only.value("rule_only_slots", Json::array())) s["slots"].erase(slot.get<std::string>());
     if (s.contains("slots") && s["slots"].empty()) s.erase("slots");
-    if (s.contains("active_loop"))
-      for (const Json& loop : rule_only.value("rule_only_loops", Json::array()))
-        if (s["active_loop"].value("name", "") == loop.get<std::string>()) s.erase("active_loop");
+    for (const Json& loop : rule_only.value("rule_only_loops", Json::array()))
+      if (s.contains("active_loop") && s["active_loop"].value("name", "") == loop.get<std::string>())
+        s.erase("active_loop");
   }
 }
 
-struct Example {
-  std::vector<State> states;
-  int label = 0;
-};
+// The last `max_history` states (all when max_history <= 0).
+std::vector<State> LastStates(std::vector<State> states, int max_history) {
+  if (max_history > 0 && states.size() > static_cast<size_t>(max_history))
+    states.erase(states.begin(), states.end() - max_history);
+  return states;
+}
+
+// Sparse rows for the states of `sequences`, back to back; `lengths` gets
+// each sequence's length. Features outside the vocabulary are left out.
+SparseRows StateRows(const std::vector<const std::vector<State>*>& sequences,
+                     const std::map<std::string, int>& vocabulary, std::vector<int64_t>& lengths,
+                     const torch::Device& device) {
+  std::vector<int64_t> indices, offsets;
+  std::vector<float> weights;
+  for (const auto* states : sequences) {
+    lengths.push_back(static_cast<int64_t>(states->size()));
+    for (const State& s : *states) {
+      offsets.push_back(static_cast<int64_t>(indices.size()));
+      for (const auto& [feature, value] : StateFeatures(s)) {
+        auto it = vocabulary.find(feature);
+        if (it == vocabulary.end()) continue;
+        indices.push_back(it->second);
+        weights.push_back(value);
+      }
+    }
+  }
+  SparseRows rows;
+  rows.indices = torch::tensor(indices, torch::TensorOptions().dtype(torch::kLong));
+  rows.offsets = torch::tensor(offsets, torch::TensorOptions().dtype(torch::kLong));
+  rows.weights = torch::tensor(weights, torch::TensorOptions().dtype(torch::kFloat));
+  if (indices.empty()) {
+    rows.indices = torch::zeros({0}, torch::TensorOptions().dtype(torch::kLong));
+    rows.weights = torch::zeros({0}, torch::TensorOptions().dtype(torch::kFloat));
+  }
+  rows.To(device);
+  return rows;
+}
+
+// The vocabulary of every feature in `sequences`, sorted.
+std::map<std::string, int> Vocabulary(const std::vector<const std::vector<State>*>& sequences) {
+  std::set<std::string> features;
+  for (const auto* states : sequences)
+    for (const State& s : *states)
+      for (const auto& [f, v] : StateFeatures(s)) features.insert(f);
+  std::map<std::string, int> out;
+  for (const std::string& f : features) out[f] = static_cast<int>(out.size());
+  return out;
+}
 
 class TedModelImpl : public torch::nn::Module {
  public:
@@ -211,74 +260,115 @@ class TedModelImpl : public torch::nn::Module {
 };
 TORCH_MODULE(TedModel);
 
+// TEDPolicy, and in intent mode UnexpecTEDIntentPolicy: the same model with
+// the next user intent as label (several intents can follow one history),
+// trained with a sigmoid loss per intent; each intent gets a threshold, the
+// lowest similarity its training histories reach (at `tolerance`, that
+// quantile), and a user turn whose intent stays below its threshold makes the
+// policy predict action_unlikely_intent.
 class TEDPolicy : public graph::Component {
  public:
-  TEDPolicy(const Json& config, const std::optional<std::string>& resource, const graph::ExecutionContext& c)
-      : config_(config), options_(TedOptions::FromJson(config, "TEDPolicy")) {
+  TEDPolicy(const Json& config, const std::optional<std::string>& resource, const graph::ExecutionContext& c,
+            bool intents)
+      : name_(intents ? "UnexpecTEDIntentPolicy" : "TEDPolicy"),
+        intents_(intents),
+        config_(config),
+        options_(TedOptions::FromJson(config, name_)) {
+    ReadIntentOptions(config);
     if (!resource || !c.storage || !c.storage->Has(*resource)) return;
     const auto dir = c.storage->ReadFrom(*resource);
     if (!std::filesystem::exists(dir / kMetaFile)) return;
     try {
       std::ifstream in(dir / kMetaFile);
       const Json meta = Json::parse(in);
-      options_ = TedOptions::FromJson(meta.at("config"), "TEDPolicy");
-      actions_ = meta.at("actions").get<std::vector<std::string>>();
+      options_ = TedOptions::FromJson(meta.at("config"), name_);
+      ReadIntentOptions(meta.at("config"));
+      labels_ = meta.at("labels").get<std::vector<std::string>>();
+      thresholds_ = meta.value("thresholds", std::vector<double>{});
       int index = 0;
       for (const Json& f : meta.at("vocabulary")) vocabulary_[f.get<std::string>()] = index++;
       Rng rng(0, torch::kCPU);
       model_ = TedModel(options_, std::max<int64_t>(1, static_cast<int64_t>(vocabulary_.size())),
-                        static_cast<int64_t>(actions_.size()), rng);
+                        static_cast<int64_t>(labels_.size()), rng);
       torch::serialize::InputArchive archive;
       archive.load_from((dir / kWeightsFile).string(), torch::Device(torch::kCPU));
       model_->load(archive);
       model_->eval();
     } catch (const std::exception& e) {
-      throw util::InvalidDataError({}, "The model's resource '" + *resource + "' (TEDPolicy) is corrupt: " + e.what());
+      throw util::InvalidDataError({}, "The model's resource '" + *resource + "' (" + name_ + ") is corrupt: " +
+                                           e.what());
     }
   }
 
   graph::Output Run(const std::string& fn, const graph::Inputs& in, const graph::ExecutionContext& c) override {
     if (fn == "predict_action_probabilities") return Predict(in);
-    if (fn != "train") throw util::InvalidConfigError("TEDPolicy has no method '" + fn + "'.");
+    if (fn != "train") throw util::InvalidConfigError(name_ + " has no method '" + fn + "'.");
     Train(*std::any_cast<policy::TrackersPtr>(in.at("training_trackers").value),
           *std::any_cast<std::shared_ptr<const Json>>(in.at("domain").value), c);
     return {graph::Resource{c.node_name}, graph::RandomFingerprint(), c.node_name};
   }
 
  private:
-  std::vector<State> Window(std::vector<State> states) const {
-    if (options_.max_history > 0 && states.size() > static_cast<size_t>(options_.max_history))
-      states.erase(states.begin(), states.end() - options_.max_history);
-    return states;
+  struct Example {
+    std::vector<State> states;
+    std::vector<int> labels;  // TED: one action; intent mode: every intent seen after these states
+  };
+
+  void ReadIntentOptions(const Json& config) {
+    if (!intents_) return;
+    const OptionReader r(config, name_);
+    tolerance_ = r.Num("tolerance", 0.0);
+    if (tolerance_ < 0 || tolerance_ > 1) throw r.Error("'tolerance' must be between 0 and 1.");
+    ignored_.clear();
+    const Json& ignore = r.Get("ignore_intents_list");
+    if (ignore.is_array())
+      for (const Json& i : ignore)
+        if (i.is_string()) ignored_.insert(i.get<std::string>());
   }
 
-  // Sparse rows for the states of `examples[pick]`, back to back.
+  std::vector<State> Window(std::vector<State> states) const { return LastStates(std::move(states), options_.max_history); }
   SparseRows Rows(const std::vector<const std::vector<State>*>& sequences, std::vector<int64_t>& lengths,
                   const torch::Device& device) const {
-    std::vector<int64_t> indices, offsets;
-    std::vector<float> weights;
-    for (const auto* states : sequences) {
-      lengths.push_back(static_cast<int64_t>(states->size()));
-      for (const State& s : *states) {
-        offsets.push_back(static_cast<int64_t>(indices.size()));
-        for (const auto& [feature, value] : StateFeatures(s)) {
-          auto it = vocabulary_.find(feature);
-          if (it == vocabulary_.end()) continue;
-          indices.push_back(it->second);
-          weights.push_back(value);
+    return StateRows(sequences, vocabulary_, lengths, device);
+  }
+
+  // TED: the states before each action of every story. Intent mode: the
+  // states before each user turn (up to the bot's decision to listen),
+  // grouped by history.
+  std::vector<Example> Examples(const std::vector<policy::TrainingTracker>& trackers, const Json& domain,
+                                const graph::ExecutionContext& c) const {
+    std::map<std::string, int> index;
+    for (size_t i = 0; i < labels_.size(); ++i) index[labels_[i]] = static_cast<int>(i);
+    std::vector<Example> out;
+    std::map<std::string, size_t> seen;  // history (+ action for TED) -> example
+    for (const policy::TrainingTracker& t : trackers) {
+      if (t.is_rule) continue;
+      if (c.cancel) c.cancel->ThrowIfCancelled();
+      if (!intents_) {
+        for (auto& [states, action] : policy::ActionExamples(t, domain)) {
+          auto it = index.find(action);
+          if (it == index.end()) continue;
+          std::vector<State> window = Window(std::move(states));
+          if (seen.emplace(Json(window).dump() + "\n" + action, out.size()).second)
+            out.push_back({std::move(window), {it->second}});
         }
+        continue;
+      }
+      policy::DialogueTracker tracker(domain);
+      for (const data::StoryEvent& e : policy::ExplicitEvents(t.events, true)) {
+        if (e.type == data::EventType::kUser && index.count(e.name)) {
+          std::vector<State> states = tracker.PastStates();
+          states.pop_back();  // the current state still shows the previous user turn
+          std::vector<State> window = Window(std::move(states));
+          auto [it, inserted] = seen.emplace(Json(window).dump(), out.size());
+          if (inserted) out.push_back({std::move(window), {}});
+          auto& labels = out[it->second].labels;
+          if (std::find(labels.begin(), labels.end(), index[e.name]) == labels.end()) labels.push_back(index[e.name]);
+        }
+        tracker.Apply(e);
       }
     }
-    SparseRows rows;
-    rows.indices = torch::tensor(indices, torch::TensorOptions().dtype(torch::kLong));
-    rows.offsets = torch::tensor(offsets, torch::TensorOptions().dtype(torch::kLong));
-    rows.weights = torch::tensor(weights, torch::TensorOptions().dtype(torch::kFloat));
-    if (indices.empty()) {
-      rows.indices = torch::zeros({0}, torch::TensorOptions().dtype(torch::kLong));
-      rows.weights = torch::zeros({0}, torch::TensorOptions().dtype(torch::kFloat));
-    }
-    rows.To(device);
-    return rows;
+    return out;
   }
 
   void Train(const std::vector<policy::TrainingTracker>& trackers, const Json& domain,
@@ -287,39 +377,26 @@ class TEDPolicy : public graph::Component {
     SetComputeThreads(c.compute_threads);
     bool fell_back = false;
     const std::string device_name = ResolveDevice(c.device, &fell_back);
-    if (fell_back && c.warn) c.warn("TEDPolicy: device '" + c.device + "' is not available; training on the CPU.");
+    if (fell_back && c.warn) c.warn(name_ + ": device '" + c.device + "' is not available; training on the CPU.");
     const torch::Device device(device_name);
     const TedOptions& o = options_;
 
-    actions_ = policy::ActionNames(domain);
-    std::map<std::string, int> action_index;
-    for (size_t i = 0; i < actions_.size(); ++i) action_index[actions_[i]] = static_cast<int>(i);
-    // The examples: every story's states before each action, deduplicated.
-    std::vector<Example> examples;
-    std::set<std::string> seen;
-    for (const policy::TrainingTracker& t : trackers) {
-      if (t.is_rule) continue;
-      if (c.cancel) c.cancel->ThrowIfCancelled();
-      for (auto& [states, action] : policy::ActionExamples(t, domain)) {
-        auto it = action_index.find(action);
-        if (it == action_index.end()) continue;
-        std::vector<State> window = Window(std::move(states));
-        const std::string key = Json(window).dump() + "\n" + action;
-        if (!seen.insert(key).second) continue;
-        examples.push_back({std::move(window), it->second});
-      }
+    labels_.clear();
+    if (intents_) {
+      if (domain.contains("intents"))
+        for (const Json& i : domain["intents"]) labels_.push_back(i.is_string() ? i.get<std::string>() : i.begin().key());
+    } else {
+      labels_ = policy::ActionNames(domain);
     }
-    std::set<std::string> features;
-    for (const Example& e : examples)
-      for (const State& s : e.states)
-        for (const auto& [f, v] : StateFeatures(s)) features.insert(f);
-    vocabulary_.clear();
-    for (const std::string& f : features) vocabulary_[f] = static_cast<int>(vocabulary_.size());
+    const std::vector<Example> examples = Examples(trackers, domain, c);
+    std::vector<const std::vector<State>*> all_states;
+    for (const Example& e : examples) all_states.push_back(&e.states);
+    vocabulary_ = Vocabulary(all_states);
 
     Rng rng(o.seed, device);
     std::mt19937_64 shuffle_rng(o.seed);
     model_ = TedModel(o, std::max<int64_t>(1, static_cast<int64_t>(vocabulary_.size())),
-                      static_cast<int64_t>(actions_.size()), rng);
+                      static_cast<int64_t>(labels_.size()), rng);
     model_->to(device);
     LazyAdam lazy(model_->input->weight, o.learning_rate, o.regularization);
     std::vector<torch::Tensor> rest;
@@ -327,43 +404,87 @@ class TEDPolicy : public graph::Component {
       if (p.key() != "input.weight") rest.push_back(p.value());
     torch::optim::Adam adam(rest, torch::optim::AdamOptions(o.learning_rate).eps(1e-7));
 
-    std::vector<int> labels;
-    for (const Example& e : examples) labels.push_back(e.label);
-    const torch::Tensor all_ids =
-        torch::arange(static_cast<int64_t>(actions_.size()), torch::TensorOptions().dtype(torch::kLong).device(device));
+    std::vector<int> first_labels;
+    for (const Example& e : examples) first_labels.push_back(e.labels.front());
+    const int64_t label_count = static_cast<int64_t>(labels_.size());
+    const torch::Tensor all_ids = torch::arange(label_count, torch::TensorOptions().dtype(torch::kLong).device(device));
+    // Multi-hot targets of examples `pick` (intent mode).
+    auto targets = [&](const std::vector<size_t>& pick) {
+      torch::Tensor t = torch::zeros({static_cast<int64_t>(pick.size()), label_count});
+      for (size_t k = 0; k < pick.size(); ++k)
+        for (int l : examples[pick[k]].labels) t[static_cast<int64_t>(k)][l] = 1.0f;
+      return t.to(device);
+    };
+    auto dialogue_of = [&](const std::vector<size_t>& pick, bool training) {
+      std::vector<const std::vector<State>*> sequences;
+      for (size_t i : pick) sequences.push_back(&examples[i].states);
+      std::vector<int64_t> lengths;
+      const SparseRows rows = Rows(sequences, lengths, device);
+      return model_->Dialogue(rows, lengths, training, rng, o);
+    };
     model_->train();
     for (int epoch = 0; epoch < o.epochs && !examples.empty(); ++epoch) {
       const int batch_size = BatchSizeForEpoch(o.batch_first, o.batch_last, epoch, o.epochs);
       double loss_sum = 0, acc_sum = 0;
-      const auto batches = MakeBatches(labels, batch_size, o.batch_strategy, shuffle_rng);
+      const auto batches = MakeBatches(first_labels, batch_size, o.batch_strategy, shuffle_rng);
       for (const auto& pick : batches) {
         if (c.cancel) c.cancel->ThrowIfCancelled();
-        std::vector<const std::vector<State>*> sequences;
-        std::vector<int64_t> batch_labels;
-        for (size_t i : pick) {
-          sequences.push_back(&examples[i].states);
-          batch_labels.push_back(examples[i].label);
-        }
-        std::vector<int64_t> lengths;
-        const SparseRows rows = Rows(sequences, lengths, device);
-        torch::Tensor dialogue = model_->Dialogue(rows, lengths, true, rng, o);
+        torch::Tensor dialogue = dialogue_of(pick, true);
         torch::Tensor all = model_->Labels(true, rng, o.drop_rate_label);
-        torch::Tensor ids = torch::tensor(batch_labels, torch::TensorOptions().dtype(torch::kLong)).to(device);
-        SimilarityLossResult r = DotProductLoss(o.similarity, dialogue, all.index_select(0, ids), ids, all, all_ids, rng);
+        torch::Tensor loss, accuracy;
+        if (intents_) {
+          torch::Tensor sims = Similarities(dialogue, all, o.similarity.similarity_type);
+          torch::Tensor t = targets(pick);
+          loss = torch::binary_cross_entropy_with_logits(sims, t);
+          accuracy = sims.gt(0).eq(t.gt(0.5)).to(torch::kFloat).mean();
+        } else {
+          std::vector<int64_t> batch_labels;
+          for (size_t i : pick) batch_labels.push_back(examples[i].labels.front());
+          torch::Tensor ids = torch::tensor(batch_labels, torch::TensorOptions().dtype(torch::kLong)).to(device);
+          SimilarityLossResult r =
+              DotProductLoss(o.similarity, dialogue, all.index_select(0, ids), ids, all, all_ids, rng);
+          loss = r.loss;
+          accuracy = r.accuracy;
+        }
         adam.zero_grad();
         model_->input->weight.mutable_grad() = torch::Tensor();
-        r.loss.backward();
+        loss.backward();
         adam.step();
         lazy.Step();
-        loss_sum += r.loss.item<double>();
-        acc_sum += r.accuracy.item<double>();
+        loss_sum += loss.item<double>();
+        acc_sum += accuracy.item<double>();
       }
       const double n = std::max<size_t>(1, batches.size());
       if (c.progress) c.progress(graph::Progress{epoch + 1, o.epochs, {{"t_loss", loss_sum / n}, {"acc", acc_sum / n}}});
     }
+    model_->eval();
+    thresholds_.clear();
+    if (intents_) {
+      // Each intent's threshold: the `tolerance` quantile of its training histories' similarities.
+      torch::NoGradGuard no_grad;
+      std::vector<std::vector<double>> positives(labels_.size());
+      std::vector<size_t> all_ids_list(examples.size());
+      std::iota(all_ids_list.begin(), all_ids_list.end(), 0);
+      for (size_t start = 0; start < examples.size(); start += 256) {
+        const std::vector<size_t> pick(all_ids_list.begin() + static_cast<std::ptrdiff_t>(start),
+                                       all_ids_list.begin() + static_cast<std::ptrdiff_t>(std::min(examples.size(), start + 256)));
+        torch::Tensor sims = Similarities(dialogue_of(pick, false), model_->Labels(false, rng, 0.0),
+                                          o.similarity.similarity_type).to(torch::kCPU).contiguous();
+        for (size_t k = 0; k < pick.size(); ++k)
+          for (int l : examples[pick[k]].labels)
+            positives[static_cast<size_t>(l)].push_back(sims[static_cast<int64_t>(k)][l].item<double>());
+      }
+      for (auto& p : positives) {
+        if (p.empty()) {
+          thresholds_.push_back(-1e9);  // never seen in the stories: never flagged
+          continue;
+        }
+        std::sort(p.begin(), p.end());
+        thresholds_.push_back(p[static_cast<size_t>(tolerance_ * static_cast<double>(p.size() - 1))]);
+      }
+    }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     model_->to(torch::kCPU);
-    model_->eval();
     const auto dir = c.storage->WriteTo(c.node_name);
     torch::serialize::OutputArchive archive;
     model_->save(archive);
@@ -372,11 +493,26 @@ class TEDPolicy : public graph::Component {
     config["random_seed"] = o.seed;
     std::vector<std::string> vocabulary(vocabulary_.size());
     for (const auto& [f, i] : vocabulary_) vocabulary[static_cast<size_t>(i)] = f;
-    std::ofstream(dir / kMetaFile) << Json{{"config", config}, {"actions", actions_}, {"vocabulary", vocabulary}}.dump();
+    Json meta = {{"config", config}, {"labels", labels_}, {"vocabulary", vocabulary}};
+    if (intents_) meta["thresholds"] = thresholds_;
+    std::ofstream(dir / kMetaFile) << meta.dump();
     std::ofstream(dir / "training.json") << Json{{"examples", examples.size()}, {"epochs", o.epochs},
                                                  {"seconds", seconds}, {"device", device_name},
                                                  {"threads", torch::get_num_threads()}}
                                                 .dump();
+  }
+
+  // The similarities of the history `states` to every label: [L].
+  torch::Tensor Score(std::vector<State> states, const graph::Inputs& in) const {
+    auto rule_only = in.find("rule_only_data");
+    if (rule_only != in.end() && rule_only->second.value.has_value())
+      RemoveRuleOnly(states, *std::any_cast<std::shared_ptr<const Json>>(rule_only->second.value));
+    torch::NoGradGuard no_grad;
+    Rng rng(0, torch::kCPU);
+    std::vector<int64_t> lengths;
+    const SparseRows rows = Rows({&states}, lengths, torch::kCPU);
+    torch::Tensor dialogue = model_->Dialogue(rows, lengths, false, rng, options_);
+    return Similarities(dialogue, model_->Labels(false, rng, 0.0), options_.similarity.similarity_type).squeeze(0);
   }
 
   graph::Output Predict(const graph::Inputs& in) const {
@@ -386,33 +522,43 @@ class TEDPolicy : public graph::Component {
     auto prediction = std::make_shared<policy::PolicyPrediction>();
     prediction->probabilities.assign(actions.size(), 0.0);
     prediction->priority = options_.priority;
-    prediction->policy = "TEDPolicy";
-    if (model_ && !actions_.empty()) {
-      std::vector<State> states = Window(policy::ConversationStates(events, domain));
-      auto rule_only = in.find("rule_only_data");
-      if (rule_only != in.end() && rule_only->second.value.has_value())
-        RemoveRuleOnly(states, *std::any_cast<std::shared_ptr<const Json>>(rule_only->second.value));
-      torch::NoGradGuard no_grad;
-      Rng rng(0, torch::kCPU);
-      std::vector<int64_t> lengths;
-      const SparseRows rows = Rows({&states}, lengths, torch::kCPU);
-      torch::Tensor dialogue = model_->Dialogue(rows, lengths, false, rng, options_);
-      torch::Tensor sims = Similarities(dialogue, model_->Labels(false, rng, 0.0), options_.similarity.similarity_type);
-      torch::Tensor conf = Confidences(sims, options_.similarity.model_confidence).squeeze(0).contiguous();
-      std::map<std::string, size_t> index;
-      for (size_t i = 0; i < actions.size(); ++i) index[actions[i]] = i;
-      const float* p = conf.data_ptr<float>();
-      for (size_t k = 0; k < actions_.size(); ++k) {
-        auto it = index.find(actions_[k]);
-        if (it != index.end()) prediction->probabilities[it->second] = p[k];
+    prediction->policy = name_;
+    auto set = [&](const std::string& action, double p) {
+      for (size_t i = 0; i < actions.size(); ++i)
+        if (actions[i] == action) prediction->probabilities[i] = p;
+    };
+    if (model_ && !labels_.empty() && intents_) {
+      // Only right after a user turn with an intent it knows.
+      const std::vector<data::StoryEvent> explicit_events = policy::ExplicitEvents(events, false);
+      if (!explicit_events.empty() && explicit_events.back().type == data::EventType::kUser) {
+        const std::string& intent = explicit_events.back().name;
+        auto it = std::find(labels_.begin(), labels_.end(), intent);
+        if (it != labels_.end() && !ignored_.count(intent)) {
+          const size_t label = static_cast<size_t>(it - labels_.begin());
+          std::vector<State> states = policy::ConversationStates(events, domain);
+          states.pop_back();
+          const torch::Tensor sims = Score(Window(std::move(states)), in);
+          if (label < thresholds_.size() && sims[static_cast<int64_t>(label)].item<double>() < thresholds_[label])
+            set(policy::kActionUnlikelyIntent, 1.0);
+        }
       }
+    } else if (model_ && !labels_.empty()) {
+      const torch::Tensor sims = Score(Window(policy::ConversationStates(events, domain)), in);
+      const torch::Tensor conf = Confidences(sims.unsqueeze(0), options_.similarity.model_confidence).squeeze(0).contiguous();
+      const float* p = conf.data_ptr<float>();
+      for (size_t k = 0; k < labels_.size(); ++k) set(labels_[k], p[k]);
     }
     return {policy::PolicyPredictionPtr(prediction), graph::RandomFingerprint(), std::nullopt};
   }
 
+  std::string name_;
+  bool intents_ = false;
   Json config_;
   TedOptions options_;
-  std::vector<std::string> actions_;
+  double tolerance_ = 0.0;
+  std::set<std::string> ignored_;
+  std::vector<std::string> labels_;
+  std::vector<double> thresholds_;
   std::map<std::string, int> vocabulary_;
   mutable TedModel model_{nullptr};
 };
@@ -474,12 +620,27 @@ Json TedDefaults() {
 }
 
 void RegisterTedPolicy() {
-  graph::ComponentImplementation impl;
-  impl.defaults = TedDefaults();
-  impl.make = [](const Json& config, const std::optional<std::string>& resource, const graph::ExecutionContext& c) {
-    return std::make_unique<TEDPolicy>(config, resource, c);
-  };
-  graph::RegisterImplementation("TEDPolicy", impl);
+  for (const bool intents : {false, true}) {
+    graph::ComponentImplementation impl;
+    impl.defaults = TedDefaults();
+    if (intents) {
+      // UnexpecTEDIntentPolicy's differences from TED's defaults.
+      impl.defaults["priority"] = 2;
+      impl.defaults["ignore_intents_list"] = Json::array();
+      impl.defaults["tolerance"] = 0.0;
+      impl.defaults["scale_loss"] = false;
+      impl.defaults["number_of_negative_examples"] = 20;
+      impl.defaults.erase("e2e_confidence_threshold");
+      impl.defaults.erase("entity_recognition");
+      impl.defaults.erase("BILOU_flag");
+      impl.defaults.erase("split_entities_by_comma");
+    }
+    impl.make = [intents](const Json& config, const std::optional<std::string>& resource,
+                          const graph::ExecutionContext& c) {
+      return std::make_unique<TEDPolicy>(config, resource, c, intents);
+    };
+    graph::RegisterImplementation(intents ? "UnexpecTEDIntentPolicy" : "TEDPolicy", impl);
+  }
 }
 
 }  // namespace trainyard::ml

@@ -212,15 +212,6 @@ class RuleLookup {
     if (best) {
       out.action = rules.at(*best).action;
       out.source = *best;
-      // A loop rejected: rules that would run it again do not apply.
-      if (!loop.empty() && t.loop_rejected() && out.action == loop) {
-        std::vector<const std::string*> keys;
-        for (const std::string* k : MatchingKeys(rules, states))
-          if (rules.at(*k).action != loop) keys.push_back(k);
-        best = LongestKey(keys);
-        out.action = best ? rules.at(*best).action : "";
-        out.source = best ? *best : "";
-      }
     }
     if (!loop.empty()) {
       std::set<std::string> conditions;

@@ -296,10 +296,11 @@ void DialogueTracker::Apply(const StoryEvent& e) {
       break;
     }
     case EventType::kAction: {
+      if (e.name == kActionUnlikelyIntent) break;
       history_.push_back(CurrentState());
       latest_action_ = e.name.empty() ? e.text : e.name;
       prev_action_ = e.name.empty() ? Json{{"action_text", e.text}} : Json{{"action_name", e.name}};
-      if (!active_loop_.empty() && e.name == active_loop_) loop_rejected_ = false;
+      loop_rejected_ = false;  // any action resets a rejection (Rasa's set_latest_action)
       break;
     }
     case EventType::kSlotSet:
@@ -371,7 +372,7 @@ std::vector<std::pair<std::vector<State>, std::string>> ActionExamples(const Tra
   DialogueTracker t(domain, tracker.is_rule);
   std::vector<std::pair<std::vector<State>, std::string>> out;
   for (const StoryEvent& e : ExplicitEvents(tracker.events, true)) {
-    if (e.type == EventType::kAction) {
+    if (e.type == EventType::kAction && e.name != kActionUnlikelyIntent) {
       std::vector<State> states = t.PastStates();
       out.emplace_back(std::move(states), e.name.empty() ? e.text : e.name);
     }

@@ -22,6 +22,9 @@ struct EntityFilter;
 using Json = nlohmann::ordered_json;
 
 inline constexpr const char* kActionListen = "action_listen";
+// UnexpecTEDIntentPolicy's warning action: policies look through it (it
+// changes no state and is never a training label).
+inline constexpr const char* kActionUnlikelyIntent = "action_unlikely_intent";
 // The value rules use for `slot: null` and `active_loop: null`: "must not be set".
 inline constexpr const char* kShouldNotBeSet = "__should_not_be_set__";
 
@@ -71,7 +74,7 @@ class DialogueTracker {
 
   const std::string& latest_action() const { return latest_action_; }
   const std::string& active_loop() const { return active_loop_; }
-  // The active loop refused to run since the last user turn.
+  // The active loop refused to run, and no action ran since.
   bool loop_rejected() const { return loop_rejected_; }
   // The latest user turn's intent ("" before any, or for text-only turns).
   const std::string& latest_intent() const { return latest_intent_; }

@@ -112,13 +112,13 @@ CoreEvaluation EvaluateCore(const Model& model, const data::StoryData& stories) 
 
   CoreEvaluation ev;
   std::vector<std::string> gold_actions, predicted_actions;
-  std::string failed_yaml;
+  std::string failed_yaml, warnings_yaml;
   for (const policy::TrainingTracker& tracker : trackers) {
     if (tracker.is_rule) continue;
     const std::vector<StoryEvent> events = policy::ExplicitEvents(tracker.events, true);
     std::vector<StoryEvent> so_far;
     policy::DialogueTracker state(domain);
-    bool failed = false;
+    bool failed = false, warned = false;
     std::string steps;
     std::string file;
     for (size_t i = 0; i < events.size(); ++i) {
@@ -147,6 +147,17 @@ CoreEvaluation EvaluateCore(const Model& model, const data::StoryData& stories) 
       } else if (e.type == EventType::kAction) {
         const std::string gold = e.name.empty() ? e.text : e.name;
         std::string predicted = model.PredictNextAction(so_far)["action"].get<std::string>();
+        if (predicted == policy::kActionUnlikelyIntent && gold != predicted) {
+          // UnexpecTEDIntentPolicy found the user's turn unlikely: a warning;
+          // the policies then look through it, as in Rasa's evaluation.
+          warned = true;
+          steps += "  - action: " + std::string(policy::kActionUnlikelyIntent) + Comment(predicted) + "\n";
+          StoryEvent unlikely;
+          unlikely.type = EventType::kAction;
+          unlikely.name = policy::kActionUnlikelyIntent;
+          so_far.push_back(unlikely);
+          predicted = model.PredictNextAction(so_far)["action"].get<std::string>();
+        }
         if (!state.active_loop().empty() && predicted == state.active_loop() && gold != predicted) {
           StoryEvent rejected;
           rejected.type = EventType::kActionRejected;
@@ -170,13 +181,18 @@ CoreEvaluation EvaluateCore(const Model& model, const data::StoryData& stories) 
       state.Apply(e);
     }
     ++ev.stories;
+    const std::string story_yaml =
+        "- story: " + Json(tracker.name + (file.empty() ? "" : " (" + file + ")")).dump() + "\n  steps:\n" + steps;
+    if (warned && !failed) {
+      ++ev.stories_with_warnings;
+      warnings_yaml += story_yaml;
+    }
     if (!failed) {
       ++ev.correct_stories;
       continue;
     }
     ev.failed_story_names.push_back(tracker.name);
-    failed_yaml += "- story: " + Json(tracker.name + (file.empty() ? "" : " (" + file + ")")).dump() + "\n  steps:\n" +
-                   steps;
+    failed_yaml += story_yaml;
   }
   ev.story_report = ClassificationReport(gold_actions, predicted_actions);
   AddConfusedWith(ev.story_report, gold_actions, predicted_actions);
@@ -187,7 +203,8 @@ CoreEvaluation EvaluateCore(const Model& model, const data::StoryData& stories) 
       {"total", ev.stories}};
   ev.failed_stories = failed_yaml.empty() ? "# None of the test stories failed - all good!\n"
                                           : "version: \"3.1\"\nstories:\n" + failed_yaml;
-  ev.stories_with_warnings_yaml = "# None of the test stories have warnings.\n";
+  ev.stories_with_warnings_yaml = warnings_yaml.empty() ? "# None of the test stories have warnings.\n"
+                                                        : "version: \"3.1\"\nstories:\n" + warnings_yaml;
   return ev;
 }
 

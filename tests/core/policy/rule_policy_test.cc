@@ -187,3 +187,35 @@ TEST_F(RulePolicyTest, RulesWithTwoUserMessagesAreRefusedUnlessAllowed) {
 
 }  // namespace
 }  // namespace trainyard::policy
+
+namespace trainyard::policy {
+namespace {
+
+TEST_F(RulePolicyTest, RuleStartingWithABotActionInsideALoopAfterAnInterruption) {
+  domain_["responses"]["utter_ask_continue"] = Json::array();
+  domain_["responses"]["utter_great"] = Json::array();
+  domain_["intents"].push_back("affirm");
+  Train("rules:\n"
+        "- rule: chitchat in form\n  condition:\n  - active_loop: city_form\n  steps:\n  - intent: chitchat\n"
+        "  - action: utter_chitchat\n  - action: utter_ask_continue\n"
+        "- rule: continue form\n  condition:\n  - active_loop: city_form\n  steps:\n  - action: utter_ask_continue\n"
+        "  - intent: affirm\n  - action: utter_great\n  - action: city_form\n  - active_loop: null\n");
+  std::vector<data::StoryEvent> events = {User("inform"), Action("city_form"), Loop("city_form"), User("chitchat"),
+                                          Rejected("city_form")};
+  EXPECT_EQ(Next(events), "utter_chitchat");
+  events.push_back(Action("utter_chitchat"));
+  events.push_back(Rejected("city_form"));
+  EXPECT_EQ(Next(events), "utter_ask_continue");
+  events.push_back(Action("utter_ask_continue"));
+  events.push_back(Rejected("city_form"));
+  EXPECT_EQ(Next(events), "action_listen");
+  events.push_back(User("affirm"));
+  events.push_back(Rejected("city_form"));
+  EXPECT_EQ(Next(events), "utter_great");
+  events.push_back(Action("utter_great"));
+  events.push_back(Rejected("city_form"));
+  EXPECT_EQ(Next(events), "city_form");
+}
+
+}  // namespace
+}  // namespace trainyard::policy
