@@ -1,13 +1,17 @@
 // `trainyard data validate`: Rasa's `rasa data validate`, run from a project folder.
 
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 
 #include "client/args.h"
 #include "client/cli.h"
 #include "core/data/importer.h"
+#include "core/data/serialize.h"
+#include "core/data/story_graph.h"
 #include "core/data/training_type.h"
 #include "core/data/validator.h"
+#include "core/policy/story_conflicts.h"
 #include "core/util/errors.h"
 
 namespace fs = std::filesystem;
@@ -17,7 +21,7 @@ namespace {
 
 constexpr const char* kHelp =
     "usage: trainyard data validate [-c CONFIG] [-d DOMAIN] [--data DATA [DATA ...]]\n"
-    "                               [--fail-on-warnings]\n"
+    "                               [--max-history N] [--fail-on-warnings]\n"
     "\n"
     "Checks a Rasa project for inconsistencies and mistakes, as `rasa data validate` does.\n"
     "\n"
@@ -25,6 +29,9 @@ constexpr const char* kHelp =
     "  -c, --config CONFIG   the config file (default: config.yml)\n"
     "  -d, --domain DOMAIN   the domain file or directory (default: domain.yml)\n"
     "  --data DATA ...       files or directories with NLU and story data (default: data)\n"
+    "  --max-history N       the dialogue states the story structure check compares (default: the\n"
+    "                        whole conversation): stories reaching the same states but continuing\n"
+    "                        with different actions are reported as conflicts, with their turns\n"
     "  --fail-on-warnings    exit with 1 if there are warnings too\n"
     "\n"
     "Exit status: 0 valid, 1 errors (or warnings with --fail-on-warnings), 2 usage.\n";
@@ -32,6 +39,7 @@ constexpr const char* kHelp =
 struct Options {
   data::ImportOptions import;
   bool fail_on_warnings = false;
+  int max_history = 0;  // 0: the whole conversation
 };
 
 // Parses argv; returns false (after printing why) on a usage error.
@@ -40,6 +48,7 @@ bool ParseOptions(const std::vector<std::string>& args, Options& options, std::o
                                 {{{"-c", "--config"}, ArgKind::kValue},
                                  {{"-d", "--domain"}, ArgKind::kValue},
                                  {{"--data"}, ArgKind::kValues},
+                                 {{"--max-history"}, ArgKind::kValue},
                                  {{"--fail-on-warnings"}, ArgKind::kFlag}},
                                 "trainyard data validate", err);
   if (!parsed) {
@@ -54,6 +63,15 @@ bool ParseOptions(const std::vector<std::string>& args, Options& options, std::o
     for (const std::string& d : parsed->Values("--data")) options.import.data_paths.push_back(d);
   }
   options.fail_on_warnings = parsed->Has("--fail-on-warnings");
+  if (auto v = parsed->Value("--max-history")) {
+    char* end = nullptr;
+    const long n = std::strtol(v->c_str(), &end, 10);
+    if (v->empty() || *end != '\0' || n < 1 || n > 1000) {
+      err << "trainyard data validate: --max-history must be a whole number from 1 to 1000, not '" << *v << "'\n";
+      return false;
+    }
+    options.max_history = static_cast<int>(n);
+  }
   return true;
 }
 
@@ -102,6 +120,13 @@ int RunDataValidate(const std::vector<std::string>& args, std::ostream& out, std
     return ReportError(e, out);
   }
   data::ValidateProject(project, diagnostics);
+  if (!project.stories.empty() && !diagnostics.has_errors()) {
+    util::Diagnostics ignored;  // checkpoint warnings were reported by the import
+    const data::StoryGraph graph = data::StoryGraph::Build(project.stories, ignored);
+    for (util::Diagnostic& d :
+         policy::FindStoryConflicts(graph, data::DomainToJson(project.domain), options.max_history))
+      diagnostics.Add(std::move(d));
+  }
   PrintDiagnostics(diagnostics.all(), out);
   PrintSummary(project, out);
   const bool failed = diagnostics.has_errors() || (options.fail_on_warnings && diagnostics.warning_count() > 0);

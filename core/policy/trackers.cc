@@ -371,14 +371,24 @@ std::vector<std::pair<std::vector<State>, std::string>> ActionExamples(const Tra
                                                                       const Json& domain) {
   DialogueTracker t(domain, tracker.is_rule);
   std::vector<std::pair<std::vector<State>, std::string>> out;
+  // A story that starts with a bot action starts mid-conversation: that first
+  // action is unpredictable and no example (Rasa marks it so).
+  bool skip_first = FirstActionIsUnpredictable(tracker);
   for (const StoryEvent& e : ExplicitEvents(tracker.events, true)) {
-    if (e.type == EventType::kAction && e.name != kActionUnlikelyIntent) {
+    if (e.type == EventType::kAction && skip_first) {
+      skip_first = false;
+    } else if (e.type == EventType::kAction && e.name != kActionUnlikelyIntent) {
       std::vector<State> states = t.PastStates();
       out.emplace_back(std::move(states), e.name.empty() ? e.text : e.name);
     }
     t.Apply(e);
   }
   return out;
+}
+
+bool FirstActionIsUnpredictable(const TrainingTracker& tracker) {
+  return !tracker.is_rule && !tracker.events.empty() && tracker.events.front().type == EventType::kAction &&
+         tracker.events.front().name != kActionListen;
 }
 
 std::vector<State> ConversationStates(const std::vector<StoryEvent>& events, const Json& domain) {

@@ -104,6 +104,10 @@ class DialogueTracker {
 // conversation or its features are all zero (the slot is left out of states).
 Json SlotFeatures(const Json& slot_definition, const Json& value);
 
+// A story that starts with a bot action starts mid-conversation: Rasa marks
+// that first action unpredictable (no training example, no conflict).
+bool FirstActionIsUnpredictable(const TrainingTracker& tracker);
+
 // Training examples of a tracker: the states before each action, paired with
 // that action (its name, or its text for `bot:` steps; `...` for the rule
 // snippet action).

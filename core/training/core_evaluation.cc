@@ -125,7 +125,8 @@ CoreEvaluation EvaluateCore(const Model& model, const data::StoryData& stories) 
       StoryEvent e = events[i];
       if (file.empty() && !e.location.file.empty()) file = e.location.file;
       const bool listen = e.type == EventType::kAction && e.name == policy::kActionListen;
-      if (i == 0 && listen) {  // the conversation's start is not predicted
+      if (i == 0 && e.type == EventType::kAction) {  // the conversation's first action is not predicted
+        if (!listen) steps += StepYaml(e, "");
         so_far.push_back(e);
         state.Apply(e);
         continue;

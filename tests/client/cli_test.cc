@@ -73,6 +73,27 @@ TEST(DataValidate, MissingDomainIsAnEmptyDomainError) {
   EXPECT_NE(r.out.find("Encountered empty domain during validation."), std::string::npos) << r.out;
 }
 
+TEST(DataValidate, StoryConflictsNameTheTurnStoriesAndActions) {
+  testing::TempDir dir;
+  // After greet, "a" and "b" continue differently only if their openings are forgotten.
+  data::WriteFixture(dir, data::kFixtureNlu,
+                     "stories:\n"
+                     "- story: a\n  steps:\n  - intent: mood_great\n  - action: utter_greet\n"
+                     "  - intent: greet\n  - action: utter_greet\n"
+                     "- story: b\n  steps:\n  - intent: goodbye\n  - action: utter_greet\n"
+                     "  - intent: greet\n  - action: utter_goodbye\n");
+  const Result whole = RunTrainyard(Args(dir));
+  EXPECT_EQ(whole.out.find("Story structure conflict"), std::string::npos) << whole.out;
+  const Result short_history = RunTrainyard(Args(dir, {"--max-history", "1"}));
+  EXPECT_EQ(short_history.code, kExitFailure);
+  EXPECT_NE(short_history.out.find("stories.yml:7:5: error: Story structure conflict after intent 'greet':\n"
+                                   "  utter_goodbye predicted in 'b'\n  utter_greet predicted in 'a'"),
+            std::string::npos)
+      << short_history.out;
+  EXPECT_EQ(RunTrainyard(Args(dir, {"--max-history", "0"})).code, kExitUsage);
+  EXPECT_EQ(RunTrainyard(Args(dir, {"--max-history", "x"})).code, kExitUsage);
+}
+
 TEST(DataValidate, UsageErrorsExitTwo) {
   EXPECT_EQ(RunTrainyard({"data", "validate", "--bogus"}).code, kExitUsage);
   EXPECT_EQ(RunTrainyard({"data", "validate", "--config"}).code, kExitUsage);

@@ -77,8 +77,8 @@ responses:
   utter_rate_us: [{text: rate us}]
 )";
 
-std::string Config(int seed) {
-  return "recipe: default.v1\nlanguage: en\npipeline: []\npolicies:\n  - name: TEDPolicy\n    max_history: 5\n"
+std::string Config(int seed, const std::string& policy = "TEDPolicy") {
+  return "recipe: default.v1\nlanguage: en\npipeline: []\npolicies:\n  - name: " + policy + "\n    max_history: 5\n"
          "    epochs: 300\n    random_seed: " +
          std::to_string(seed) + "\n";
 }
@@ -92,8 +92,8 @@ class TedTest : public ::testing::Test {
   }
   void TearDown() override { ::unsetenv("TRAINYARD_CACHE_DIR"); }
 
-  fs::path TrainWith(int seed, const std::string& name) {
-    dir_.Write(name + ".yml", Config(seed));
+  fs::path TrainWith(int seed, const std::string& name, const std::string& policy = "TEDPolicy") {
+    dir_.Write(name + ".yml", Config(seed, policy));
     training::TrainOptions o;
     o.config = dir_.path() / (name + ".yml");
     o.domain = dir_.path() / "domain.yml";
@@ -151,6 +151,25 @@ TEST_F(TedTest, SameSeedSameModelOtherSeedOtherModel) {
   const auto c = training::Model::Load(TrainWith(4, "c"))->PredictNextAction(table);
   EXPECT_EQ(a["confidence"], b["confidence"]);
   EXPECT_NE(a["confidence"], c["confidence"]);
+}
+
+TEST_F(TedTest, UnexpectedIntentIsFlaggedOnlyWhereTheStoriesNeverHadIt) {
+  using namespace testing::events;
+  const auto model = training::Model::Load(TrainWith(5, "unexpected", "UnexpecTEDIntentPolicy"));
+  // After "how many?" the stories always go on with inform; goodbye there is unlikely.
+  const std::vector<data::StoryEvent> asked = {User("book"), Action("utter_ask_people")};
+  auto with = [&](const std::string& intent) {
+    auto events = asked;
+    events.push_back(User(intent));
+    return model->PredictNextAction(events);
+  };
+  const auto unlikely = with("goodbye");
+  EXPECT_EQ(unlikely["action"], "action_unlikely_intent");
+  EXPECT_EQ(unlikely["confidence"], 1.0);
+  EXPECT_EQ(unlikely["policy"], "policy_0_UnexpecTEDIntentPolicy");
+  EXPECT_EQ(with("inform")["confidence"], 0.0);
+  // Not after a bot action: the policy only judges user turns.
+  EXPECT_EQ(model->PredictNextAction(asked)["confidence"], 0.0);
 }
 
 }  // namespace
