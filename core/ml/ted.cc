@@ -622,6 +622,7 @@ Json TedDefaults() {
 void RegisterTedPolicy() {
   for (const bool intents : {false, true}) {
     graph::ComponentImplementation impl;
+    impl.version = "2";  // 2: ted.json lists "labels"
     impl.defaults = TedDefaults();
     if (intents) {
       // UnexpecTEDIntentPolicy's differences from TED's defaults.

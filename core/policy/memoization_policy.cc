@@ -37,7 +37,7 @@ class MemoizationPolicy : public graph::Component {
     std::map<std::string, std::string> lookup;
     std::set<std::string> conflicting;
     for (const TrainingTracker& t : trackers) {
-      if (t.is_rule) continue;  // rules are RulePolicy's
+      if (t.is_rule || t.is_augmented) continue;  // rules are RulePolicy's; augmentation is for TED
       if (c.cancel) c.cancel->ThrowIfCancelled();
       for (const auto& [states, action] : ActionExamples(t, domain)) {
         const size_t keep = max_history < 0 ? states.size() : std::min(states.size(), static_cast<size_t>(max_history));

@@ -16,6 +16,8 @@ class TrainingTrackerProvider : public graph::Component {
     const auto& graph = *std::any_cast<std::shared_ptr<const data::StoryGraph>>(in.at("story_graph").value);
     TrackerOptions options;
     if (config_["tracker_limit"].is_number()) options.tracker_limit = config_["tracker_limit"].get<size_t>();
+    if (config_["augmentation_factor"].is_number_integer())
+      options.augmentation_factor = std::max(0, config_["augmentation_factor"].get<int>());
     std::vector<std::string> warnings;
     auto trackers = std::make_shared<const std::vector<TrainingTracker>>(GenerateTrackers(graph, options, &warnings));
     for (const std::string& w : warnings)
@@ -90,6 +92,7 @@ void RegisterPolicyComponents() {
     provider.make = [](const Json& config, const std::optional<std::string>&, const graph::ExecutionContext&) {
       return std::make_unique<TrainingTrackerProvider>(config);
     };
+    provider.version = "2";  // 2: story augmentation
     graph::RegisterImplementation("TrainingTrackerProvider", provider);
     RegisterMemoizationPolicies();
     RegisterRulePolicy();

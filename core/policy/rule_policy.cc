@@ -265,7 +265,8 @@ class RulePolicy : public graph::Component {
       throw util::InvalidConfigError("The fallback action '" + options_.core_fallback_action_name +
                                      "' which was configured for the RulePolicy must be present in the domain.");
     std::vector<const TrainingTracker*> rule_trackers, story_trackers;
-    for (const TrainingTracker& t : trackers) (t.is_rule ? rule_trackers : story_trackers).push_back(&t);
+    for (const TrainingTracker& t : trackers)
+      if (!t.is_augmented) (t.is_rule ? rule_trackers : story_trackers).push_back(&t);
     if (options_.restrict_rules) CheckRuleRestriction(rule_trackers);
 
     // Rules: the states after `...` before each action, never predicting `...`.
@@ -387,7 +388,8 @@ class RulePolicy : public graph::Component {
       }
     };
     for (const TrainingTracker* t : rule_trackers) run(*t, true);
-    for (const TrainingTracker& t : all) run(t, false);
+    for (const TrainingTracker& t : all)
+      if (!t.is_augmented) run(t, false);
     if (!errors.empty()) {
       for (util::Diagnostic& d : errors)
         d.message = "Contradicting rules or stories found: " + d.message +

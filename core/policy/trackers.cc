@@ -4,6 +4,8 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <numeric>
+#include <random>
 #include <set>
 
 namespace trainyard::policy {
@@ -42,6 +44,49 @@ bool StartsStory(const data::StoryStep& step) {
   return false;
 }
 
+// Glues stories end to start (see TrackerOptions::augmentation_factor). The
+// glued conversation listens between the two, as a real one would.
+void Augment(std::vector<TrainingTracker>& trackers, const TrackerOptions& options, bool& cut) {
+  if (options.augmentation_factor <= 0) return;
+  std::vector<size_t> starts;
+  for (size_t i = 0; i < trackers.size(); ++i)
+    if (!trackers[i].is_rule && !trackers[i].events.empty() && trackers[i].events.front().type == EventType::kUser)
+      starts.push_back(i);
+  if (starts.empty()) return;
+  std::vector<size_t> ends;
+  for (size_t i = 0; i < trackers.size(); ++i)
+    if (!trackers[i].is_rule) ends.push_back(i);
+  const size_t per_round = static_cast<size_t>(options.augmentation_factor) * 10;
+  std::mt19937_64 rng(42);
+  for (int round = 0; round < 2 && !ends.empty(); ++round) {
+    const uint64_t pairs = static_cast<uint64_t>(ends.size()) * starts.size();
+    std::vector<uint64_t> picks;
+    if (pairs <= per_round) {
+      picks.resize(pairs);
+      std::iota(picks.begin(), picks.end(), 0);
+    } else {
+      std::set<uint64_t> chosen;
+      std::uniform_int_distribution<uint64_t> pick(0, pairs - 1);
+      while (chosen.size() < per_round) chosen.insert(pick(rng));
+      picks.assign(chosen.begin(), chosen.end());
+    }
+    std::vector<size_t> next;
+    for (uint64_t k : picks) {
+      if (trackers.size() >= options.tracker_limit) {
+        cut = true;
+        return;
+      }
+      const TrainingTracker& end = trackers[ends[k / starts.size()]];
+      const TrainingTracker& start = trackers[starts[k % starts.size()]];
+      TrainingTracker glued{end.name + " > " + start.name, false, true, end.events};
+      glued.events.insert(glued.events.end(), start.events.begin(), start.events.end());
+      next.push_back(trackers.size());
+      trackers.push_back(std::move(glued));
+    }
+    ends = std::move(next);
+  }
+}
+
 }  // namespace
 
 std::vector<TrainingTracker> GenerateTrackers(const data::StoryGraph& graph, const TrackerOptions& options,
@@ -74,7 +119,7 @@ std::vector<TrainingTracker> GenerateTrackers(const data::StoryGraph& graph, con
             cut = true;
             break;
           }
-          out.push_back({f.name, false, std::move(seq)});
+          out.push_back({f.name, false, false, std::move(seq)});
         }
         continue;
       }
@@ -100,9 +145,10 @@ std::vector<TrainingTracker> GenerateTrackers(const data::StoryGraph& graph, con
         cut = true;
         break;
       }
-      out.push_back({step.block_name, true, std::move(seq)});
+      out.push_back({step.block_name, true, false, std::move(seq)});
     }
   }
+  Augment(out, options, cut);
   if (cut && warnings)
     warnings->push_back("Tracker generation stopped at " + std::to_string(options.tracker_limit) +
                         " trackers; some story combinations are not used for training.");

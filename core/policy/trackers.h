@@ -31,6 +31,9 @@ inline constexpr const char* kShouldNotBeSet = "__should_not_be_set__";
 struct TrainingTracker {
   std::string name;  // story / rule names joined with " > "
   bool is_rule = false;
+  // Glued from whole stories (augmentation): only TED-like policies learn from
+  // these; memoization and rules use the stories as written.
+  bool is_augmented = false;
   // No kOr events (alternatives are expanded). Rules: the condition, then `...`
   // unless the rule is for the conversation start, then the steps, then `...`
   // when the rule does not wait for user input.
@@ -41,6 +44,11 @@ struct TrackerOptions {
   // Stop generating after this many trackers (stories with many `or` steps
   // and checkpoint loops multiply); a warning says so.
   size_t tracker_limit = 10000;
+  // Rasa's story augmentation: in each of two rounds, up to
+  // augmentation_factor × 10 conversations are made by continuing a finished
+  // story (or an earlier glued one) with a story from the start, chosen at
+  // random with a fixed seed (so training is reproducible). 0: none.
+  int augmentation_factor = 0;
 };
 
 // Every conversation through the story graph, and one tracker per rule.

@@ -101,6 +101,7 @@ class TedTest : public ::testing::Test {
     o.output = dir_.path() / "models";
     o.fixed_model_name = name;
     o.force_training = true;
+    o.augmentation_factor = 0;  // glued stories would make "goodbye" after a table booking ambiguous
     const training::TrainingResult r = training::TrainCore(o);
     EXPECT_TRUE(r.model.has_value());
     return r.model.value_or(fs::path());

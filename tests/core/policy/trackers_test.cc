@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/data/story_reader.h"
 
 namespace trainyard::policy {
@@ -42,6 +44,38 @@ TEST(GenerateTrackers, LimitStopsCombinatorialExplosion) {
   const auto trackers = GenerateTrackers(Graph(yaml), options, &warnings);
   EXPECT_LE(trackers.size(), 100u);
   EXPECT_EQ(warnings.size(), 1u);
+}
+
+TEST(GenerateTrackers, AugmentationGluesStoriesEndToStartInBoundedSeededRounds) {
+  const auto graph = Graph("stories:\n"
+                           "- story: a\n  steps:\n  - intent: greet\n  - action: utter_greet\n"
+                           "- story: b\n  steps:\n  - intent: bye\n  - action: utter_bye\n"
+                           "rules:\n- rule: r\n  steps:\n  - intent: thanks\n  - action: utter_welcome\n");
+  TrackerOptions options;
+  options.augmentation_factor = 1;  // at most 10 glued conversations a round
+  const auto trackers = GenerateTrackers(graph, options);
+  // 2 stories + 1 rule; round 1: 2 ends x 2 starts = 4; round 2: 4 ends x 2 starts = 8.
+  ASSERT_EQ(trackers.size(), 15u);
+  size_t augmented = 0;
+  for (const auto& t : trackers) {
+    augmented += t.is_augmented;
+    if (t.is_augmented) EXPECT_FALSE(t.is_rule);
+  }
+  EXPECT_EQ(augmented, 12u);
+  const auto& glued = trackers.back();
+  EXPECT_EQ(glued.events.size(), 6u);  // three stories of two steps each
+  EXPECT_EQ(std::count(glued.name.begin(), glued.name.end(), '>'), 2);
+
+  // Four stories: 16 and then 40 candidates, 10 drawn each round, the same 10 every time.
+  const auto four = Graph("stories:\n"
+                          "- story: a\n  steps:\n  - intent: a\n  - action: utter_a\n"
+                          "- story: b\n  steps:\n  - intent: b\n  - action: utter_b\n"
+                          "- story: c\n  steps:\n  - intent: c\n  - action: utter_c\n"
+                          "- story: d\n  steps:\n  - intent: d\n  - action: utter_d\n");
+  const auto first = GenerateTrackers(four, options), second = GenerateTrackers(four, options);
+  ASSERT_EQ(first.size(), 24u);
+  for (size_t i = 0; i < first.size(); ++i) EXPECT_EQ(first[i].name, second[i].name);
+  EXPECT_EQ(GenerateTrackers(four, {}).size(), 4u);  // factor 0: none
 }
 
 TEST(ActionExamples, RasaStatesBeforeEachActionFromTheConversationStart) {
