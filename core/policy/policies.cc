@@ -18,6 +18,9 @@ class TrainingTrackerProvider : public graph::Component {
     if (config_["tracker_limit"].is_number()) options.tracker_limit = config_["tracker_limit"].get<size_t>();
     if (config_["augmentation_factor"].is_number_integer())
       options.augmentation_factor = std::max(0, config_["augmentation_factor"].get<int>());
+    // Augmentation is story concatenation: switching it off means none.
+    if (config_["use_story_concatenation"].is_boolean() && !config_["use_story_concatenation"].get<bool>())
+      options.augmentation_factor = 0;
     std::vector<std::string> warnings;
     auto trackers = std::make_shared<const std::vector<TrainingTracker>>(GenerateTrackers(graph, options, &warnings));
     for (const std::string& w : warnings)

@@ -268,6 +268,7 @@ class RulePolicy : public graph::Component {
     for (const TrainingTracker& t : trackers)
       if (!t.is_augmented) (t.is_rule ? rule_trackers : story_trackers).push_back(&t);
     if (options_.restrict_rules) CheckRuleRestriction(rule_trackers);
+    if (options_.check_for_contradictions) CheckIncompleteRules(rule_trackers, domain);
 
     // Rules: the states after `...` before each action, never predicting `...`.
     std::set<std::string> ambiguous;
@@ -328,6 +329,81 @@ class RulePolicy : public graph::Component {
       else if (!after_listen && action != loop) lookup_.loop_unhappy[key] = {unhappy, kDoNotPredictLoop};
     }
     if (options_.check_for_contradictions) AnalyzeRules(rule_trackers, trackers, domain, c);
+  }
+
+  // Rasa's incomplete-rules check: what an action sets right after it runs
+  // (slots that influence the conversation, the active loop) in one rule, it
+  // must set wherever a rule goes on after it, or that rule cannot apply.
+  void CheckIncompleteRules(const std::vector<const TrainingTracker*>& rules, const Json& domain) const {
+    struct Fingerprint {
+      std::set<std::string> slots, loops;
+    };
+    std::map<std::string, Fingerprint> fingerprints;
+    for (const TrainingTracker* t : rules) {
+      std::string action;
+      for (const StoryEvent& e : t->events) {
+        if (e.type == EventType::kAction) action = ActionOf(e);
+        else if (e.type == EventType::kUser) action.clear();
+        else if (!action.empty() && e.type == EventType::kSlotSet &&
+                 !SlotFeatures(domain.contains("slots") ? domain["slots"].value(e.name, Json()) : Json(), Json(1))
+                      .is_null())
+          fingerprints[action].slots.insert(e.name);
+        else if (!action.empty() && e.type == EventType::kActiveLoop)
+          fingerprints[action].loops.insert(e.name.empty() ? std::string(kShouldNotBeSet) : e.name);
+      }
+    }
+    if (fingerprints.empty()) return;
+    std::vector<util::Diagnostic> errors;
+    for (const TrainingTracker* t : rules) {
+      const auto examples = ActionExamples(*t, domain);
+      for (const auto& [states, next] : examples) {
+        const State& state = states.back();
+        const Json* prev = PrevAction(state);
+        const std::string previous = prev ? prev->value("action_name", prev->value("action_text", "")) : "";
+        auto fp = fingerprints.find(previous);
+        if (previous.empty() || fp == fingerprints.end() || next == data::kRuleSnippetAction ||
+            previous == data::kRuleSnippetAction)
+          continue;
+        std::string missing;
+        for (const std::string& slot : fp->second.slots)
+          if (!state.contains("slots") || !state["slots"].contains(slot)) missing += (missing.empty() ? "" : ", ") + slot;
+        const SourceOf where = Locate(*t, previous);
+        if (!missing.empty())
+          errors.push_back({util::Severity::kError,
+                            "Incomplete rules found: the action '" + previous + "' in rule '" + t->name +
+                                "' does not set some of the slots that it sets in other rules. Slots not set in rule '" +
+                                t->name + "': '" + missing +
+                                "'. Please update the rule with an appropriate slot or if it is the last action add "
+                                "'wait_for_user_input: false' after this action.",
+                            where.location});
+        if (!fp->second.loops.empty()) {
+          const std::string loop = state.contains("active_loop") ? state["active_loop"].value("name", "") : "";
+          if (!fp->second.loops.count(loop)) {
+            std::string loops;
+            for (const std::string& l : fp->second.loops)
+              loops += (loops.empty() ? "" : ", ") + (l == kShouldNotBeSet ? std::string("null") : l);
+            errors.push_back({util::Severity::kError,
+                              "Incomplete rules found: the form '" + previous + "' in rule '" + t->name +
+                                  "' does not set the 'active_loop', that it sets in other rules: '" + loops + ", " +
+                                  previous +
+                                  "'. Please update the rule with the appropriate 'active loop' property or if it is "
+                                  "the last action add 'wait_for_user_input: false' after this action.",
+                              where.location});
+          }
+        }
+      }
+    }
+    if (!errors.empty()) throw util::InvalidDataError(std::move(errors));
+  }
+
+  struct SourceOf {
+    util::SourceLocation location;
+  };
+  // Where `action` stands in the rule (its first occurrence), for messages.
+  static SourceOf Locate(const TrainingTracker& t, const std::string& action) {
+    for (const StoryEvent& e : t.events)
+      if (e.type == EventType::kAction && ActionOf(e) == action) return {e.location};
+    return {t.events.empty() ? util::SourceLocation{} : t.events.front().location};
   }
 
   void CheckRuleRestriction(const std::vector<const TrainingTracker*>& rules) const {
@@ -502,6 +578,7 @@ class RulePolicy : public graph::Component {
 
 void RegisterRulePolicy() {
   graph::ComponentImplementation impl;
+  impl.version = "2";  // 2: the incomplete-rules check
   impl.defaults = {{"priority", 6},
                    {"core_fallback_threshold", 0.3},
                    {"core_fallback_action_name", "action_default_fallback"},

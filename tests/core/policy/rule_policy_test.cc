@@ -219,3 +219,34 @@ TEST_F(RulePolicyTest, RuleStartingWithABotActionInsideALoopAfterAnInterruption)
 
 }  // namespace
 }  // namespace trainyard::policy
+
+namespace trainyard::policy {
+namespace {
+
+TEST_F(RulePolicyTest, IncompleteRulesAreReportedWithTheMissingSlots) {
+  domain_["actions"] = {"action_check_vip"};
+  const std::string complete =
+      "rules:\n"
+      "- rule: check\n  steps:\n  - intent: greet\n  - action: action_check_vip\n  - slot_was_set:\n"
+      "    - vip: true\n  - action: utter_hi_vip\n";
+  try {
+    Train(complete + "- rule: check again\n  steps:\n  - intent: inform\n  - action: action_check_vip\n"
+                     "  - action: utter_hi_vip\n");
+    FAIL() << "incomplete rule accepted";
+  } catch (const util::InvalidDataError& e) {
+    ASSERT_EQ(e.details().size(), 1u) << e.what();
+    EXPECT_NE(e.details()[0].message.find("the action 'action_check_vip' in rule 'check again' does not set some of "
+                                          "the slots that it sets in other rules. Slots not set in rule 'check "
+                                          "again': 'vip'"),
+              std::string::npos)
+        << e.what();
+    EXPECT_EQ(e.details()[0].location.line, 12);
+  }
+  // Ending the rule there (wait_for_user_input: false) makes it complete.
+  Train(complete + "- rule: check again\n  steps:\n  - intent: inform\n  - action: action_check_vip\n"
+                   "  wait_for_user_input: false\n");
+  EXPECT_EQ(Next({User("inform")}), "action_check_vip");
+}
+
+}  // namespace
+}  // namespace trainyard::policy
