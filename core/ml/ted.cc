@@ -37,6 +37,9 @@ using policy::State;
 
 constexpr const char* kMetaFile = "ted.json";
 constexpr const char* kWeightsFile = "ted.pt";
+// Places per attention chunk: whole dialogues side by side, attending
+// block-diagonally (one tiny matmul per dialogue would cost more than the model).
+constexpr int64_t kChunk = 256;
 
 struct TedOptions {
   int max_history = -1;  // all states
@@ -168,6 +171,18 @@ std::vector<State> LastStates(std::vector<State> states, int max_history) {
   return states;
 }
 
+SparseRows MakeRows(const std::vector<int64_t>& indices, const std::vector<int64_t>& offsets,
+                    const std::vector<float>& weights, const torch::Device& device) {
+  SparseRows rows;
+  rows.indices = indices.empty() ? torch::zeros({0}, torch::TensorOptions().dtype(torch::kLong))
+                                 : torch::tensor(indices, torch::TensorOptions().dtype(torch::kLong));
+  rows.offsets = torch::tensor(offsets, torch::TensorOptions().dtype(torch::kLong));
+  rows.weights = weights.empty() ? torch::zeros({0}, torch::TensorOptions().dtype(torch::kFloat))
+                                 : torch::tensor(weights, torch::TensorOptions().dtype(torch::kFloat));
+  rows.To(device);
+  return rows;
+}
+
 // Sparse rows for the states of `sequences`, back to back; `lengths` gets
 // each sequence's length. Features outside the vocabulary are left out.
 SparseRows StateRows(const std::vector<const std::vector<State>*>& sequences,
@@ -187,16 +202,7 @@ SparseRows StateRows(const std::vector<const std::vector<State>*>& sequences,
       }
     }
   }
-  SparseRows rows;
-  rows.indices = torch::tensor(indices, torch::TensorOptions().dtype(torch::kLong));
-  rows.offsets = torch::tensor(offsets, torch::TensorOptions().dtype(torch::kLong));
-  rows.weights = torch::tensor(weights, torch::TensorOptions().dtype(torch::kFloat));
-  if (indices.empty()) {
-    rows.indices = torch::zeros({0}, torch::TensorOptions().dtype(torch::kLong));
-    rows.weights = torch::zeros({0}, torch::TensorOptions().dtype(torch::kFloat));
-  }
-  rows.To(device);
-  return rows;
+  return MakeRows(indices, offsets, weights, device);
 }
 
 // The vocabulary of every feature in `sequences`, sorted.
@@ -230,7 +236,7 @@ class TedModelImpl : public torch::nn::Module {
     const torch::Device device = input->weight.device();
     torch::Tensor x = input->forward(rows, 0.0, training, rng);
     if (encoder) {
-      const Packing packing = Packing::FromLengths(lengths, device);
+      const Packing packing = Packing::Chunked(lengths, kChunk, device);
       x = encoder->forward(x, packing, training, rng);
     }
     std::vector<int64_t> last;
@@ -410,17 +416,39 @@ class TEDPolicy : public graph::Component {
     const torch::Tensor all_ids = torch::arange(label_count, torch::TensorOptions().dtype(torch::kLong).device(device));
     // Multi-hot targets of examples `pick` (intent mode).
     auto targets = [&](const std::vector<size_t>& pick) {
-      torch::Tensor t = torch::zeros({static_cast<int64_t>(pick.size()), label_count});
+      std::vector<float> t(pick.size() * static_cast<size_t>(label_count), 0.0f);
       for (size_t k = 0; k < pick.size(); ++k)
-        for (int l : examples[pick[k]].labels) t[static_cast<int64_t>(k)][l] = 1.0f;
-      return t.to(device);
+        for (int l : examples[pick[k]].labels) t[k * static_cast<size_t>(label_count) + static_cast<size_t>(l)] = 1.0f;
+      return torch::tensor(t).view({static_cast<int64_t>(pick.size()), label_count}).to(device);
     };
+    // Each example's states as sparse rows, encoded once (not per batch and epoch).
+    struct Encoded {
+      std::vector<int64_t> offsets, indices;  // offsets: where each state's features start
+      std::vector<float> weights;
+    };
+    std::vector<Encoded> encoded(examples.size());
+    for (size_t i = 0; i < examples.size(); ++i)
+      for (const State& state : examples[i].states) {
+        encoded[i].offsets.push_back(static_cast<int64_t>(encoded[i].indices.size()));
+        for (const auto& [feature, value] : StateFeatures(state)) {
+          auto it = vocabulary_.find(feature);
+          if (it == vocabulary_.end()) continue;
+          encoded[i].indices.push_back(it->second);
+          encoded[i].weights.push_back(value);
+        }
+      }
     auto dialogue_of = [&](const std::vector<size_t>& pick, bool training) {
-      std::vector<const std::vector<State>*> sequences;
-      for (size_t i : pick) sequences.push_back(&examples[i].states);
-      std::vector<int64_t> lengths;
-      const SparseRows rows = Rows(sequences, lengths, device);
-      return model_->Dialogue(rows, lengths, training, rng, o);
+      std::vector<int64_t> lengths, indices, offsets;
+      std::vector<float> weights;
+      for (size_t i : pick) {
+        const Encoded& e = encoded[i];
+        lengths.push_back(static_cast<int64_t>(e.offsets.size()));
+        const int64_t base = static_cast<int64_t>(indices.size());
+        for (int64_t off : e.offsets) offsets.push_back(base + off);
+        indices.insert(indices.end(), e.indices.begin(), e.indices.end());
+        weights.insert(weights.end(), e.weights.begin(), e.weights.end());
+      }
+      return model_->Dialogue(MakeRows(indices, offsets, weights, device), lengths, training, rng, o);
     };
     model_->train();
     for (int epoch = 0; epoch < o.epochs && !examples.empty(); ++epoch) {
