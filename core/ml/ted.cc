@@ -37,9 +37,6 @@ using policy::State;
 
 constexpr const char* kMetaFile = "ted.json";
 constexpr const char* kWeightsFile = "ted.pt";
-// Places per attention chunk: whole dialogues side by side, attending
-// block-diagonally (one tiny matmul per dialogue would cost more than the model).
-constexpr int64_t kChunk = 256;
 
 struct TedOptions {
   int max_history = -1;  // all states
@@ -236,7 +233,7 @@ class TedModelImpl : public torch::nn::Module {
     const torch::Device device = input->weight.device();
     torch::Tensor x = input->forward(rows, 0.0, training, rng);
     if (encoder) {
-      const Packing packing = Packing::Chunked(lengths, kChunk, device);
+      const Packing packing = Packing::FromLengths(lengths, device);
       x = encoder->forward(x, packing, training, rng);
     }
     std::vector<int64_t> last;
