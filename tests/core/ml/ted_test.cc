@@ -173,5 +173,38 @@ TEST_F(TedTest, UnexpectedIntentIsFlaggedOnlyWhereTheStoriesNeverHadIt) {
   EXPECT_EQ(model->PredictNextAction(asked)["confidence"], 0.0);
 }
 
+TEST_F(TedTest, PredictsInsideLoopsThatOnlyRulesUse) {
+  // Two forms only rules use: TED leaves them out of its states (rule_only_data) and still predicts.
+  using namespace testing::events;
+  std::string domain = kDomain;
+  const std::string intents = "intents: [greet, order, book, inform, goodbye]";
+  domain.replace(domain.find(intents), intents.size(),
+                 "intents: [greet, order, book, inform, goodbye, ask_form, ask_other]");
+  domain += "forms:\n  a_form:\n    required_slots: [food]\n  b_form:\n    required_slots: [food]\n";
+  dir_.Write("domain.yml", domain);
+  dir_.Write("data/rules.yml", "version: \"3.1\"\nrules:\n"
+                               "- rule: a\n  steps:\n  - intent: ask_form\n  - action: a_form\n"
+                               "  - active_loop: a_form\n"
+                               "- rule: b\n  steps:\n  - intent: ask_other\n  - action: b_form\n"
+                               "  - active_loop: b_form\n");
+  dir_.Write("both.yml", "recipe: default.v1\nlanguage: en\npipeline: []\npolicies:\n  - name: RulePolicy\n"
+                         "  - name: TEDPolicy\n    epochs: 5\n    random_seed: 1\n");
+  training::TrainOptions o;
+  o.config = dir_.path() / "both.yml";
+  o.domain = dir_.path() / "domain.yml";
+  o.training_files = {dir_.path() / "data"};
+  o.output = dir_.path() / "models";
+  o.fixed_model_name = "loops";
+  o.augmentation_factor = 0;
+  const auto model = training::Model::Load(training::TrainCore(o).model.value());
+  for (const char* form : {"a_form", "b_form"}) {
+    const std::vector<data::StoryEvent> events = {User(std::string(form) == "a_form" ? "ask_form" : "ask_other"),
+                                                  Action(form), Loop(form), User("inform")};
+    const auto p = model->PredictNextAction(events);
+    EXPECT_EQ(p["action"], form);  // the loop's happy path
+    EXPECT_EQ(p["policy"], "policy_0_RulePolicy");
+  }
+}
+
 }  // namespace
 }  // namespace trainyard::ml
