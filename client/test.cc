@@ -163,12 +163,18 @@ int CrossValidate(const ParsedArgs& args, const std::vector<fs::path>& nlu, cons
 
 namespace {
 
+// The paths given with `flag`, or `fallback` alone.
+std::vector<fs::path> PathsOf(const ParsedArgs& args, const std::string& flag, const char* fallback) {
+  std::vector<fs::path> paths;
+  for (const std::string& p : args.Values(flag)) paths.emplace_back(p);
+  if (paths.empty()) paths.emplace_back(fallback);
+  return paths;
+}
+
 // Returns 1 when --fail-on-prediction-errors is given and a story failed.
 int TestCore(const training::Model& model, const ParsedArgs& args, const fs::path& out_dir, std::ostream& out) {
-  std::vector<fs::path> stories;
-  for (const std::string& p : args.Values("--stories")) stories.emplace_back(p);
-  if (stories.empty()) stories.emplace_back("tests");
-  const training::CoreEvaluation e = training::EvaluateCore(model, training::ReadTestStories(stories));
+  const training::CoreEvaluation e =
+      training::EvaluateCore(model, training::ReadTestStories(PathsOf(args, "--stories", "tests")));
   training::WriteCoreEvaluation(e, out_dir);
   out << std::fixed << std::setprecision(4) << "Story evaluation: " << e.correct_stories << " of " << e.stories
       << " stories correct (accuracy " << (e.stories ? static_cast<double>(e.correct_stories) / e.stories : 0.0)
@@ -179,10 +185,8 @@ int TestCore(const training::Model& model, const ParsedArgs& args, const fs::pat
 }
 
 void TestNlu(const training::Model& model, const ParsedArgs& args, const fs::path& out_dir, std::ostream& out) {
-  std::vector<fs::path> nlu;
-  for (const std::string& p : args.Values("--nlu")) nlu.emplace_back(p);
-  if (nlu.empty()) nlu.emplace_back("data");
-  const training::NluEvaluation e = training::EvaluateNlu(model, training::ReadNluTestData(nlu));
+  const training::NluEvaluation e =
+      training::EvaluateNlu(model, training::ReadNluTestData(PathsOf(args, "--nlu", "data")));
   training::WriteNluEvaluation(e, out_dir);
   PrintSummary(e, out);
 }
@@ -211,10 +215,7 @@ int RunTest(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         err << "trainyard test core: --cross-validation is for NLU data (trainyard test nlu)\n";
         return kExitUsage;
       }
-      std::vector<fs::path> nlu;
-      for (const std::string& p : parsed->Values("--nlu")) nlu.emplace_back(p);
-      if (nlu.empty()) nlu.emplace_back("data");
-      return CrossValidate(*parsed, nlu, out_dir, out, err);
+      return CrossValidate(*parsed, PathsOf(*parsed, "--nlu", "data"), out_dir, out, err);
     }
     const auto model = training::Model::Load(training::ResolveModelPath(parsed->Value("--model").value_or("models")));
     const int type = model->metadata().training_type;

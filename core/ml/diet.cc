@@ -95,15 +95,7 @@ struct DietOptions {
     o.value_relative = flag("use_value_relative_attention", false);
     o.max_relative_position = num("max_relative_position", 5);
     o.unidirectional = flag("unidirectional_encoder", false);
-    const Json& bs = c.contains("batch_size") ? c.at("batch_size") : Json(nullptr);
-    if (bs.is_number_integer()) o.batch_first = o.batch_last = bs.get<int>();
-    if (bs.is_array() && bs.size() == 2 && bs[0].is_number_integer() && bs[1].is_number_integer()) {
-      o.batch_first = bs[0].get<int>();
-      o.batch_last = bs[1].get<int>();
-    } else if (!bs.is_null() && !bs.is_number_integer()) {
-      throw ConfigError(name, "'batch_size' must be an integer or a list of two integers.");
-    }
-    if (o.batch_first <= 0 || o.batch_last <= 0) throw ConfigError(name, "'batch_size' must be positive.");
+    r.BatchSize(o.batch_first, o.batch_last);
     o.batch_strategy = text("batch_strategy", "balanced", {"balanced", "sequence"});
     o.epochs = num("epochs", 300);
     if (o.epochs < 0) throw ConfigError(name, "'epochs' must not be negative.");
@@ -112,18 +104,7 @@ struct DietOptions {
     o.learning_rate = num("learning_rate", 0.001);
     o.embedding_dimension = num("embedding_dimension", 20);
     per_attribute("dense_dimension", o.dense_text, o.dense_label);
-    SimilarityOptions& s = o.similarity;
-    s.negatives = num("number_of_negative_examples", 20);
-    s.loss_type = text("loss_type", "cross_entropy", {"cross_entropy", "margin"});
-    const std::string similarity = text("similarity_type", "auto", {"auto", "inner", "cosine"});
-    s.similarity_type = similarity != "auto" ? similarity : s.loss_type == "margin" ? "cosine" : "inner";
-    s.maximum_positive_similarity = num("maximum_positive_similarity", 0.8);
-    s.maximum_negative_similarity = num("maximum_negative_similarity", -0.4);
-    s.use_maximum_negative_similarity = flag("use_maximum_negative_similarity", true);
-    s.negative_margin_scale = num("negative_margin_scale", 0.8);
-    s.scale_loss = flag("scale_loss", false);
-    s.constrain_similarities = flag("constrain_similarities", false);
-    s.model_confidence = text("model_confidence", "softmax", {"softmax", "linear_norm"});
+    o.similarity = r.Similarity(-0.4, false);
     o.ranking_length = num("ranking_length", 10);
     o.regularization = num("regularization_constant", 0.002);
     o.density = num("connection_density", 0.2);

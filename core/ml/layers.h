@@ -11,6 +11,8 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
+#include "core/ml/options.h"
+
 namespace trainyard::ml {
 
 // Random numbers for one training run. On the CPU a private generator, so a
@@ -165,19 +167,7 @@ TORCH_MODULE(Crf);
 // The dot-product loss of DIET and TED (Rasa's DotProductLoss / StarSpace):
 // inputs and their labels are embedded; the positive similarity is pushed up
 // against sampled negatives (labels and other inputs of the batch).
-struct SimilarityOptions {
-  int negatives = 20;
-  std::string loss_type = "cross_entropy";  // or "margin"
-  std::string similarity_type = "inner";    // or "cosine"
-  double maximum_positive_similarity = 0.8;
-  double maximum_negative_similarity = -0.4;
-  bool use_maximum_negative_similarity = true;
-  double negative_margin_scale = 0.8;
-  bool scale_loss = false;
-  bool constrain_similarities = false;
-  std::string model_confidence = "softmax";  // or "linear_norm"
-};
-
+// Its options (SimilarityOptions) are in core/ml/options.h.
 struct SimilarityLossResult {
   torch::Tensor loss;      // scalar
   torch::Tensor accuracy;  // scalar: positive beats every sampled negative label

@@ -72,15 +72,7 @@ struct TedOptions {
     o.key_relative = r.Flag("use_key_relative_attention", false);
     o.value_relative = r.Flag("use_value_relative_attention", false);
     o.max_relative_position = r.Num("max_relative_position", 5);
-    const Json& bs = r.Get("batch_size");
-    if (bs.is_number_integer()) o.batch_first = o.batch_last = bs.get<int>();
-    else if (bs.is_array() && bs.size() == 2 && bs[0].is_number_integer() && bs[1].is_number_integer()) {
-      o.batch_first = bs[0].get<int>();
-      o.batch_last = bs[1].get<int>();
-    } else if (!bs.is_null()) {
-      throw r.Error("'batch_size' must be an integer or a list of two integers.");
-    }
-    if (o.batch_first <= 0 || o.batch_last <= 0) throw r.Error("'batch_size' must be positive.");
+    r.BatchSize(o.batch_first, o.batch_last);
     o.batch_strategy = r.Choice("batch_strategy", "balanced", {"balanced", "sequence"});
     o.epochs = r.Num("epochs", 1);
     if (o.epochs < 0) throw r.Error("'epochs' must not be negative.");
@@ -98,18 +90,7 @@ struct TedOptions {
     if (dense.is_object()) o.dense_dimension = dense.value("intent", 20);
     else if (dense.is_number_integer()) o.dense_dimension = dense.get<int>();
     o.priority = r.Num("priority", 1);
-    SimilarityOptions& s = o.similarity;
-    s.negatives = r.Num("number_of_negative_examples", 20);
-    s.loss_type = r.Choice("loss_type", "cross_entropy", {"cross_entropy", "margin"});
-    const std::string similarity = r.Choice("similarity_type", "auto", {"auto", "inner", "cosine"});
-    s.similarity_type = similarity != "auto" ? similarity : s.loss_type == "margin" ? "cosine" : "inner";
-    s.maximum_positive_similarity = r.Num("maximum_positive_similarity", 0.8);
-    s.maximum_negative_similarity = r.Num("maximum_negative_similarity", -0.2);
-    s.use_maximum_negative_similarity = r.Flag("use_maximum_negative_similarity", true);
-    s.negative_margin_scale = r.Num("negative_margin_scale", 0.8);
-    s.scale_loss = r.Flag("scale_loss", true);
-    s.constrain_similarities = r.Flag("constrain_similarities", false);
-    s.model_confidence = r.Choice("model_confidence", "softmax", {"softmax", "linear_norm"});
+    o.similarity = r.Similarity(-0.2, true);
     if (o.layers > 0 && (o.transformer_size <= 0 || o.heads <= 0 || o.transformer_size % o.heads != 0))
       throw r.Error("'transformer_size' (" + std::to_string(o.transformer_size) +
                     ") must be a positive multiple of 'number_of_attention_heads' (" + std::to_string(o.heads) + ").");
@@ -168,8 +149,38 @@ std::vector<State> LastStates(std::vector<State> states, int max_history) {
   return states;
 }
 
-SparseRows MakeRows(const std::vector<int64_t>& indices, const std::vector<int64_t>& offsets,
-                    const std::vector<float>& weights, const torch::Device& device) {
+// One dialogue's states as sparse rows (features outside the vocabulary left out).
+struct EncodedStates {
+  std::vector<int64_t> offsets, indices;  // offsets: where each state's features start
+  std::vector<float> weights;
+};
+
+EncodedStates EncodeStates(const std::vector<State>& states, const std::map<std::string, int>& vocabulary) {
+  EncodedStates e;
+  for (const State& state : states) {
+    e.offsets.push_back(static_cast<int64_t>(e.indices.size()));
+    for (const auto& [feature, value] : StateFeatures(state)) {
+      auto it = vocabulary.find(feature);
+      if (it == vocabulary.end()) continue;
+      e.indices.push_back(it->second);
+      e.weights.push_back(value);
+    }
+  }
+  return e;
+}
+
+// The rows of `dialogues`, back to back; `lengths` gets each dialogue's length.
+SparseRows RowsOf(const std::vector<const EncodedStates*>& dialogues, std::vector<int64_t>& lengths,
+                  const torch::Device& device) {
+  std::vector<int64_t> indices, offsets;
+  std::vector<float> weights;
+  for (const EncodedStates* e : dialogues) {
+    lengths.push_back(static_cast<int64_t>(e->offsets.size()));
+    const int64_t base = static_cast<int64_t>(indices.size());
+    for (int64_t off : e->offsets) offsets.push_back(base + off);
+    indices.insert(indices.end(), e->indices.begin(), e->indices.end());
+    weights.insert(weights.end(), e->weights.begin(), e->weights.end());
+  }
   SparseRows rows;
   rows.indices = indices.empty() ? torch::zeros({0}, torch::TensorOptions().dtype(torch::kLong))
                                  : torch::tensor(indices, torch::TensorOptions().dtype(torch::kLong));
@@ -178,28 +189,6 @@ SparseRows MakeRows(const std::vector<int64_t>& indices, const std::vector<int64
                                  : torch::tensor(weights, torch::TensorOptions().dtype(torch::kFloat));
   rows.To(device);
   return rows;
-}
-
-// Sparse rows for the states of `sequences`, back to back; `lengths` gets
-// each sequence's length. Features outside the vocabulary are left out.
-SparseRows StateRows(const std::vector<const std::vector<State>*>& sequences,
-                     const std::map<std::string, int>& vocabulary, std::vector<int64_t>& lengths,
-                     const torch::Device& device) {
-  std::vector<int64_t> indices, offsets;
-  std::vector<float> weights;
-  for (const auto* states : sequences) {
-    lengths.push_back(static_cast<int64_t>(states->size()));
-    for (const State& s : *states) {
-      offsets.push_back(static_cast<int64_t>(indices.size()));
-      for (const auto& [feature, value] : StateFeatures(s)) {
-        auto it = vocabulary.find(feature);
-        if (it == vocabulary.end()) continue;
-        indices.push_back(it->second);
-        weights.push_back(value);
-      }
-    }
-  }
-  return MakeRows(indices, offsets, weights, device);
 }
 
 // The vocabulary of every feature in `sequences`, sorted.
@@ -228,8 +217,7 @@ class TedModelImpl : public torch::nn::Module {
   }
 
   // The embedding of each sequence's last turn: [B, E].
-  torch::Tensor Dialogue(const SparseRows& rows, const std::vector<int64_t>& lengths, bool training, const Rng& rng,
-                         const TedOptions& o) {
+  torch::Tensor Dialogue(const SparseRows& rows, const std::vector<int64_t>& lengths, bool training, const Rng& rng) {
     const torch::Device device = input->weight.device();
     torch::Tensor x = input->forward(rows, 0.0, training, rng);
     if (encoder) {
@@ -330,10 +318,6 @@ class TEDPolicy : public graph::Component {
   }
 
   std::vector<State> Window(std::vector<State> states) const { return LastStates(std::move(states), options_.max_history); }
-  SparseRows Rows(const std::vector<const std::vector<State>*>& sequences, std::vector<int64_t>& lengths,
-                  const torch::Device& device) const {
-    return StateRows(sequences, vocabulary_, lengths, device);
-  }
 
   // TED: the states before each action of every story. Intent mode: the
   // states before each user turn (up to the bot's decision to listen),
@@ -419,33 +403,14 @@ class TEDPolicy : public graph::Component {
       return torch::tensor(t).view({static_cast<int64_t>(pick.size()), label_count}).to(device);
     };
     // Each example's states as sparse rows, encoded once (not per batch and epoch).
-    struct Encoded {
-      std::vector<int64_t> offsets, indices;  // offsets: where each state's features start
-      std::vector<float> weights;
-    };
-    std::vector<Encoded> encoded(examples.size());
-    for (size_t i = 0; i < examples.size(); ++i)
-      for (const State& state : examples[i].states) {
-        encoded[i].offsets.push_back(static_cast<int64_t>(encoded[i].indices.size()));
-        for (const auto& [feature, value] : StateFeatures(state)) {
-          auto it = vocabulary_.find(feature);
-          if (it == vocabulary_.end()) continue;
-          encoded[i].indices.push_back(it->second);
-          encoded[i].weights.push_back(value);
-        }
-      }
+    std::vector<EncodedStates> encoded;
+    for (const Example& e : examples) encoded.push_back(EncodeStates(e.states, vocabulary_));
     auto dialogue_of = [&](const std::vector<size_t>& pick, bool training) {
-      std::vector<int64_t> lengths, indices, offsets;
-      std::vector<float> weights;
-      for (size_t i : pick) {
-        const Encoded& e = encoded[i];
-        lengths.push_back(static_cast<int64_t>(e.offsets.size()));
-        const int64_t base = static_cast<int64_t>(indices.size());
-        for (int64_t off : e.offsets) offsets.push_back(base + off);
-        indices.insert(indices.end(), e.indices.begin(), e.indices.end());
-        weights.insert(weights.end(), e.weights.begin(), e.weights.end());
-      }
-      return model_->Dialogue(MakeRows(indices, offsets, weights, device), lengths, training, rng, o);
+      std::vector<const EncodedStates*> dialogues;
+      for (size_t i : pick) dialogues.push_back(&encoded[i]);
+      std::vector<int64_t> lengths;
+      const SparseRows rows = RowsOf(dialogues, lengths, device);
+      return model_->Dialogue(rows, lengths, training, rng);
     };
     model_->train();
     for (int epoch = 0; epoch < o.epochs && !examples.empty(); ++epoch) {
@@ -535,8 +500,9 @@ class TEDPolicy : public graph::Component {
     torch::NoGradGuard no_grad;
     Rng rng(0, torch::kCPU);
     std::vector<int64_t> lengths;
-    const SparseRows rows = Rows({&states}, lengths, torch::kCPU);
-    torch::Tensor dialogue = model_->Dialogue(rows, lengths, false, rng, options_);
+    const EncodedStates encoded = EncodeStates(states, vocabulary_);
+    const SparseRows rows = RowsOf({&encoded}, lengths, torch::kCPU);
+    torch::Tensor dialogue = model_->Dialogue(rows, lengths, false, rng);
     return Similarities(dialogue, model_->Labels(false, rng, 0.0), options_.similarity.similarity_type).squeeze(0);
   }
 
@@ -544,14 +510,8 @@ class TEDPolicy : public graph::Component {
     const Json& domain = *std::any_cast<std::shared_ptr<const Json>>(in.at("domain").value);
     const auto& events = *std::any_cast<policy::ConversationPtr>(in.at("tracker").value);
     const std::vector<std::string> actions = policy::ActionNames(domain);
-    auto prediction = std::make_shared<policy::PolicyPrediction>();
-    prediction->probabilities.assign(actions.size(), 0.0);
-    prediction->priority = options_.priority;
-    prediction->policy = name_;
-    auto set = [&](const std::string& action, double p) {
-      for (size_t i = 0; i < actions.size(); ++i)
-        if (actions[i] == action) prediction->probabilities[i] = p;
-    };
+    auto prediction = policy::EmptyPrediction(actions, name_, options_.priority);
+    auto set = [&](const std::string& action, double p) { policy::SetProbability(*prediction, actions, action, p); };
     if (model_ && !labels_.empty() && intents_) {
       // Only right after a user turn with an intent it knows.
       const std::vector<data::StoryEvent> explicit_events = policy::ExplicitEvents(events, false);

@@ -66,10 +66,7 @@ class MemoizationPolicy : public graph::Component {
     const Json& domain = *std::any_cast<std::shared_ptr<const Json>>(in.at("domain").value);
     const auto& raw = *std::any_cast<ConversationPtr>(in.at("tracker").value);
     const std::vector<std::string> actions = ActionNames(domain);
-    auto prediction = std::make_shared<PolicyPrediction>();
-    prediction->probabilities.assign(actions.size(), 0.0);
-    prediction->priority = config_.value("priority", 3);
-    prediction->policy = name_;
+    auto prediction = EmptyPrediction(actions, name_, config_.value("priority", 3));
     const int max_history = memory_.is_object() ? memory_.value("max_history", -1) : -1;
     auto key_of = [&](const std::vector<data::StoryEvent>& events) {
       DialogueTracker t(domain);
@@ -103,9 +100,7 @@ class MemoizationPolicy : public graph::Component {
         action = recall(key);
       }
     }
-    if (action)
-      for (size_t i = 0; i < actions.size(); ++i)
-        if (actions[i] == action->get<std::string>()) prediction->probabilities[i] = 1.0;
+    if (action) SetProbability(*prediction, actions, action->get<std::string>(), 1.0);
     return {PolicyPredictionPtr(prediction), graph::RandomFingerprint(), std::nullopt};
   }
 

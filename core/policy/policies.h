@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/policy/trackers.h"
@@ -29,6 +30,24 @@ struct PolicyPrediction {
   bool hide_rule_turn = false;
 };
 using PolicyPredictionPtr = std::shared_ptr<const PolicyPrediction>;
+
+// A prediction of `policy` over `actions` (ActionNames of the domain), every
+// probability 0.
+inline std::shared_ptr<PolicyPrediction> EmptyPrediction(const std::vector<std::string>& actions,
+                                                         const std::string& policy, int priority) {
+  auto p = std::make_shared<PolicyPrediction>();
+  p->probabilities.assign(actions.size(), 0.0);
+  p->policy = policy;
+  p->priority = priority;
+  return p;
+}
+
+// Sets the probability of `action` (nothing when it is not one of `actions`).
+inline void SetProbability(PolicyPrediction& prediction, const std::vector<std::string>& actions,
+                           const std::string& action, double probability) {
+  for (size_t i = 0; i < actions.size() && i < prediction.probabilities.size(); ++i)
+    if (actions[i] == action) prediction.probabilities[i] = probability;
+}
 
 // Registers TrainingTrackerProvider and the policies implemented so far.
 void RegisterPolicyComponents();

@@ -550,19 +550,14 @@ class RulePolicy : public graph::Component {
     const Json& domain = *std::any_cast<std::shared_ptr<const Json>>(in.at("domain").value);
     const auto& events = *std::any_cast<ConversationPtr>(in.at("tracker").value);
     const std::vector<std::string> actions = ActionNames(domain);
-    auto prediction = std::make_shared<PolicyPrediction>();
-    prediction->probabilities.assign(actions.size(), 0.0);
-    prediction->priority = options_.priority;
-    prediction->policy = "RulePolicy";
+    auto prediction = EmptyPrediction(actions, "RulePolicy", options_.priority);
     DialogueTracker t(domain);
     for (const StoryEvent& e : ExplicitEvents(events, false)) t.Apply(e);
     const RuleOutcome o = lookup_.Predict(t);
-    auto set = [&](const std::string& action, double p) {
-      for (size_t i = 0; i < actions.size(); ++i)
-        if (actions[i] == action) prediction->probabilities[i] = p;
-    };
-    if (!o.action.empty()) set(o.action, 1.0);
-    else if (options_.enable_fallback_prediction) set(options_.core_fallback_action_name, options_.core_fallback_threshold);
+    if (!o.action.empty())
+      SetProbability(*prediction, actions, o.action, 1.0);
+    else if (options_.enable_fallback_prediction)
+      SetProbability(*prediction, actions, options_.core_fallback_action_name, options_.core_fallback_threshold);
     prediction->is_no_user_prediction = o.no_user;
     prediction->loop_interrupted = o.returning_from_unhappy_path;
     prediction->hide_rule_turn = std::find(lookup_.rules_not_in_stories.begin(), lookup_.rules_not_in_stories.end(),
