@@ -8,14 +8,23 @@
 // UnexpecTEDIntentPolicy is the same model with the next user intent as label
 // (see the class comment below).
 //
-// Not yet: end-to-end text features, TED's entity recognition, hiding rule
-// turns from the history (rule-only slots and loops are removed).
+// End-to-end stories: a user text (or bot text) in a state is featurized by
+// the project's NLU featurizers (the end_to_end_features_provider node), each
+// featurizer's sentence features normalized to unit length. When the last
+// user turn has both text and intent, the prediction is made both ways and
+// the one based on text is taken when it is more similar to its action than
+// the intent-based one is, and at least e2e_confidence_threshold confident.
+//
+// Not yet: TED's entity recognition, hiding rule turns from the history
+// (rule-only slots and loops are removed).
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <numeric>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -25,6 +34,7 @@
 #include "core/ml/diet.h"
 #include "core/ml/layers.h"
 #include "core/ml/options.h"
+#include "core/nlu/features.h"
 #include "core/policy/policies.h"
 #include "core/policy/trackers.h"
 #include "core/util/errors.h"
@@ -50,6 +60,7 @@ struct TedOptions {
   double drop_rate_dialogue = 0.1, drop_rate_label = 0.0, drop_rate_attention = 0.0;
   int embedding_dimension = 20, dense_dimension = 20;
   int priority = 1;
+  double e2e_confidence_threshold = 0.5;
   SimilarityOptions similarity;
 
   static TedOptions FromJson(const Json& c, const std::string& name) {
@@ -90,6 +101,7 @@ struct TedOptions {
     if (dense.is_object()) o.dense_dimension = dense.value("intent", 20);
     else if (dense.is_number_integer()) o.dense_dimension = dense.get<int>();
     o.priority = r.Num("priority", 1);
+    o.e2e_confidence_threshold = r.Num("e2e_confidence_threshold", 0.5);
     o.similarity = r.Similarity(-0.2, true);
     if (o.layers > 0 && (o.transformer_size <= 0 || o.heads <= 0 || o.transformer_size % o.heads != 0))
       throw r.Error("'transformer_size' (" + std::to_string(o.transformer_size) +
@@ -98,22 +110,53 @@ struct TedOptions {
   }
 };
 
+using Features = std::vector<std::pair<std::string, float>>;
+
+// The NLU features of a user text or bot text (`attribute`), as
+// "<attribute>|<featurizer>#<column>": each featurizer's sentence features
+// (or its token features summed when it has no sentence features), scaled to
+// unit length so that a long text weighs as much as a short one. Without
+// precomputed features the whole text is one symbol, "<attribute>=<text>".
+void AddTextFeatures(const std::string& attribute, const std::string& text, const nlu::Precomputations* pre,
+                     Features& out) {
+  const auto it = pre ? pre->find(attribute + ":" + text) : nlu::Precomputations::const_iterator();
+  if (!pre || it == pre->end()) {
+    out.emplace_back(attribute + "=" + text, 1.0f);
+    return;
+  }
+  std::map<std::string, const nlu::Features*> sentence, sequence;
+  for (const nlu::Features& f : it->second) {
+    if (f.attribute != attribute) continue;
+    (f.type == nlu::FeatureType::kSentence ? sentence : sequence)[f.origin] = &f;
+  }
+  for (const auto& [origin, f] : sequence) sentence.emplace(origin, f);  // only where no sentence features
+  for (const auto& [origin, f] : sentence) {
+    const nlu::SparseMatrix row = f->matrix.rows == 1 ? f->matrix : f->matrix.SumRows();
+    double norm = 0;
+    for (float v : row.values) norm += static_cast<double>(v) * v;
+    if (norm <= 0) continue;
+    const float scale = static_cast<float>(1.0 / std::sqrt(norm));
+    for (size_t k = 0; k < row.values.size(); ++k)
+      out.emplace_back(attribute + "|" + origin + "#" + std::to_string(row.indices[k]), row.values[k] * scale);
+  }
+}
+
 // The features of one dialogue state: "intent=greet", "entity=city",
-// "action_name=utter_greet", "action_text=...", "slot=city#0" (with the
-// slot's feature value), "active_loop=form".
-std::vector<std::pair<std::string, float>> StateFeatures(const State& s) {
-  std::vector<std::pair<std::string, float>> out;
+// "action_name=utter_greet", user and bot texts (AddTextFeatures),
+// "slot=city#0" (with the slot's feature value), "active_loop=form".
+Features StateFeatures(const State& s, const nlu::Precomputations* pre) {
+  Features out;
   if (s.contains("user")) {
     const Json& u = s["user"];
     if (u.contains("intent")) out.emplace_back("intent=" + u["intent"].get<std::string>(), 1.0f);
-    if (u.contains("text")) out.emplace_back("text=" + u["text"].get<std::string>(), 1.0f);
+    if (u.contains("text")) AddTextFeatures("text", u["text"].get<std::string>(), pre, out);
     if (u.contains("entities"))
       for (const Json& e : u["entities"]) out.emplace_back("entity=" + e.get<std::string>(), 1.0f);
   }
   if (s.contains("prev_action")) {
     const Json& a = s["prev_action"];
     if (a.contains("action_name")) out.emplace_back("action_name=" + a["action_name"].get<std::string>(), 1.0f);
-    if (a.contains("action_text")) out.emplace_back("action_text=" + a["action_text"].get<std::string>(), 1.0f);
+    if (a.contains("action_text")) AddTextFeatures("action_text", a["action_text"].get<std::string>(), pre, out);
   }
   if (s.contains("slots"))
     for (const auto& [name, f] : s["slots"].items()) {
@@ -155,11 +198,12 @@ struct EncodedStates {
   std::vector<float> weights;
 };
 
-EncodedStates EncodeStates(const std::vector<State>& states, const std::map<std::string, int>& vocabulary) {
+EncodedStates EncodeStates(const std::vector<State>& states, const std::map<std::string, int>& vocabulary,
+                           const nlu::Precomputations* pre) {
   EncodedStates e;
   for (const State& state : states) {
     e.offsets.push_back(static_cast<int64_t>(e.indices.size()));
-    for (const auto& [feature, value] : StateFeatures(state)) {
+    for (const auto& [feature, value] : StateFeatures(state, pre)) {
       auto it = vocabulary.find(feature);
       if (it == vocabulary.end()) continue;
       e.indices.push_back(it->second);
@@ -191,12 +235,32 @@ SparseRows RowsOf(const std::vector<const EncodedStates*>& dialogues, std::vecto
   return rows;
 }
 
+// The end-to-end features the graph passes in, if any.
+const nlu::Precomputations* PrecomputationsOf(const graph::Inputs& in) {
+  const auto it = in.find("precomputations");
+  if (it == in.end() || !it->second.value.has_value()) return nullptr;
+  return std::any_cast<nlu::PrecomputationsPtr>(it->second.value).get();
+}
+
+// `events` with the last user turn told by its text alone (its intent
+// dropped), when it has both; nullopt otherwise.
+std::optional<std::vector<data::StoryEvent>> WithLastUserText(std::vector<data::StoryEvent> events) {
+  for (auto it = events.rbegin(); it != events.rend(); ++it) {
+    if (it->type != data::EventType::kUser) continue;
+    if (it->text.empty() || it->name.empty()) return std::nullopt;
+    it->name.clear();
+    return events;
+  }
+  return std::nullopt;
+}
+
 // The vocabulary of every feature in `sequences`, sorted.
-std::map<std::string, int> Vocabulary(const std::vector<const std::vector<State>*>& sequences) {
+std::map<std::string, int> Vocabulary(const std::vector<const std::vector<State>*>& sequences,
+                                      const nlu::Precomputations* pre) {
   std::set<std::string> features;
   for (const auto* states : sequences)
     for (const State& s : *states)
-      for (const auto& [f, v] : StateFeatures(s)) features.insert(f);
+      for (const auto& [f, v] : StateFeatures(s, pre)) features.insert(f);
   std::map<std::string, int> out;
   for (const std::string& f : features) out[f] = static_cast<int>(out.size());
   return out;
@@ -278,6 +342,7 @@ class TEDPolicy : public graph::Component {
       thresholds_ = meta.value("thresholds", std::vector<double>{});
       int index = 0;
       for (const Json& f : meta.at("vocabulary")) vocabulary_[f.get<std::string>()] = index++;
+      NoteTextFeatures();
       Rng rng(0, torch::kCPU);
       model_ = TedModel(options_, std::max<int64_t>(1, static_cast<int64_t>(vocabulary_.size())),
                         static_cast<int64_t>(labels_.size()), rng);
@@ -295,7 +360,7 @@ class TEDPolicy : public graph::Component {
     if (fn == "predict_action_probabilities") return Predict(in);
     if (fn != "train") throw util::InvalidConfigError(name_ + " has no method '" + fn + "'.");
     Train(*std::any_cast<policy::TrackersPtr>(in.at("training_trackers").value),
-          *std::any_cast<std::shared_ptr<const Json>>(in.at("domain").value), c);
+          *std::any_cast<std::shared_ptr<const Json>>(in.at("domain").value), PrecomputationsOf(in), c);
     return {graph::Resource{c.node_name}, graph::RandomFingerprint(), c.node_name};
   }
 
@@ -318,6 +383,12 @@ class TEDPolicy : public graph::Component {
   }
 
   std::vector<State> Window(std::vector<State> states) const { return LastStates(std::move(states), options_.max_history); }
+
+  // Whether the model learned from user texts (end-to-end stories).
+  void NoteTextFeatures() {
+    user_text_ = std::any_of(vocabulary_.begin(), vocabulary_.end(),
+                             [](const auto& f) { return f.first.rfind("text", 0) == 0; });
+  }
 
   // TED: the states before each action of every story. Intent mode: the
   // states before each user turn (up to the bot's decision to listen),
@@ -359,7 +430,7 @@ class TEDPolicy : public graph::Component {
   }
 
   void Train(const std::vector<policy::TrainingTracker>& trackers, const Json& domain,
-             const graph::ExecutionContext& c) {
+             const nlu::Precomputations* pre, const graph::ExecutionContext& c) {
     const auto started = std::chrono::steady_clock::now();
     SetComputeThreads(c.compute_threads);
     bool fell_back = false;
@@ -378,7 +449,8 @@ class TEDPolicy : public graph::Component {
     const std::vector<Example> examples = Examples(trackers, domain, c);
     std::vector<const std::vector<State>*> all_states;
     for (const Example& e : examples) all_states.push_back(&e.states);
-    vocabulary_ = Vocabulary(all_states);
+    vocabulary_ = Vocabulary(all_states, pre);
+    NoteTextFeatures();
 
     Rng rng(o.seed, device);
     std::mt19937_64 shuffle_rng(o.seed);
@@ -404,7 +476,7 @@ class TEDPolicy : public graph::Component {
     };
     // Each example's states as sparse rows, encoded once (not per batch and epoch).
     std::vector<EncodedStates> encoded;
-    for (const Example& e : examples) encoded.push_back(EncodeStates(e.states, vocabulary_));
+    for (const Example& e : examples) encoded.push_back(EncodeStates(e.states, vocabulary_, pre));
     auto dialogue_of = [&](const std::vector<size_t>& pick, bool training) {
       std::vector<const EncodedStates*> dialogues;
       for (size_t i : pick) dialogues.push_back(&encoded[i]);
@@ -500,7 +572,7 @@ class TEDPolicy : public graph::Component {
     torch::NoGradGuard no_grad;
     Rng rng(0, torch::kCPU);
     std::vector<int64_t> lengths;
-    const EncodedStates encoded = EncodeStates(states, vocabulary_);
+    const EncodedStates encoded = EncodeStates(states, vocabulary_, PrecomputationsOf(in));
     const SparseRows rows = RowsOf({&encoded}, lengths, torch::kCPU);
     torch::Tensor dialogue = model_->Dialogue(rows, lengths, false, rng);
     return Similarities(dialogue, model_->Labels(false, rng, 0.0), options_.similarity.similarity_type).squeeze(0);
@@ -528,8 +600,20 @@ class TEDPolicy : public graph::Component {
         }
       }
     } else if (model_ && !labels_.empty()) {
-      const torch::Tensor sims = Score(Window(policy::ConversationStates(events, domain)), in);
-      const torch::Tensor conf = Confidences(sims.unsqueeze(0), options_.similarity.model_confidence).squeeze(0).contiguous();
+      torch::Tensor sims = Score(Window(policy::ConversationStates(events, domain)), in);
+      torch::Tensor conf = Confidences(sims.unsqueeze(0), options_.similarity.model_confidence).squeeze(0).contiguous();
+      // End-to-end: the same history with the user's text in place of the intent.
+      const auto text_events = user_text_ ? WithLastUserText(events) : std::nullopt;
+      if (text_events) {
+        const torch::Tensor text_sims = Score(Window(policy::ConversationStates(*text_events, domain)), in);
+        const torch::Tensor text_conf =
+            Confidences(text_sims.unsqueeze(0), options_.similarity.model_confidence).squeeze(0).contiguous();
+        if (text_sims.max().item<double>() > sims.max().item<double>() &&
+            text_conf.max().item<double>() >= options_.e2e_confidence_threshold) {
+          conf = text_conf;
+          prediction->is_end_to_end_prediction = true;
+        }
+      }
       const float* p = conf.data_ptr<float>();
       for (size_t k = 0; k < labels_.size(); ++k) set(labels_[k], p[k]);
     }
@@ -545,6 +629,7 @@ class TEDPolicy : public graph::Component {
   std::vector<std::string> labels_;
   std::vector<double> thresholds_;
   std::map<std::string, int> vocabulary_;
+  bool user_text_ = false;
   mutable TedModel model_{nullptr};
 };
 
@@ -607,7 +692,7 @@ Json TedDefaults() {
 void RegisterTedPolicy() {
   for (const bool intents : {false, true}) {
     graph::ComponentImplementation impl;
-    impl.version = "2";  // 2: ted.json lists "labels"
+    impl.version = "3";  // 2: ted.json lists "labels"; 3: texts featurized by the NLU pipeline
     impl.defaults = TedDefaults();
     if (intents) {
       // UnexpecTEDIntentPolicy's differences from TED's defaults.

@@ -6,6 +6,8 @@
 // response, action_name) and each featurizer (its "origin").
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,5 +39,12 @@ struct Features {
   std::string origin;  // the featurizer's node name
   SparseMatrix matrix;
 };
+
+// What the end-to-end featurization (Rasa's end_to_end_features_provider)
+// hands the dialogue policies: the features of every user text / intent /
+// action name / bot text seen in stories or the conversation, keyed by
+// "<attribute>:<value>" (e.g. "text:hello there", "action_name:utter_greet").
+using Precomputations = std::map<std::string, std::vector<Features>>;
+using PrecomputationsPtr = std::shared_ptr<const Precomputations>;
 
 }  // namespace trainyard::nlu

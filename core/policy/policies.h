@@ -28,6 +28,8 @@ struct PolicyPrediction {
   // RulePolicy: the rule that predicted is not in any story; ML policies
   // leave its turns out of their history.
   bool hide_rule_turn = false;
+  // TEDPolicy: predicted from the user's text rather than the intent.
+  bool is_end_to_end_prediction = false;
 };
 using PolicyPredictionPtr = std::shared_ptr<const PolicyPrediction>;
 

@@ -208,6 +208,27 @@ void RegisterEndToEnd() {
   });
 }
 
+// End-to-end stories' user texts and bot texts join the NLU training data as
+// messages from stories (Rasa's importer adds them the same way), so that the
+// featurizers learn their words for TEDPolicy; the classifiers learn only from
+// the NLU files' examples. Returns the texts added, for the fingerprint.
+Json AddStoryTexts(const data::StoryData& stories, std::vector<nlu::NluMessage>& out) {
+  Json added = Json::array();
+  if (!stories.HasEndToEnd()) return added;
+  std::set<std::string> seen;
+  data::ForEachEvent(stories, [&](const data::StoryStep&, const data::StoryEvent& e) {
+    const bool user = e.type == data::EventType::kUser && !e.text.empty();
+    const bool bot = e.type == data::EventType::kAction && e.name.empty() && !e.text.empty();
+    if ((!user && !bot) || !seen.insert((user ? "text:" : "action_text:") + e.text).second) return;
+    nlu::NluMessage m;
+    m.data.origin = data::MessageOrigin::kStory;
+    (user ? m.data.text : m.data.action_text) = e.text;
+    out.push_back(std::move(m));
+    added.push_back({{user ? "text" : "action_text", e.text}});
+  });
+  return added;
+}
+
 void RegisterPlumbing() {
   Register("DefaultV1RecipeValidator", Json::object(), [](const Json&, const auto&) {
     // Data-versus-config checks run before the graph (training::Train), so
@@ -246,11 +267,13 @@ void RegisterPlumbing() {
                       message.data = m;
                       out->messages.push_back(std::move(message));
                     }
+                    Json fingerprint = data::TrainingDataToJson(p.nlu);
+                    const Json story_texts = AddStoryTexts(p.stories, out->messages);
+                    if (!story_texts.empty()) fingerprint["story_texts"] = story_texts;
                     if (persist)
                       std::ofstream(c.storage->WriteTo(c.node_name) / "training_data.yml")
                           << data::TrainingDataToYaml(p.nlu);
-                    return Output{nlu::NluTrainingDataPtr(out),
-                                  graph::FingerprintJson(data::TrainingDataToJson(p.nlu)),
+                    return Output{nlu::NluTrainingDataPtr(out), graph::FingerprintJson(fingerprint),
                                   persist ? std::optional<std::string>(c.node_name) : std::nullopt};
                   }}};
            });

@@ -22,11 +22,9 @@ using ProjectPtr = std::shared_ptr<const data::Project>;
 // The domain as flowing between nodes: Rasa's domain dict.
 using DomainPtr = std::shared_ptr<const nlohmann::ordered_json>;
 
-// What `end_to_end_features_provider` collects: the features of every user
-// text / intent / action name / bot text seen in stories, keyed by
-// "<attribute>:<value>" (e.g. "text:hello there", "action_name:utter_greet").
-using Precomputations = std::map<std::string, std::vector<nlu::Features>>;
-using PrecomputationsPtr = std::shared_ptr<const Precomputations>;
+// What `end_to_end_features_provider` collects (see core/nlu/features.h).
+using Precomputations = nlu::Precomputations;
+using PrecomputationsPtr = nlu::PrecomputationsPtr;
 
 // Registers all built-in component implementations. Idempotent; thread-safe.
 void RegisterBuiltinComponents();

@@ -86,7 +86,8 @@ nlohmann::ordered_json Model::PredictNextAction(const std::vector<data::StoryEve
     if (prediction.probabilities[i] > prediction.probabilities[best]) best = i;
   return {{"action", best < actions.size() ? actions[best] : "action_listen"},
           {"confidence", prediction.probabilities.empty() ? 0.0 : prediction.probabilities[best]},
-          {"policy", prediction.policy}};
+          {"policy", prediction.policy},
+          {"end_to_end", prediction.is_end_to_end_prediction}};
 }
 
 }  // namespace trainyard::training

@@ -16,6 +16,12 @@ inline data::StoryEvent Event(data::EventType type, const std::string& name, con
   return e;
 }
 inline data::StoryEvent User(const std::string& intent) { return Event(data::EventType::kUser, intent); }
+// A user turn told by its text, with an intent (as NLU found it) or without.
+inline data::StoryEvent UserText(const std::string& text, const std::string& intent = "") {
+  data::StoryEvent e = Event(data::EventType::kUser, intent);
+  e.text = text;
+  return e;
+}
 inline data::StoryEvent Action(const std::string& name) { return Event(data::EventType::kAction, name); }
 inline data::StoryEvent Slot(const std::string& name, const data::Json& value) {
   return Event(data::EventType::kSlotSet, name, value);

@@ -94,6 +94,11 @@ class TedTest : public ::testing::Test {
 
   fs::path TrainWith(int seed, const std::string& name, const std::string& policy = "TEDPolicy") {
     dir_.Write(name + ".yml", Config(seed, policy));
+    return Train(name, true);
+  }
+
+  // Trains the project in dir_ with config `<name>.yml` (core only or all of it).
+  fs::path Train(const std::string& name, bool core_only) {
     training::TrainOptions o;
     o.config = dir_.path() / (name + ".yml");
     o.domain = dir_.path() / "domain.yml";
@@ -102,7 +107,7 @@ class TedTest : public ::testing::Test {
     o.fixed_model_name = name;
     o.force_training = true;
     o.augmentation_factor = 0;  // glued stories would make "goodbye" after a table booking ambiguous
-    const training::TrainingResult r = training::TrainCore(o);
+    const training::TrainingResult r = core_only ? training::TrainCore(o) : training::Train(o);
     EXPECT_TRUE(r.model.has_value());
     return r.model.value_or(fs::path());
   }
@@ -189,14 +194,7 @@ TEST_F(TedTest, PredictsInsideLoopsThatOnlyRulesUse) {
                                "  - active_loop: b_form\n");
   dir_.Write("both.yml", "recipe: default.v1\nlanguage: en\npipeline: []\npolicies:\n  - name: RulePolicy\n"
                          "  - name: TEDPolicy\n    epochs: 5\n    random_seed: 1\n");
-  training::TrainOptions o;
-  o.config = dir_.path() / "both.yml";
-  o.domain = dir_.path() / "domain.yml";
-  o.training_files = {dir_.path() / "data"};
-  o.output = dir_.path() / "models";
-  o.fixed_model_name = "loops";
-  o.augmentation_factor = 0;
-  const auto model = training::Model::Load(training::TrainCore(o).model.value());
+  const auto model = training::Model::Load(Train("both", true));
   for (const char* form : {"a_form", "b_form"}) {
     const std::vector<data::StoryEvent> events = {User(std::string(form) == "a_form" ? "ask_form" : "ask_other"),
                                                   Action(form), Loop(form), User("inform")};
@@ -204,6 +202,49 @@ TEST_F(TedTest, PredictsInsideLoopsThatOnlyRulesUse) {
     EXPECT_EQ(p["action"], form);  // the loop's happy path
     EXPECT_EQ(p["policy"], "policy_0_RulePolicy");
   }
+}
+
+// End-to-end stories: user texts reach TED through the NLU featurizers, so
+// that a text never seen in the stories still counts by its words.
+TEST_F(TedTest, EndToEndUserTextsCountByTheirWords) {
+  dir_.Write("data/stories.yml", R"(version: "3.1"
+stories:
+- story: sushi
+  steps:
+  - intent: greet
+  - action: utter_greet
+  - user: I would love some sushi
+  - action: utter_sushi
+- story: pizza
+  steps:
+  - intent: greet
+  - action: utter_greet
+  - user: a pizza would be great
+  - action: utter_pizza
+)");
+  dir_.Write("data/nlu.yml", "version: \"3.1\"\nnlu:\n- intent: greet\n  examples: |\n    - hi\n    - hello\n"
+                            "- intent: order\n  examples: |\n    - some food\n");
+  dir_.Write("domain.yml", "version: \"3.1\"\nintents: [greet, order]\nresponses:\n  utter_greet: [{text: hi}]\n"
+                          "  utter_sushi: [{text: sushi}]\n  utter_pizza: [{text: pizza}]\n");
+  dir_.Write("e2e.yml", "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+                          "  - name: CountVectorsFeaturizer\n  - name: KeywordIntentClassifier\n"
+                          "policies:\n  - name: TEDPolicy\n    epochs: 100\n    random_seed: 1\n");
+  const auto model = training::Model::Load(Train("e2e", false));
+
+  using namespace testing::events;
+  auto next = [&](const data::StoryEvent& user) {
+    return model->PredictNextAction({User("greet"), Action("utter_greet"), user});
+  };
+  // Texts the stories never had: their one known word decides.
+  EXPECT_EQ(next(UserText("pizza please"))["action"], "utter_pizza");
+  EXPECT_EQ(next(UserText("sushi tonight"))["action"], "utter_sushi");
+  // With an intent the stories never had there, the text decides, and says so.
+  const auto both = next(UserText("pizza please", "order"));
+  EXPECT_EQ(both["action"], "utter_pizza");
+  EXPECT_EQ(both["end_to_end"], true);
+  // Intent-only turns are predicted from the intent, as before.
+  EXPECT_EQ(model->PredictNextAction({User("greet")})["action"], "utter_greet");
+  EXPECT_EQ(model->PredictNextAction({User("greet")})["end_to_end"], false);
 }
 
 }  // namespace
