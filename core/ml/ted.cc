@@ -15,8 +15,16 @@
 // the one based on text is taken when it is more similar to its action than
 // the intent-based one is, and at least e2e_confidence_threshold confident.
 //
-// Not yet: TED's entity recognition, hiding rule turns from the history
-// (rule-only slots and loops are removed).
+// Entity recognition (entity_recognition, end-to-end stories whose user texts
+// annotate entities): each token's NLU features, embedded, next to the
+// dialogue transformer's output at that user turn, scored per BILOU tag and
+// decoded by a CRF. Entities are predicted for the last user text when the
+// prediction right after it went by the text, as Rasa's TED does. Unlike
+// Rasa's, the tokens get no transformer of their own (the featurizers' token
+// windows give them context), and roles and groups are not tagged.
+//
+// Not yet: hiding rule turns from the history (rule-only slots and loops are
+// removed).
 
 #include <algorithm>
 #include <chrono>
@@ -34,7 +42,10 @@
 #include "core/ml/diet.h"
 #include "core/ml/layers.h"
 #include "core/ml/options.h"
+#include "core/ml/tagging.h"
 #include "core/nlu/features.h"
+#include "core/nlu/whitespace_tokenizer.h"
+#include "core/util/strings.h"
 #include "core/policy/policies.h"
 #include "core/policy/trackers.h"
 #include "core/util/errors.h"
@@ -61,6 +72,7 @@ struct TedOptions {
   int embedding_dimension = 20, dense_dimension = 20;
   int priority = 1;
   double e2e_confidence_threshold = 0.5;
+  bool entity_recognition = true, bilou = true;
   SimilarityOptions similarity;
 
   static TedOptions FromJson(const Json& c, const std::string& name) {
@@ -102,6 +114,8 @@ struct TedOptions {
     else if (dense.is_number_integer()) o.dense_dimension = dense.get<int>();
     o.priority = r.Num("priority", 1);
     o.e2e_confidence_threshold = r.Num("e2e_confidence_threshold", 0.5);
+    o.entity_recognition = r.Flag("entity_recognition", true);
+    o.bilou = r.Flag("BILOU_flag", true);
     o.similarity = r.Similarity(-0.2, true);
     if (o.layers > 0 && (o.transformer_size <= 0 || o.heads <= 0 || o.transformer_size % o.heads != 0))
       throw r.Error("'transformer_size' (" + std::to_string(o.transformer_size) +
@@ -235,6 +249,35 @@ SparseRows RowsOf(const std::vector<const EncodedStates*>& dialogues, std::vecto
   return rows;
 }
 
+// The tokens of a user text (the WhitespaceTokenizer's) with each token's NLU
+// features ("<featurizer>#<column>"); nullopt when the text has no token
+// features or they do not line up with the tokens.
+struct TokenFeatures {
+  std::vector<nlu::Token> tokens;
+  std::vector<Features> features;  // per token
+};
+
+std::optional<TokenFeatures> TokenFeaturesOf(const std::string& text, const nlu::Precomputations* pre) {
+  if (!pre) return std::nullopt;
+  const auto it = pre->find("text:" + text);
+  if (it == pre->end()) return std::nullopt;
+  TokenFeatures out;
+  out.tokens = nlu::WhitespaceTokenize(text);
+  out.features.resize(out.tokens.size());
+  bool any = false;
+  for (const nlu::Features& f : it->second) {
+    if (f.attribute != "text" || f.type != nlu::FeatureType::kSequence) continue;
+    if (f.matrix.rows != static_cast<int>(out.tokens.size())) return std::nullopt;
+    any = true;
+    for (int row = 0; row < f.matrix.rows; ++row)
+      for (int32_t k = f.matrix.indptr[row]; k < f.matrix.indptr[row + 1]; ++k)
+        out.features[static_cast<size_t>(row)].emplace_back(f.origin + "#" + std::to_string(f.matrix.indices[k]),
+                                                            f.matrix.values[k]);
+  }
+  if (!any || out.tokens.empty()) return std::nullopt;
+  return out;
+}
+
 // The end-to-end features the graph passes in, if any.
 const nlu::Precomputations* PrecomputationsOf(const graph::Inputs& in) {
   const auto it = in.find("precomputations");
@@ -266,9 +309,16 @@ std::map<std::string, int> Vocabulary(const std::vector<const std::vector<State>
   return out;
 }
 
+// Entity recognition's dimensions: no head when `tags` < 2 (only "O").
+struct EntityHeadSize {
+  int64_t token_vocabulary = 0, tags = 0;
+};
+constexpr int64_t kTokenUnits = 64;
+
 class TedModelImpl : public torch::nn::Module {
  public:
-  TedModelImpl(const TedOptions& o, int64_t vocabulary, int64_t actions, const Rng& rng) {
+  TedModelImpl(const TedOptions& o, int64_t vocabulary, int64_t actions, const Rng& rng,
+               const EntityHeadSize& entity = {}) {
     const int64_t concat = 5 * o.dense_dimension;
     input = register_module("input", SparseDense(vocabulary, concat, rng));
     const int64_t dialogue_units = o.layers > 0 ? o.transformer_size : concat;
@@ -278,10 +328,33 @@ class TedModelImpl : public torch::nn::Module {
     label_input = register_module("label_input", Dense(actions, o.dense_dimension, 1.0, true, rng));
     label_embed = register_module("label_embed", Dense(o.dense_dimension, o.embedding_dimension, 1.0, true, rng));
     actions_ = actions;
+    if (entity.tags > 1) {
+      token_input = register_module("token_input", SparseDense(std::max<int64_t>(1, entity.token_vocabulary),
+                                                              kTokenUnits, rng));
+      tag_logits = register_module("tag_logits", Dense(kTokenUnits + dialogue_units, entity.tags, 1.0, true, rng));
+      crf = register_module("crf", Crf(entity.tags, rng));
+    }
+  }
+
+  // Each token's tag scores, padded per text: [B, L, T]. `hidden` [B, H] is
+  // the dialogue at each text's turn; `tokens` [N] the texts' tokens back to
+  // back, `lengths` the number of tokens of each text.
+  torch::Tensor Emissions(const SparseRows& tokens, const std::vector<int64_t>& lengths, const torch::Tensor& hidden,
+                          bool training, const Rng& rng, double drop_rate) {
+    const torch::Device device = hidden.device();
+    torch::Tensor x = Dropout(torch::relu(token_input->forward(tokens, 0.0, training, rng)), drop_rate, training, rng);
+    const torch::Tensor counts = torch::tensor(lengths, torch::TensorOptions().dtype(torch::kLong)).to(device);
+    x = torch::cat({x, hidden.repeat_interleave(counts, 0)}, 1);
+    return Packing::FromLengths(lengths, device).Unpack(tag_logits->forward(x));
   }
 
   // The embedding of each sequence's last turn: [B, E].
   torch::Tensor Dialogue(const SparseRows& rows, const std::vector<int64_t>& lengths, bool training, const Rng& rng) {
+    return dialogue_embed->forward(Hidden(rows, lengths, training, rng));
+  }
+
+  // The transformer's output at each sequence's last turn: [B, H].
+  torch::Tensor Hidden(const SparseRows& rows, const std::vector<int64_t>& lengths, bool training, const Rng& rng) {
     const torch::Device device = input->weight.device();
     torch::Tensor x = input->forward(rows, 0.0, training, rng);
     if (encoder) {
@@ -294,8 +367,7 @@ class TedModelImpl : public torch::nn::Module {
       offset += n;
       last.push_back(offset - 1);
     }
-    x = x.index_select(0, torch::tensor(last, torch::TensorOptions().dtype(torch::kLong)).to(device));
-    return dialogue_embed->forward(x);
+    return x.index_select(0, torch::tensor(last, torch::TensorOptions().dtype(torch::kLong)).to(device));
   }
 
   torch::Tensor Labels(bool training, const Rng& rng, double drop_rate) {
@@ -306,9 +378,10 @@ class TedModelImpl : public torch::nn::Module {
     return label_embed->forward(x);
   }
 
-  SparseDense input{nullptr};
+  SparseDense input{nullptr}, token_input{nullptr};
   TransformerEncoder encoder{nullptr};
-  Dense dialogue_embed{nullptr}, label_input{nullptr}, label_embed{nullptr};
+  Dense dialogue_embed{nullptr}, label_input{nullptr}, label_embed{nullptr}, tag_logits{nullptr};
+  Crf crf{nullptr};
 
  private:
   int64_t actions_ = 0;
@@ -343,9 +416,13 @@ class TEDPolicy : public graph::Component {
       int index = 0;
       for (const Json& f : meta.at("vocabulary")) vocabulary_[f.get<std::string>()] = index++;
       NoteTextFeatures();
+      tags_ = TagSet::ForEntities({}, options_.bilou);
+      for (const Json& t : meta.value("tags", Json::array())) tags_.Add(t.get<std::string>());
+      index = 0;
+      for (const Json& f : meta.value("token_vocabulary", Json::array())) token_vocabulary_[f.get<std::string>()] = index++;
       Rng rng(0, torch::kCPU);
       model_ = TedModel(options_, std::max<int64_t>(1, static_cast<int64_t>(vocabulary_.size())),
-                        static_cast<int64_t>(labels_.size()), rng);
+                        static_cast<int64_t>(labels_.size()), rng, EntityHead());
       torch::serialize::InputArchive archive;
       archive.load_from((dir / kWeightsFile).string(), torch::Device(torch::kCPU));
       model_->load(archive);
@@ -369,6 +446,109 @@ class TEDPolicy : public graph::Component {
     std::vector<State> states;
     std::vector<int> labels;  // TED: one action; intent mode: every intent seen after these states
   };
+
+  // A user text of the stories with its gold entity tags (entity recognition).
+  struct TaggedText {
+    EncodedStates tokens;  // one row per token
+    std::vector<int> tags;
+  };
+
+  EntityHeadSize EntityHead() const {
+    return {static_cast<int64_t>(token_vocabulary_.size()), static_cast<int64_t>(tags_.names.size())};
+  }
+
+  // The user text right after which the action of `states` is taken, if any.
+  static const std::string* UserTextJustSaid(const std::vector<State>& states) {
+    if (states.empty()) return nullptr;
+    const State& last = states.back();
+    if (!last.contains("user") || !last["user"].contains("text")) return nullptr;
+    if (last.contains("prev_action") && last["prev_action"].value("action_name", "") != policy::kActionListen)
+      return nullptr;
+    return last["user"]["text"].get_ptr<const std::string*>();
+  }
+
+  // A text's token features as sparse rows of the token vocabulary.
+  EncodedStates EncodeTokens(const TokenFeatures& t) const {
+    EncodedStates e;
+    for (const Features& token : t.features) {
+      e.offsets.push_back(static_cast<int64_t>(e.indices.size()));
+      for (const auto& [feature, value] : token) {
+        auto it = token_vocabulary_.find(feature);
+        if (it == token_vocabulary_.end()) continue;
+        e.indices.push_back(it->second);
+        e.weights.push_back(value);
+      }
+    }
+    return e;
+  }
+
+  // Entity recognition's training data: the tag set and token vocabulary of
+  // the stories' annotated user texts, and each example's tagged text (empty
+  // tags where the example's action does not follow a user text).
+  std::vector<TaggedText> TaggedTexts(const std::vector<policy::TrainingTracker>& trackers,
+                                      const std::vector<Example>& examples, const nlu::Precomputations* pre) {
+    tags_ = TagSet::ForEntities({}, options_.bilou);
+    token_vocabulary_.clear();
+    std::vector<TaggedText> out(examples.size());
+    if (intents_ || !options_.entity_recognition || !pre) return out;
+    std::map<std::string, std::vector<data::EntityAnnotation>> annotated;  // first annotation of each text wins
+    std::set<std::string> entities;
+    for (const policy::TrainingTracker& t : trackers)
+      for (const data::StoryEvent& e : t.events)
+        if (e.type == data::EventType::kUser && !e.text.empty()) {
+          annotated.emplace(e.text, e.entities);
+          for (const data::EntityAnnotation& a : e.entities)
+            if (a.end > a.start) entities.insert(a.entity);
+        }
+    if (entities.empty()) return out;
+    tags_ = TagSet::ForEntities(entities, options_.bilou);
+    std::map<std::string, std::optional<TokenFeatures>> features;
+    for (const auto& [text, ignored] : annotated) features.emplace(text, TokenFeaturesOf(text, pre));
+    std::set<std::string> vocabulary;
+    for (const auto& [text, f] : features)
+      if (f)
+        for (const Features& token : f->features)
+          for (const auto& [name, value] : token) vocabulary.insert(name);
+    for (const std::string& name : vocabulary) token_vocabulary_[name] = static_cast<int>(token_vocabulary_.size());
+    for (size_t i = 0; i < examples.size(); ++i) {
+      const std::string* text = UserTextJustSaid(examples[i].states);
+      if (!text || !annotated.count(*text) || !features[*text]) continue;
+      nlu::NluMessage m;
+      m.data.text = *text;
+      m.data.entities = annotated[*text];
+      m.tokens = features[*text]->tokens;
+      out[i] = {EncodeTokens(*features[*text]), tags_.Tags(m)};
+    }
+    return out;
+  }
+
+  // The entities TED finds in the user's last text, given the dialogue at that turn.
+  std::vector<data::EntityAnnotation> Entities(const std::string& text, const torch::Tensor& hidden,
+                                               const nlu::Precomputations* pre) const {
+    std::vector<data::EntityAnnotation> out;
+    const std::optional<TokenFeatures> f = model_->crf ? TokenFeaturesOf(text, pre) : std::nullopt;
+    if (!f) return out;
+    Rng rng(0, torch::kCPU);
+    std::vector<int64_t> lengths;
+    const EncodedStates tokens = EncodeTokens(*f);
+    const SparseRows rows = RowsOf({&tokens}, lengths, torch::kCPU);
+    std::vector<std::vector<float>> confidences;
+    const auto paths = model_->crf->Decode(model_->Emissions(rows, lengths, hidden, false, rng, 0.0), lengths,
+                                           &confidences);
+    std::vector<std::string> names;
+    for (int t : paths[0]) names.push_back(tags_.names.at(static_cast<size_t>(t)));
+    const std::u32string chars = util::DecodeUtf8(text);
+    for (const Span& span : TagsToSpans(names, confidences[0], tags_.bilou)) {
+      data::EntityAnnotation e;
+      e.entity = span.entity;
+      e.start = f->tokens[static_cast<size_t>(span.first)].start;
+      e.end = f->tokens[static_cast<size_t>(span.last)].end;
+      e.value = util::EncodeUtf8(std::u32string_view(chars).substr(static_cast<size_t>(e.start),
+                                                                    static_cast<size_t>(e.end - e.start)));
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
 
   void ReadIntentOptions(const Json& config) {
     if (!intents_) return;
@@ -451,16 +631,19 @@ class TEDPolicy : public graph::Component {
     for (const Example& e : examples) all_states.push_back(&e.states);
     vocabulary_ = Vocabulary(all_states, pre);
     NoteTextFeatures();
+    const std::vector<TaggedText> tagged = TaggedTexts(trackers, examples, pre);
 
     Rng rng(o.seed, device);
     std::mt19937_64 shuffle_rng(o.seed);
     model_ = TedModel(o, std::max<int64_t>(1, static_cast<int64_t>(vocabulary_.size())),
-                      static_cast<int64_t>(labels_.size()), rng);
+                      static_cast<int64_t>(labels_.size()), rng, EntityHead());
     model_->to(device);
     LazyAdam lazy(model_->input->weight, o.learning_rate, o.regularization);
+    std::optional<LazyAdam> lazy_tokens;
+    if (model_->token_input) lazy_tokens.emplace(model_->token_input->weight, o.learning_rate, o.regularization);
     std::vector<torch::Tensor> rest;
     for (const auto& p : model_->named_parameters(true))
-      if (p.key() != "input.weight") rest.push_back(p.value());
+      if (p.key() != "input.weight" && p.key() != "token_input.weight") rest.push_back(p.value());
     torch::optim::Adam adam(rest, torch::optim::AdamOptions(o.learning_rate).eps(1e-7));
 
     std::vector<int> first_labels;
@@ -477,21 +660,51 @@ class TEDPolicy : public graph::Component {
     // Each example's states as sparse rows, encoded once (not per batch and epoch).
     std::vector<EncodedStates> encoded;
     for (const Example& e : examples) encoded.push_back(EncodeStates(e.states, vocabulary_, pre));
-    auto dialogue_of = [&](const std::vector<size_t>& pick, bool training) {
+    auto hidden_of = [&](const std::vector<size_t>& pick, bool training) {
       std::vector<const EncodedStates*> dialogues;
       for (size_t i : pick) dialogues.push_back(&encoded[i]);
       std::vector<int64_t> lengths;
       const SparseRows rows = RowsOf(dialogues, lengths, device);
-      return model_->Dialogue(rows, lengths, training, rng);
+      return model_->Hidden(rows, lengths, training, rng);
+    };
+    auto dialogue_of = [&](const std::vector<size_t>& pick, bool training) {
+      return model_->dialogue_embed->forward(hidden_of(pick, training));
+    };
+    // The CRF's loss on the tagged texts among `pick`, whose dialogues are `hidden`.
+    auto entity_loss = [&](const std::vector<size_t>& pick, const torch::Tensor& hidden) -> std::optional<torch::Tensor> {
+      std::vector<int64_t> rows_in_batch;
+      std::vector<const EncodedStates*> texts;
+      for (size_t k = 0; k < pick.size(); ++k)
+        if (!tagged[pick[k]].tags.empty()) {
+          rows_in_batch.push_back(static_cast<int64_t>(k));
+          texts.push_back(&tagged[pick[k]].tokens);
+        }
+      if (texts.empty()) return std::nullopt;
+      std::vector<int64_t> lengths;
+      const SparseRows tokens = RowsOf(texts, lengths, device);
+      const int64_t longest = *std::max_element(lengths.begin(), lengths.end());
+      std::vector<int64_t> gold(texts.size() * static_cast<size_t>(longest), 0);
+      for (size_t j = 0; j < texts.size(); ++j) {
+        const std::vector<int>& t = tagged[pick[static_cast<size_t>(rows_in_batch[j])]].tags;
+        std::copy(t.begin(), t.end(), gold.begin() + static_cast<std::ptrdiff_t>(j * static_cast<size_t>(longest)));
+      }
+      const torch::Tensor at_turn = hidden.index_select(
+          0, torch::tensor(rows_in_batch, torch::TensorOptions().dtype(torch::kLong)).to(device));
+      const torch::Tensor emissions = model_->Emissions(tokens, lengths, at_turn, true, rng, o.drop_rate_dialogue);
+      const torch::Tensor gold_tags =
+          torch::tensor(gold, torch::TensorOptions().dtype(torch::kLong)).view({static_cast<int64_t>(texts.size()), longest}).to(device);
+      const torch::Tensor mask = Packing::FromLengths(lengths, device).padding.logical_not();
+      return model_->crf->NegativeLogLikelihood(emissions, gold_tags, mask);
     };
     model_->train();
     for (int epoch = 0; epoch < o.epochs && !examples.empty(); ++epoch) {
       const int batch_size = BatchSizeForEpoch(o.batch_first, o.batch_last, epoch, o.epochs);
-      double loss_sum = 0, acc_sum = 0;
+      double loss_sum = 0, acc_sum = 0, e_loss_sum = 0;
       const auto batches = MakeBatches(first_labels, batch_size, o.batch_strategy, shuffle_rng);
       for (const auto& pick : batches) {
         if (c.cancel) c.cancel->ThrowIfCancelled();
-        torch::Tensor dialogue = dialogue_of(pick, true);
+        const torch::Tensor hidden = hidden_of(pick, true);
+        torch::Tensor dialogue = model_->dialogue_embed->forward(hidden);
         torch::Tensor all = model_->Labels(true, rng, o.drop_rate_label);
         torch::Tensor loss, accuracy;
         if (intents_) {
@@ -507,17 +720,26 @@ class TEDPolicy : public graph::Component {
               DotProductLoss(o.similarity, dialogue, all.index_select(0, ids), ids, all, all_ids, rng);
           loss = r.loss;
           accuracy = r.accuracy;
+          if (model_->crf)
+            if (const auto e_loss = entity_loss(pick, hidden)) {
+              e_loss_sum += e_loss->item<double>();
+              loss = loss + *e_loss;
+            }
         }
         adam.zero_grad();
         model_->input->weight.mutable_grad() = torch::Tensor();
+        if (model_->token_input) model_->token_input->weight.mutable_grad() = torch::Tensor();
         loss.backward();
         adam.step();
         lazy.Step();
+        if (lazy_tokens) lazy_tokens->Step();
         loss_sum += loss.item<double>();
         acc_sum += accuracy.item<double>();
       }
       const double n = std::max<size_t>(1, batches.size());
-      if (c.progress) c.progress(graph::Progress{epoch + 1, o.epochs, {{"t_loss", loss_sum / n}, {"acc", acc_sum / n}}});
+      Json metrics = {{"t_loss", loss_sum / n}, {"acc", acc_sum / n}};
+      if (model_->crf) metrics["e_loss"] = e_loss_sum / n;
+      if (c.progress) c.progress(graph::Progress{epoch + 1, o.epochs, metrics});
     }
     model_->eval();
     thresholds_.clear();
@@ -556,6 +778,12 @@ class TEDPolicy : public graph::Component {
     std::vector<std::string> vocabulary(vocabulary_.size());
     for (const auto& [f, i] : vocabulary_) vocabulary[static_cast<size_t>(i)] = f;
     Json meta = {{"config", config}, {"labels", labels_}, {"vocabulary", vocabulary}};
+    if (model_->crf) {
+      std::vector<std::string> token_vocabulary(token_vocabulary_.size());
+      for (const auto& [f, i] : token_vocabulary_) token_vocabulary[static_cast<size_t>(i)] = f;
+      meta["tags"] = std::vector<std::string>(tags_.names.begin() + 1, tags_.names.end());
+      meta["token_vocabulary"] = token_vocabulary;
+    }
     if (intents_) meta["thresholds"] = thresholds_;
     std::ofstream(dir / kMetaFile) << meta.dump();
     std::ofstream(dir / "training.json") << Json{{"examples", examples.size()}, {"epochs", o.epochs},
@@ -564,8 +792,12 @@ class TEDPolicy : public graph::Component {
                                                 .dump();
   }
 
-  // The similarities of the history `states` to every label: [L].
-  torch::Tensor Score(std::vector<State> states, const graph::Inputs& in) const {
+  // The similarities of the history `states` to every label ([L]), and the
+  // dialogue at its last turn ([1, H]).
+  struct Scored {
+    torch::Tensor sims, hidden;
+  };
+  Scored Score(std::vector<State> states, const graph::Inputs& in) const {
     auto rule_only = in.find("rule_only_data");
     if (rule_only != in.end() && rule_only->second.value.has_value())
       RemoveRuleOnly(states, *std::any_cast<std::shared_ptr<const Json>>(rule_only->second.value));
@@ -574,8 +806,10 @@ class TEDPolicy : public graph::Component {
     std::vector<int64_t> lengths;
     const EncodedStates encoded = EncodeStates(states, vocabulary_, PrecomputationsOf(in));
     const SparseRows rows = RowsOf({&encoded}, lengths, torch::kCPU);
-    torch::Tensor dialogue = model_->Dialogue(rows, lengths, false, rng);
-    return Similarities(dialogue, model_->Labels(false, rng, 0.0), options_.similarity.similarity_type).squeeze(0);
+    const torch::Tensor hidden = model_->Hidden(rows, lengths, false, rng);
+    const torch::Tensor dialogue = model_->dialogue_embed->forward(hidden);
+    return {Similarities(dialogue, model_->Labels(false, rng, 0.0), options_.similarity.similarity_type).squeeze(0),
+            hidden};
   }
 
   graph::Output Predict(const graph::Inputs& in) const {
@@ -594,25 +828,38 @@ class TEDPolicy : public graph::Component {
           const size_t label = static_cast<size_t>(it - labels_.begin());
           std::vector<State> states = policy::ConversationStates(events, domain);
           states.pop_back();
-          const torch::Tensor sims = Score(Window(std::move(states)), in);
+          const torch::Tensor sims = Score(Window(std::move(states)), in).sims;
           if (label < thresholds_.size() && sims[static_cast<int64_t>(label)].item<double>() < thresholds_[label])
             set(policy::kActionUnlikelyIntent, 1.0);
         }
       }
     } else if (model_ && !labels_.empty()) {
-      torch::Tensor sims = Score(Window(policy::ConversationStates(events, domain)), in);
-      torch::Tensor conf = Confidences(sims.unsqueeze(0), options_.similarity.model_confidence).squeeze(0).contiguous();
-      // End-to-end: the same history with the user's text in place of the intent.
-      const auto text_events = user_text_ ? WithLastUserText(events) : std::nullopt;
-      if (text_events) {
-        const torch::Tensor text_sims = Score(Window(policy::ConversationStates(*text_events, domain)), in);
-        const torch::Tensor text_conf =
-            Confidences(text_sims.unsqueeze(0), options_.similarity.model_confidence).squeeze(0).contiguous();
-        if (text_sims.max().item<double>() > sims.max().item<double>() &&
-            text_conf.max().item<double>() >= options_.e2e_confidence_threshold) {
-          conf = text_conf;
-          prediction->is_end_to_end_prediction = true;
+      // End-to-end: when the last user turn has text and intent, the same
+      // history with the text in place of the intent too; TED goes by the
+      // text when that is more similar to its action and confident enough
+      // (by the text alone when there is no intent), and then tags its entities.
+      auto confidences = [&](const torch::Tensor& sims) {
+        return Confidences(sims.unsqueeze(0), options_.similarity.model_confidence).squeeze(0).contiguous();
+      };
+      Scored chosen = Score(Window(policy::ConversationStates(events, domain)), in);
+      torch::Tensor conf = confidences(chosen.sims);
+      const auto last_user = std::find_if(events.rbegin(), events.rend(),
+                                          [](const data::StoryEvent& e) { return e.type == data::EventType::kUser; });
+      if (user_text_ && last_user != events.rend() && !last_user->text.empty()) {
+        bool by_text = last_user->name.empty();
+        if (!by_text) {
+          Scored text = Score(Window(policy::ConversationStates(*WithLastUserText(events), domain)), in);
+          torch::Tensor text_conf = confidences(text.sims);
+          by_text = text.sims.max().item<double>() > chosen.sims.max().item<double>() &&
+                    text_conf.max().item<double>() >= options_.e2e_confidence_threshold;
+          if (by_text) {
+            chosen = std::move(text);
+            conf = std::move(text_conf);
+          }
         }
+        prediction->is_end_to_end_prediction = by_text;
+        if (by_text && last_user == events.rbegin() && model_->crf)  // right after the user's text
+          prediction->entities = Entities(last_user->text, chosen.hidden, PrecomputationsOf(in));
       }
       const float* p = conf.data_ptr<float>();
       for (size_t k = 0; k < labels_.size(); ++k) set(labels_[k], p[k]);
@@ -630,6 +877,8 @@ class TEDPolicy : public graph::Component {
   std::vector<double> thresholds_;
   std::map<std::string, int> vocabulary_;
   bool user_text_ = false;
+  TagSet tags_;                                  // entity recognition: "O" alone when off
+  std::map<std::string, int> token_vocabulary_;  // entity recognition: token features
   mutable TedModel model_{nullptr};
 };
 
@@ -692,7 +941,7 @@ Json TedDefaults() {
 void RegisterTedPolicy() {
   for (const bool intents : {false, true}) {
     graph::ComponentImplementation impl;
-    impl.version = "3";  // 2: ted.json lists "labels"; 3: texts featurized by the NLU pipeline
+    impl.version = "4";  // 2: ted.json lists "labels"; 3: texts featurized by the NLU pipeline; 4: entities
     impl.defaults = TedDefaults();
     if (intents) {
       // UnexpecTEDIntentPolicy's differences from TED's defaults.

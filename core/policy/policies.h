@@ -30,6 +30,9 @@ struct PolicyPrediction {
   bool hide_rule_turn = false;
   // TEDPolicy: predicted from the user's text rather than the intent.
   bool is_end_to_end_prediction = false;
+  // TEDPolicy's entities in the last user text (with an end-to-end
+  // prediction right after it; Rasa's optional EntitiesAdded event).
+  std::vector<data::EntityAnnotation> entities;
 };
 using PolicyPredictionPtr = std::shared_ptr<const PolicyPrediction>;
 

@@ -68,6 +68,18 @@ std::vector<Model::Parsed> Model::ParseAll(const std::vector<std::string>& texts
   return out;
 }
 
+namespace {
+
+// Entities as Rasa's parse output lists them.
+nlohmann::ordered_json EntitiesJson(const std::vector<data::EntityAnnotation>& entities) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const data::EntityAnnotation& e : entities)
+    out.push_back({{"entity", e.entity}, {"start", e.start}, {"end", e.end}, {"value", e.value}});
+  return out;
+}
+
+}  // namespace
+
 nlohmann::ordered_json Model::PredictNextAction(const std::vector<data::StoryEvent>& events) const {
   if (!metadata_.core_target)
     throw util::InvalidConfigError("This model was trained without dialogue policies; it cannot predict actions.");
@@ -87,7 +99,8 @@ nlohmann::ordered_json Model::PredictNextAction(const std::vector<data::StoryEve
   return {{"action", best < actions.size() ? actions[best] : "action_listen"},
           {"confidence", prediction.probabilities.empty() ? 0.0 : prediction.probabilities[best]},
           {"policy", prediction.policy},
-          {"end_to_end", prediction.is_end_to_end_prediction}};
+          {"end_to_end", prediction.is_end_to_end_prediction},
+          {"entities", EntitiesJson(prediction.entities)}};
 }
 
 }  // namespace trainyard::training

@@ -40,7 +40,9 @@ class Model {
   std::vector<Parsed> ParseAll(const std::vector<std::string>& texts) const;
 
   // The next action for a conversation given as its events so far:
-  // {"action": name, "confidence": p, "policy": "policy_<i>_<Name>"}.
+  // {"action": name, "confidence": p, "policy": "policy_<i>_<Name>",
+  //  "end_to_end": whether TED went by the user's text, "entities": what TED
+  //  found in that text ({"entity", "start", "end", "value"})}.
   // Throws util::InvalidConfigError for a model trained without policies.
   nlohmann::ordered_json PredictNextAction(const std::vector<data::StoryEvent>& events) const;
 

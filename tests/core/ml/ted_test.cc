@@ -247,5 +247,60 @@ stories:
   EXPECT_EQ(model->PredictNextAction({User("greet")})["end_to_end"], false);
 }
 
+// entity_recognition: TED tags the entities of end-to-end user texts, and
+// finds them in a text it never saw by what it learned of their words.
+TEST_F(TedTest, EndToEndEntitiesAreRecognizedInTheLastUserText) {
+  dir_.Write("data/stories.yml", R"(version: "3.1"
+stories:
+- story: sushi
+  steps:
+  - intent: greet
+  - action: utter_greet
+  - user: I would love some [sushi](food)
+  - action: utter_ok
+- story: pizza
+  steps:
+  - intent: greet
+  - action: utter_greet
+  - user: a [pizza](food) would be great
+  - action: utter_ok
+- story: nothing
+  steps:
+  - intent: greet
+  - action: utter_greet
+  - user: nothing for me
+  - action: utter_goodbye
+)");
+  dir_.Write("data/nlu.yml", "version: \"3.1\"\nnlu:\n- intent: greet\n  examples: |\n    - hi\n    - hello\n");
+  dir_.Write("domain.yml", "version: \"3.1\"\nintents: [greet]\nentities: [food]\nresponses:\n"
+                          "  utter_greet: [{text: hi}]\n  utter_ok: [{text: ok}]\n  utter_goodbye: [{text: bye}]\n");
+  dir_.Write("entities.yml", "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+                             "  - name: CountVectorsFeaturizer\n  - name: KeywordIntentClassifier\n"
+                             "policies:\n  - name: TEDPolicy\n    epochs: 300\n    random_seed: 1\n");
+  const fs::path archive = Train("entities", false);
+  const auto model = training::Model::Load(archive);
+  using namespace testing::events;
+  auto after = [&](const std::string& text) {
+    return model->PredictNextAction({User("greet"), Action("utter_greet"), UserText(text)});
+  };
+  const auto pizza = after("I would love some pizza");
+  EXPECT_EQ(pizza["action"], "utter_ok");
+  EXPECT_EQ(pizza["end_to_end"], true);
+  ASSERT_EQ(pizza["entities"].size(), 1u) << pizza.dump();
+  EXPECT_EQ(pizza["entities"][0]["entity"], "food");
+  EXPECT_EQ(pizza["entities"][0]["value"], "pizza");
+  EXPECT_EQ(pizza["entities"][0]["start"], 18);
+  EXPECT_EQ(pizza["entities"][0]["end"], 23);
+  EXPECT_EQ(after("nothing for me")["entities"].size(), 0u);
+  // Entities belong to the user's turn: not reported once the bot has acted.
+  EXPECT_EQ(model->PredictNextAction({User("greet"), Action("utter_greet"), UserText("a sushi would be great"),
+                                      Action("utter_ok")})["entities"].size(),
+            0u);
+  // The tagger is part of the archive: a second load finds the same.
+  EXPECT_EQ(training::Model::Load(archive)->PredictNextAction(
+                {User("greet"), Action("utter_greet"), UserText("I would love some pizza")}),
+            pizza);
+}
+
 }  // namespace
 }  // namespace trainyard::ml
