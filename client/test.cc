@@ -53,7 +53,9 @@ constexpr const char* kHelp =
     "where the story gives it) and writes story_report.json, failed_test_stories.yml and\n"
     "stories_with_warnings.yml.\n"
     "nlu: intent_report.json, intent_errors.json, <Extractor>_report.json (token level), plus\n"
-    "entity_span_report.json (exact spans) and nlu_predictions.jsonl (one line per example).\n"
+    "entity_span_report.json (exact spans), response_selection_report.json and\n"
+    "response_selection_errors.json (models with a ResponseSelector) and nlu_predictions.jsonl\n"
+    "(one line per example).\n"
     "  -m, --model MODEL       a model archive, or a directory (newest archive in it; default: models)\n"
     "  -s, --stories STORIES   (core) test story files or directories (default: tests)\n"
     "  -u, --nlu NLU           (nlu) the test data: files or directories (default: data)\n"
@@ -74,6 +76,9 @@ void PrintSummary(const training::NluEvaluation& e, std::ostream& out) {
         << report["weighted avg"]["f1-score"].get<double>() << "; exact-span F1 "
         << e.entity_span_reports.at(extractor)["micro avg"]["f1-score"].get<double>() << "\n";
   }
+  if (e.response_examples > 0)
+    out << "Response selection evaluation: " << e.response_examples << " examples, accuracy " << e.response_accuracy
+        << ", weighted F1 " << e.response_report["weighted avg"]["f1-score"].get<double>() << "\n";
 }
 
 // Splits the intent examples into `folds` folds, each intent spread evenly.
@@ -153,6 +158,7 @@ int CrossValidate(const ParsedArgs& args, const std::vector<fs::path>& nlu, cons
   combined.intent_report = training::ClassificationReport(gold, predicted);
   combined.examples = gold.size();
   combined.intent_accuracy = combined.intent_report.value("accuracy", 0.0);
+  training::ScoreResponses(combined);
   training::WriteNluEvaluation(combined, out_dir);
   out << "Intent accuracy over " << folds << " folds: " << std::fixed << std::setprecision(4) << mean << " (+-"
       << std::sqrt(var / accuracies.size()) << ")\nReports written to '" << out_dir.string() << "'.\n";

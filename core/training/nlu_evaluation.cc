@@ -50,6 +50,19 @@ Json EntityJson(const data::EntityAnnotation& e, const std::string& text) {
   return j;
 }
 
+// The response a ResponseSelector chose for `intent` in a parse: the selector
+// trained for that retrieval intent, else the "default" one (Rasa's lookup).
+// Returns {name, confidence}, name null when no selector answered.
+Json SelectedResponse(const Json& parse, const std::string& intent) {
+  const Json& selectors = parse.contains("response_selector") ? parse["response_selector"] : Json::object();
+  const Json& retrieval = selectors.value("all_retrieval_intents", Json::array());
+  const bool own = std::find(retrieval.begin(), retrieval.end(), Json(intent)) != retrieval.end() && selectors.contains(intent);
+  const Json& selector = own ? selectors[intent] : selectors.value("default", Json::object());
+  const Json& response = selector.value("response", Json::object());
+  return {{"name", response.value("intent_response_key", Json(nullptr))},
+          {"confidence", response.value("confidence", 0.0)}};
+}
+
 }  // namespace
 
 Json ClassificationReport(const std::vector<std::string>& gold, const std::vector<std::string>& predicted,
@@ -139,6 +152,8 @@ NluEvaluation EvaluateNlu(const Model& model, const data::TrainingData& test) {
   const std::vector<std::string> extractors = EntityExtractors(model);
 
   std::vector<std::string> gold_intents, predicted_intents;
+  const bool selects = std::any_of(parsed.begin(), parsed.end(),
+                                   [](const Model::Parsed& p) { return p.parse.contains("response_selector"); });
   std::map<std::string, std::vector<std::string>> gold_tokens, predicted_tokens;
   std::map<std::string, std::map<std::string, Counts>> spans;  // extractor -> entity -> counts
   for (size_t i = 0; i < examples.size(); ++i) {
@@ -190,12 +205,20 @@ NluEvaluation EvaluateNlu(const Model& model, const data::TrainingData& test) {
       for (const auto& s : pred_set)
         if (!gold_set.count(s)) ++c[std::get<2>(s)].fp;
     }
-    e.predictions.push_back({{"text", m.text},
-                             {"intent", m.intent},
-                             {"intent_prediction", {{"name", predicted}, {"confidence", confidence}}},
-                             {"entities", gold_entities},
-                             {"predicted_entities", predicted_entities}});
+    Json line = {{"text", m.text},
+                 {"intent", m.intent},
+                 {"intent_prediction", {{"name", predicted}, {"confidence", confidence}}},
+                 {"entities", gold_entities},
+                 {"predicted_entities", predicted_entities}};
+    if (selects && !m.intent_response_key.empty()) {
+      const Json response = SelectedResponse(p, m.intent);
+      const std::string name = response["name"].is_string() ? response["name"].get<std::string>() : "None";
+      line["intent_response_key_target"] = m.intent_response_key;
+      line["intent_response_key_prediction"] = response;
+    }
+    e.predictions.push_back(std::move(line));
   }
+  ScoreResponses(e);
   e.intent_report = ClassificationReport(gold_intents, predicted_intents);
   e.intent_accuracy = e.intent_report.value("accuracy", 0.0);
   AddConfusedWith(e.intent_report, gold_intents, predicted_intents);
@@ -213,6 +236,26 @@ NluEvaluation EvaluateNlu(const Model& model, const data::TrainingData& test) {
   return e;
 }
 
+void ScoreResponses(NluEvaluation& e) {
+  std::vector<std::string> gold, predicted;
+  e.response_errors = Json::array();
+  for (const Json& line : e.predictions) {
+    if (!line.contains("intent_response_key_target")) continue;
+    const Json& response = line["intent_response_key_prediction"];
+    gold.push_back(line["intent_response_key_target"].get<std::string>());
+    predicted.push_back(response["name"].is_string() ? response["name"].get<std::string>() : "None");
+    if (predicted.back() != gold.back())
+      e.response_errors.push_back({{"text", line["text"]},
+                                   {"intent_response_key_target", gold.back()},
+                                   {"intent_response_key_prediction", response}});
+  }
+  e.response_examples = gold.size();
+  if (gold.empty()) return;
+  e.response_report = ClassificationReport(gold, predicted);
+  e.response_accuracy = e.response_report.value("accuracy", 0.0);
+  AddConfusedWith(e.response_report, gold, predicted);
+}
+
 void WriteNluEvaluation(const NluEvaluation& e, const std::filesystem::path& out) {
   std::error_code ec;
   std::filesystem::create_directories(out, ec);
@@ -225,6 +268,10 @@ void WriteNluEvaluation(const NluEvaluation& e, const std::filesystem::path& out
     spans[extractor] = e.entity_span_reports.at(extractor);
   }
   if (!spans.empty()) util::WriteFileAtomic(out / "entity_span_report.json", spans.dump(2) + "\n");
+  if (e.response_examples > 0) {
+    util::WriteFileAtomic(out / "response_selection_report.json", e.response_report.dump(2) + "\n");
+    util::WriteFileAtomic(out / "response_selection_errors.json", e.response_errors.dump(2) + "\n");
+  }
   std::string lines;
   for (const Json& p : e.predictions) lines += p.dump() + "\n";
   util::WriteFileAtomic(out / "nlu_predictions.jsonl", lines);

@@ -40,6 +40,13 @@ struct NluEvaluation {
   std::map<std::string, nlohmann::ordered_json> entity_reports;
   std::map<std::string, nlohmann::ordered_json> entity_span_reports;
   std::vector<nlohmann::ordered_json> predictions;  // nlu_predictions.jsonl
+  // Response selection (models with a ResponseSelector): the examples of
+  // retrieval intents, their full keys ("faq/ask_name") against the
+  // selector's; response_selection_report.json / _errors.json.
+  size_t response_examples = 0;
+  double response_accuracy = 0;
+  nlohmann::ordered_json response_report;
+  nlohmann::ordered_json response_errors = nlohmann::ordered_json::array();
 };
 
 // The extractors of a model's NLU pipeline (entity-extracting components).
@@ -48,8 +55,14 @@ std::vector<std::string> EntityExtractors(const Model& model);
 // Predicts every intent example of `test` with `model` and scores it.
 NluEvaluation EvaluateNlu(const Model& model, const data::TrainingData& test);
 
+// Fills the response selection fields of `e` from its prediction lines (those
+// with "intent_response_key_target"), e.g. after pooling folds.
+void ScoreResponses(NluEvaluation& e);
+
 // Writes intent_report.json, intent_errors.json, <Extractor>_report.json,
-// entity_span_report.json and nlu_predictions.jsonl into `out` (created).
+// entity_span_report.json, response_selection_report.json and
+// response_selection_errors.json (with response examples) and
+// nlu_predictions.jsonl into `out` (created).
 void WriteNluEvaluation(const NluEvaluation& evaluation, const std::filesystem::path& out);
 
 // Reads NLU test data (YAML or Rasa JSON files, or directories of them).

@@ -8,6 +8,7 @@
 
 #include "core/ml/device.h"
 #include "core/training/model.h"
+#include "core/training/nlu_evaluation.h"
 #include "core/training/train.h"
 #include "core/util/errors.h"
 #include "tests/support/test_helpers.h"
@@ -227,6 +228,33 @@ responses:
   EXPECT_EQ(model->Parse("is it sunny")["response_selector"]["faq"]["response"]["intent_response_key"],
             "faq/ask_weather");
   EXPECT_EQ(parse["intent"]["name"], "faq");
+
+  // `trainyard test nlu`'s response selection report: retrieval examples only,
+  // full keys against the selector's (one test example is labelled wrongly).
+  data::TrainingData test;
+  auto add = [&](const std::string& text, const std::string& intent, const std::string& key) {
+    data::Message m;
+    m.text = text;
+    m.intent = intent;
+    m.intent_response_key = key;
+    test.examples.push_back(m);
+  };
+  add("what is your name", "faq", "faq/ask_name");
+  add("is it sunny", "faq", "faq/ask_weather");
+  add("who are you", "faq", "faq/ask_weather");
+  add("hello there", "greet", "");
+  const training::NluEvaluation e = training::EvaluateNlu(*model, test);
+  EXPECT_EQ(e.response_examples, 3u);
+  EXPECT_NEAR(e.response_accuracy, 2.0 / 3, 1e-9);
+  EXPECT_EQ(e.response_report["faq/ask_weather"]["support"], 2);
+  EXPECT_EQ(e.response_report["faq/ask_weather"]["confused_with"]["faq/ask_name"], 1);
+  ASSERT_EQ(e.response_errors.size(), 1u);
+  EXPECT_EQ(e.response_errors[0]["text"], "who are you");
+  EXPECT_EQ(e.response_errors[0]["intent_response_key_prediction"]["name"], "faq/ask_name");
+  EXPECT_FALSE(e.predictions[3].contains("intent_response_key_target"));
+  training::WriteNluEvaluation(e, dir_.path() / "results");
+  EXPECT_TRUE(fs::exists(dir_.path() / "results" / "response_selection_report.json"));
+  EXPECT_TRUE(fs::exists(dir_.path() / "results" / "response_selection_errors.json"));
 }
 
 TEST_F(DietTest, LogisticRegressionClassifierSeparatesIntents) {
