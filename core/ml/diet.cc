@@ -417,7 +417,8 @@ class DietClassifier : public nlu::NluComponent {
       : NluComponent(response_selector ? "ResponseSelector" : "DIETClassifier"),
         selector_(response_selector),
         config_(config),
-        options_(DietOptions::FromJson(config, name())) {
+        options_(DietOptions::FromJson(config, name())),
+        requested_epochs_(options_.epochs) {
     if (selector_) {
       options_.entity_recognition = false;
       options_.intent_classification = true;
@@ -478,7 +479,46 @@ class DietClassifier : public nlu::NluComponent {
   std::vector<std::string> labels_;
   TagSet tags_, roles_, groups_;
   mutable DietModel model_{nullptr};
+  int requested_epochs_ = 0;  // this training's epochs (finetuning keeps the rest of the old options)
 };
+
+// Finetuning: `layout` widened to the old layout's columns where the old were
+// wider; the featurizers only add columns, so both list the same featurizers.
+nlu::FeatureLayout Widened(nlu::FeatureLayout layout, const nlu::FeatureLayout& old, const std::string& name) {
+  if (layout.size() != old.size())
+    throw util::InvalidConfigError("Cannot finetune " + name + ": its featurizers differ from the finetuned model's.");
+  for (size_t i = 0; i < layout.size(); ++i) {
+    if (layout[i].first != old[i].first)
+      throw util::InvalidConfigError("Cannot finetune " + name + ": its featurizers differ from the finetuned model's.");
+    layout[i].second = std::max(layout[i].second, old[i].second);
+  }
+  return layout;
+}
+
+// Finetuning: the old model's weights into `model`. Sparse input kernels may
+// have grown (featurizers learned new words): each featurizer's old rows go
+// to its place in the new layout, new rows keep their fresh initialization.
+void WarmStart(DietModel& model, DietModel& old, const Layout& layout, const Layout& old_layout) {
+  torch::NoGradGuard no_grad;
+  auto old_params = old->named_parameters(true);
+  for (auto& p : model->named_parameters(true)) {
+    const torch::Tensor* from = old_params.find(p.key());
+    if (!from) continue;
+    const bool sparse_input = p.key() == "sequence_input.weight" || p.key() == "sentence_input.weight";
+    if (!sparse_input || p.value().sizes() == from->sizes()) {
+      p.value().copy_(*from);
+      continue;
+    }
+    const auto& now = p.key() == "sequence_input.weight" ? layout.sequence : layout.sentence;
+    const auto& before = p.key() == "sequence_input.weight" ? old_layout.sequence : old_layout.sentence;
+    int64_t at = 0, was = 0;
+    for (size_t i = 0; i < now.size(); ++i) {
+      p.value().narrow(0, at, before[i].second).copy_(from->narrow(0, was, before[i].second));
+      at += now[i].second;
+      was += before[i].second;
+    }
+  }
+}
 
 struct EvalResult {
   double intent_accuracy = 0, entity_f1 = 0;
@@ -521,20 +561,37 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
     nlu::WriteJsonResource(c, kMetaFile, Json::object());
     return;
   }
+  // Finetuning goes on from the old model: its options (but this training's
+  // epochs), labels and tags; every label must be an old one.
+  DietModel old_model = c.is_finetuning ? model_ : DietModel(nullptr);
+  const Layout old_layout = layout_;
   DietOptions o = options_;
-  if (entities.empty()) o.entity_recognition = false;
-  if (intents.empty()) o.intent_classification = false;
+  if (old_model) {
+    o.epochs = requested_epochs_;
+    for (const std::string& label : intents)
+      if (std::find(labels_.begin(), labels_.end(), label) == labels_.end())
+        throw util::InvalidConfigError("Cannot finetune " + name() + ": the label '" + label +
+                                       "' is new. Train a new model to learn new labels.");
+  } else {
+    if (entities.empty()) o.entity_recognition = false;
+    if (intents.empty()) o.intent_classification = false;
+  }
   if (!o.intent_classification && !o.entity_recognition) {
     nlu::WriteJsonResource(c, kMetaFile, Json::object());
     return;
   }
   layout_ = Layout::From(messages);
-  labels_.assign(intents.begin(), intents.end());
+  if (old_model) {
+    layout_.sequence = Widened(layout_.sequence, old_layout.sequence, name());
+    layout_.sentence = Widened(layout_.sentence, old_layout.sentence, name());
+  } else {
+    labels_.assign(intents.begin(), intents.end());
+    tags_ = TagSet::ForEntities(o.entity_recognition ? entities : std::set<std::string>{}, o.bilou);
+    roles_ = TagSet::ForEntities(o.entity_recognition ? roles : std::set<std::string>{}, o.bilou);
+    groups_ = TagSet::ForEntities(o.entity_recognition ? groups : std::set<std::string>{}, o.bilou);
+  }
   std::map<std::string, int> label_index;
   for (size_t i = 0; i < labels_.size(); ++i) label_index[labels_[i]] = static_cast<int>(i);
-  tags_ = TagSet::ForEntities(o.entity_recognition ? entities : std::set<std::string>{}, o.bilou);
-  roles_ = TagSet::ForEntities(o.entity_recognition ? roles : std::set<std::string>{}, o.bilou);
-  groups_ = TagSet::ForEntities(o.entity_recognition ? groups : std::set<std::string>{}, o.bilou);
   dims_ = {Layout::Width(layout_.sequence), Layout::Width(layout_.sentence),
            o.intent_classification ? static_cast<int64_t>(labels_.size()) : 0,
            static_cast<int64_t>(tags_.names.size()), static_cast<int64_t>(roles_.names.size()),
@@ -572,6 +629,7 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
 
   Rng rng(o.seed, device);
   model_ = DietModel(o, dims_, rng);
+  if (old_model) WarmStart(model_, old_model, layout_, old_layout);
   model_->to(device);
 
   // Optimisers: LazyAdam for the sparse input tables, Adam for the rest

@@ -92,9 +92,17 @@ std::vector<std::pair<int32_t, float>> NgramVocabulary::Transform(const std::vec
   return row;
 }
 
+void NgramVocabulary::Extend(const NgramVocabulary& fitted) {
+  std::vector<const std::string*> order(fitted.index_.size());
+  for (const auto& [term, index] : fitted.index_) order[static_cast<size_t>(index)] = &term;
+  for (const std::string* term : order)
+    if (!index_.count(*term)) index_.emplace(*term, static_cast<int32_t>(index_.size()));
+}
+
 Json NgramVocabulary::ToJson() const {
-  Json terms = Json::array();
-  for (const auto& [term, index] : index_) terms.push_back(term);
+  std::vector<std::string> by_index(index_.size());
+  for (const auto& [term, index] : index_) by_index[static_cast<size_t>(index)] = term;
+  Json terms = by_index;
   return {{"analyzer", options_.analyzer}, {"min_ngram", options_.min_ngram}, {"max_ngram", options_.max_ngram},
           {"terms", terms}};
 }
@@ -176,6 +184,12 @@ class CountVectorsFeaturizer : public NluComponent {
       vocabulary.Fit(documents, [&c] {
         if (c.cancel) c.cancel->ThrowIfCancelled();
       });
+      // Finetuning: the old vocabulary keeps its columns; new terms come after.
+      if (const auto old = vocabularies_.find(attribute); c.is_finetuning && old != vocabularies_.end()) {
+        NgramVocabulary extended = old->second;
+        extended.Extend(vocabulary);
+        vocabulary = std::move(extended);
+      }
       if (vocabulary.size() == 0) continue;
       if (oov_token_ && attribute == std::string("text") && !vocabulary.Contains(*oov_token_) && c.warn)
         c.warn("OOV_token='" + *oov_token_ + "' was given, but it is not present in the training data. All "

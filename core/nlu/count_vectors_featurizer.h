@@ -39,6 +39,10 @@ class NgramVocabulary {
   // Counts of known n-grams of `tokens` as one sparse row.
   std::vector<std::pair<int32_t, float>> Transform(const std::vector<std::string>& tokens) const;
 
+  // Finetuning: the terms of `fitted` this vocabulary lacks join it after its
+  // own (in `fitted`'s order), so that known terms keep their columns.
+  void Extend(const NgramVocabulary& fitted);
+
   int size() const { return static_cast<int>(index_.size()); }
   bool Contains(const std::string& term) const { return index_.count(term) > 0; }
   nlohmann::ordered_json ToJson() const;

@@ -103,6 +103,40 @@ class DietTest : public ::testing::Test {
   testing::TempDir dir_;
 };
 
+// `train --finetune`: DIET goes on from the old weights (a few epochs keep
+// what 60 taught) while the featurizers add the new examples' words.
+TEST_F(DietTest, FinetuningGoesOnFromTheOldWeights) {
+  const fs::path base = TrainWith(Config(60), "base");
+  dir_.Write("data/more.yml", "version: \"3.1\"\nnlu:\n- intent: greet\n  examples: |\n    - howdy partner\n"
+                              "    - howdy\n");
+  training::TrainOptions o;
+  o.config = dir_.path() / "base.yml";
+  o.domain = dir_.path() / "domain.yml";
+  o.training_files = {dir_.path() / "data"};
+  o.output = dir_.path() / "models";
+  o.fixed_model_name = "finetuned";
+  o.model_to_finetune = base;
+  o.finetuning_epoch_fraction = 0.05;  // 3 epochs
+  int epochs = 0;
+  o.on_event = [&epochs](const graph::TrainingEvent& e) {
+    if (e.kind == graph::TrainingEvent::Kind::kProgress && e.node.find("DIETClassifier") != std::string::npos)
+      ++epochs;
+  };
+  const training::TrainingResult r = training::Train(o);
+  ASSERT_TRUE(r.model.has_value());
+  EXPECT_EQ(epochs, 3);
+  const auto model = training::Model::Load(*r.model);
+  const auto order = model->Parse("i want a pizza from luigi");
+  EXPECT_EQ(order["intent"]["name"], "order_food");
+  ASSERT_EQ(order["entities"].size(), 2u) << order.dump();
+  EXPECT_EQ(order["entities"][0]["value"], "pizza");
+  EXPECT_EQ(model->Parse("see you later")["intent"]["name"], "goodbye");
+  EXPECT_EQ(model->Parse("fly from berlin to paris")["intent"]["name"], "book_flight");
+  // Three epochs from scratch learn far less: the warm start is what kept it.
+  const auto fresh = training::Model::Load(TrainWith(Config(3), "fresh"));
+  EXPECT_EQ(fresh->Parse("i want a pizza from luigi")["entities"].size(), 0u);
+}
+
 TEST_F(DietTest, LearnsIntentsAndEntitiesAndLossFalls) {
   std::vector<std::string> progress;
   const auto model = training::Model::Load(TrainWith(Config(60), "m", &progress));

@@ -61,6 +61,25 @@ TEST(NgramVocabulary, JsonRoundTrip) {
   EXPECT_EQ(back.Transform({"hell"}), v.Transform({"hell"}));
 }
 
+// Finetuning: known words keep their columns, new words get the next ones,
+// and that order survives the archive.
+TEST(NgramVocabulary, ExtendKeepsKnownColumnsAndAppendsNewTerms) {
+  NgramVocabulary old = Vocab("word", 1, 1);
+  old.Fit({{"hello", "world"}});
+  NgramVocabulary fitted = Vocab("word", 1, 1);
+  fitted.Fit({{"abc", "world", "zebra"}});
+  old.Extend(fitted);
+  ASSERT_EQ(old.size(), 4);
+  using Row = std::vector<std::pair<int32_t, float>>;
+  EXPECT_EQ(old.Transform({"hello"}), (Row{{0, 1.0f}}));
+  EXPECT_EQ(old.Transform({"world"}), (Row{{1, 1.0f}}));
+  EXPECT_EQ(old.Transform({"abc"}), (Row{{2, 1.0f}}));
+  EXPECT_EQ(old.Transform({"zebra"}), (Row{{3, 1.0f}}));
+  const NgramVocabulary back = NgramVocabulary::FromJson(old.ToJson());
+  EXPECT_EQ(back.Transform({"abc"}), (Row{{2, 1.0f}}));
+  EXPECT_EQ(back.Transform({"world"}), (Row{{1, 1.0f}}));
+}
+
 TEST(SparseMatrix, RowsAddUpDuplicatesAndSum) {
   SparseMatrix m;
   m.cols = 5;
