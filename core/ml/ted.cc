@@ -297,6 +297,13 @@ std::optional<std::vector<data::StoryEvent>> WithLastUserText(std::vector<data::
   return std::nullopt;
 }
 
+// Finetuning: `old` with the features of `fresh` it lacks appended, so that
+// known features keep their rows.
+std::map<std::string, int> Appended(std::map<std::string, int> old, const std::map<std::string, int>& fresh) {
+  for (const auto& [feature, ignored] : fresh) old.emplace(feature, static_cast<int>(old.size()));
+  return old;
+}
+
 // The vocabulary of every feature in `sequences`, sorted.
 std::map<std::string, int> Vocabulary(const std::vector<const std::vector<State>*>& sequences,
                                       const nlu::Precomputations* pre) {
@@ -388,6 +395,24 @@ class TedModelImpl : public torch::nn::Module {
 };
 TORCH_MODULE(TedModel);
 
+// Finetuning: the old model's weights into `model`; sparse input tables may
+// have grown (new features append rows), anything else must be unchanged.
+void WarmStart(TedModel& model, TedModel& old, const std::string& name) {
+  torch::NoGradGuard no_grad;
+  auto old_params = old->named_parameters(true);
+  for (auto& p : model->named_parameters(true)) {
+    const torch::Tensor* from = old_params.find(p.key());
+    const bool grows = from && (p.key() == "input.weight" || p.key() == "token_input.weight") &&
+                       p.value().dim() == 2 && p.value().size(0) >= from->size(0) &&
+                       p.value().size(1) == from->size(1);
+    if (from && p.value().sizes() == from->sizes()) p.value().copy_(*from);
+    else if (grows) p.value().narrow(0, 0, from->size(0)).copy_(*from);
+    else
+      throw util::InvalidConfigError("Cannot finetune " + name + ": the model's shape changed ('" + p.key() +
+                                     "'). Train a new model instead.");
+  }
+}
+
 // TEDPolicy, and in intent mode UnexpecTEDIntentPolicy: the same model with
 // the next user intent as label (several intents can follow one history),
 // trained with a sigmoid loss per intent; each intent gets a threshold, the
@@ -401,7 +426,8 @@ class TEDPolicy : public graph::Component {
       : name_(intents ? "UnexpecTEDIntentPolicy" : "TEDPolicy"),
         intents_(intents),
         config_(config),
-        options_(TedOptions::FromJson(config, name_)) {
+        options_(TedOptions::FromJson(config, name_)),
+        requested_epochs_(options_.epochs) {
     ReadIntentOptions(config);
     if (!resource || !c.storage || !c.storage->Has(*resource)) return;
     const auto dir = c.storage->ReadFrom(*resource);
@@ -486,7 +512,10 @@ class TEDPolicy : public graph::Component {
   // the stories' annotated user texts, and each example's tagged text (empty
   // tags where the example's action does not follow a user text).
   std::vector<TaggedText> TaggedTexts(const std::vector<policy::TrainingTracker>& trackers,
-                                      const std::vector<Example>& examples, const nlu::Precomputations* pre) {
+                                      const std::vector<Example>& examples, const nlu::Precomputations* pre,
+                                      bool finetuning) {
+    const TagSet old_tags = tags_;
+    const std::map<std::string, int> old_tokens = token_vocabulary_;
     tags_ = TagSet::ForEntities({}, options_.bilou);
     token_vocabulary_.clear();
     std::vector<TaggedText> out(examples.size());
@@ -510,6 +539,12 @@ class TEDPolicy : public graph::Component {
         for (const Features& token : f->features)
           for (const auto& [name, value] : token) vocabulary.insert(name);
     for (const std::string& name : vocabulary) token_vocabulary_[name] = static_cast<int>(token_vocabulary_.size());
+    if (finetuning) {
+      if (old_tags.names != tags_.names)
+        throw util::InvalidConfigError("Cannot finetune " + name_ + ": the entities of the stories' texts changed. "
+                                       "Train a new model instead.");
+      token_vocabulary_ = Appended(old_tokens, token_vocabulary_);
+    }
     for (size_t i = 0; i < examples.size(); ++i) {
       const std::string* text = UserTextJustSaid(examples[i].states);
       if (!text || !annotated.count(*text) || !features[*text]) continue;
@@ -626,17 +661,22 @@ class TEDPolicy : public graph::Component {
     } else {
       labels_ = policy::ActionNames(domain);
     }
+    // Finetuning goes on from the old model: its options but this training's
+    // epochs; features new to it are appended to its vocabularies.
+    TedModel old_model = c.is_finetuning ? model_ : TedModel(nullptr);
+    if (old_model) options_.epochs = requested_epochs_;
     const std::vector<Example> examples = Examples(trackers, domain, c);
     std::vector<const std::vector<State>*> all_states;
     for (const Example& e : examples) all_states.push_back(&e.states);
-    vocabulary_ = Vocabulary(all_states, pre);
+    vocabulary_ = old_model ? Appended(vocabulary_, Vocabulary(all_states, pre)) : Vocabulary(all_states, pre);
     NoteTextFeatures();
-    const std::vector<TaggedText> tagged = TaggedTexts(trackers, examples, pre);
+    const std::vector<TaggedText> tagged = TaggedTexts(trackers, examples, pre, static_cast<bool>(old_model));
 
     Rng rng(o.seed, device);
     std::mt19937_64 shuffle_rng(o.seed);
     model_ = TedModel(o, std::max<int64_t>(1, static_cast<int64_t>(vocabulary_.size())),
                       static_cast<int64_t>(labels_.size()), rng, EntityHead());
+    if (old_model) WarmStart(model_, old_model, name_);
     model_->to(device);
     LazyAdam lazy(model_->input->weight, o.learning_rate, o.regularization);
     std::optional<LazyAdam> lazy_tokens;
@@ -877,6 +917,7 @@ class TEDPolicy : public graph::Component {
   std::vector<double> thresholds_;
   std::map<std::string, int> vocabulary_;
   bool user_text_ = false;
+  int requested_epochs_ = 0;  // this training's epochs (finetuning keeps the rest of the old options)
   TagSet tags_;                                  // entity recognition: "O" alone when off
   std::map<std::string, int> token_vocabulary_;  // entity recognition: token features
   mutable TedModel model_{nullptr};

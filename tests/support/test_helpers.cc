@@ -72,6 +72,17 @@ int ListeningProcess::Wait() {
   return exit_code_;
 }
 
+training::TrainOptions ProjectTrainOptions(const std::filesystem::path& dir, const std::string& config,
+                                           const std::string& model) {
+  training::TrainOptions o;
+  o.config = dir / (config + ".yml");
+  o.domain = dir / "domain.yml";
+  o.training_files = {dir / "data"};
+  o.output = dir / "models";
+  o.fixed_model_name = model;
+  return o;
+}
+
 std::filesystem::path SharedDir() {
   const std::filesystem::path p = TRAINYARD_SHARED_DIR;
   std::error_code ec;

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/training/train.h"
+
 namespace trainyard::testing {
 
 // A fresh directory under the system temp dir, removed on destruction.
@@ -48,6 +50,11 @@ class ListeningProcess {
   int port_ = 0;
   int exit_code_ = -1;
 };
+
+// Options that train the project in `dir` (config `<config>.yml`,
+// domain.yml, data/) into dir/models/<model>.tar.gz.
+training::TrainOptions ProjectTrainOptions(const std::filesystem::path& dir, const std::string& config,
+                                           const std::string& model);
 
 // ../shared (the corpus and benchmark sets), or an empty path when absent.
 std::filesystem::path SharedDir();

@@ -83,12 +83,7 @@ class DietTest : public ::testing::Test {
   fs::path TrainWith(const std::string& config, const std::string& name, std::vector<std::string>* progress = nullptr,
                      const std::string& device = "cpu") {
     dir_.Write(name + ".yml", config);
-    training::TrainOptions o;
-    o.config = dir_.path() / (name + ".yml");
-    o.domain = dir_.path() / "domain.yml";
-    o.training_files = {dir_.path() / "data"};
-    o.output = dir_.path() / "models";
-    o.fixed_model_name = name;
+    training::TrainOptions o = testing::ProjectTrainOptions(dir_.path(), name, name);
     o.force_training = true;
     o.device = device;
     o.on_event = [progress](const graph::TrainingEvent& e) {
@@ -109,12 +104,7 @@ TEST_F(DietTest, FinetuningGoesOnFromTheOldWeights) {
   const fs::path base = TrainWith(Config(60), "base");
   dir_.Write("data/more.yml", "version: \"3.1\"\nnlu:\n- intent: greet\n  examples: |\n    - howdy partner\n"
                               "    - howdy\n");
-  training::TrainOptions o;
-  o.config = dir_.path() / "base.yml";
-  o.domain = dir_.path() / "domain.yml";
-  o.training_files = {dir_.path() / "data"};
-  o.output = dir_.path() / "models";
-  o.fixed_model_name = "finetuned";
+  training::TrainOptions o = testing::ProjectTrainOptions(dir_.path(), "base", "finetuned");
   o.model_to_finetune = base;
   o.finetuning_epoch_fraction = 0.05;  // 3 epochs
   int epochs = 0;

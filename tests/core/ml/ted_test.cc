@@ -99,12 +99,7 @@ class TedTest : public ::testing::Test {
 
   // Trains the project in dir_ with config `<name>.yml` (core only or all of it).
   fs::path Train(const std::string& name, bool core_only) {
-    training::TrainOptions o;
-    o.config = dir_.path() / (name + ".yml");
-    o.domain = dir_.path() / "domain.yml";
-    o.training_files = {dir_.path() / "data"};
-    o.output = dir_.path() / "models";
-    o.fixed_model_name = name;
+    training::TrainOptions o = testing::ProjectTrainOptions(dir_.path(), name, name);
     o.force_training = true;
     o.augmentation_factor = 0;  // glued stories would make "goodbye" after a table booking ambiguous
     const training::TrainingResult r = core_only ? training::TrainCore(o) : training::Train(o);
@@ -147,6 +142,35 @@ TEST_F(TedTest, LearnsEveryActionOfItsStoriesAndReloadsIdentically) {
                                                Slot("food", "pizza"), Action("utter_ask_size"), User("inform")};
   EXPECT_EQ(model->PredictNextAction(pizza), again->PredictNextAction(pizza));
   EXPECT_EQ(again->PredictNextAction(pizza)["action"], "utter_confirm_pizza");
+}
+
+// `train --finetune`: TED goes on from the old weights for this training's
+// epochs (a fraction of 300 here: 3, which from scratch learn little).
+TEST_F(TedTest, FinetuningGoesOnFromTheOldWeights) {
+  const fs::path base = TrainWith(7, "base");
+  training::TrainOptions o = testing::ProjectTrainOptions(dir_.path(), "base", "finetuned");
+  o.augmentation_factor = 0;
+  o.model_to_finetune = base;
+  o.finetuning_epoch_fraction = 0.01;
+  int epochs = 0;
+  o.on_event = [&epochs](const graph::TrainingEvent& e) {
+    if (e.kind == graph::TrainingEvent::Kind::kProgress && e.node.find("TEDPolicy") != std::string::npos) ++epochs;
+  };
+  const training::TrainingResult r = training::TrainCore(o);
+  ASSERT_TRUE(r.model.has_value());
+  EXPECT_EQ(epochs, 3);
+  using namespace testing::events;
+  const std::vector<data::StoryEvent> pizza = {User("greet"), Action("utter_greet"), User("order"),
+                                               Slot("food", "pizza"), Action("utter_ask_size"), User("inform")};
+  const std::vector<data::StoryEvent> table = {User("book"), Action("utter_ask_people"), User("inform")};
+  const auto finetuned = training::Model::Load(*r.model);
+  EXPECT_EQ(finetuned->PredictNextAction(pizza)["action"], "utter_confirm_pizza");
+  EXPECT_EQ(finetuned->PredictNextAction(table)["action"], "utter_confirm_table");
+  dir_.Write("fresh.yml", "recipe: default.v1\nlanguage: en\npipeline: []\npolicies:\n  - name: TEDPolicy\n"
+                          "    max_history: 5\n    epochs: 3\n    random_seed: 7\n");
+  const auto fresh = training::Model::Load(Train("fresh", true));
+  EXPECT_FALSE(fresh->PredictNextAction(pizza)["action"] == "utter_confirm_pizza" &&
+               fresh->PredictNextAction(table)["action"] == "utter_confirm_table");
 }
 
 TEST_F(TedTest, SameSeedSameModelOtherSeedOtherModel) {
