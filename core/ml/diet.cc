@@ -66,7 +66,7 @@ struct DietOptions {
   bool sparse_input_dropout = true;
   int evaluate_every = 20, evaluate_examples = 0;
   bool intent_classification = true, entity_recognition = true, bilou = true, checkpoint = false,
-       renormalize = false;
+       renormalize = false, masked_lm = false;
 
   static DietOptions FromJson(const Json& c, const std::string& name) {
     DietOptions o;
@@ -120,8 +120,10 @@ struct DietOptions {
     o.bilou = flag("BILOU_flag", true);
     o.checkpoint = flag("checkpoint_model", false);
     o.renormalize = flag("renormalize_confidences", false);
-    if (flag("use_masked_language_model", false))
-      throw ConfigError(name, "'use_masked_language_model: true' is not supported yet; set it to false.");
+    o.masked_lm = flag("use_masked_language_model", false);
+    if (o.masked_lm && o.layers == 0)
+      throw ConfigError(name, "'use_masked_language_model: true' needs a transformer: set "
+                              "'number_of_transformer_layers' above 0 or turn the masked language model off.");
     if (o.layers > 0 && (o.transformer_size <= 0 || o.heads <= 0 || o.transformer_size % o.heads != 0))
       throw ConfigError(name, "'transformer_size' (" + std::to_string(o.transformer_size) +
                                   ") must be a positive multiple of 'number_of_attention_heads' (" +
@@ -304,6 +306,13 @@ class DietModelImpl : public torch::nn::Module {
       width = o.text_hidden[i];
     }
     if (o.layers > 0) {
+      if (o.masked_lm) {
+        // The masked language model: a learned mask token, and embeddings of
+        // the transformer's output and of the token it should recover.
+        mask_vector = register_parameter("mask_vector", rng.Uniform({1, width}).sub(0.5).mul(0.2));
+        lm_text_embed = register_module("lm_text_embed", Dense(o.transformer_size, o.embedding_dimension, 1.0, true, rng));
+        lm_label_embed = register_module("lm_label_embed", Dense(width, o.embedding_dimension, 1.0, true, rng));
+      }
       transformer = register_module("transformer", TransformerEncoder(width, TransformerOptionsOf(o, o.drop_rate), rng));
       width = o.transformer_size;
     }
@@ -333,8 +342,17 @@ class DietModelImpl : public torch::nn::Module {
     }
   }
 
-  // The encoder's output at every packed position [N, units].
-  torch::Tensor Encode(const Batch& b, bool training, const Rng& rng) {
+  // Tokens the masked language model hid from the transformer: their packed
+  // positions and token indices in the batch, and their input before masking.
+  struct Masked {
+    torch::Tensor positions, tokens, targets;
+  };
+
+  // The encoder's output at every packed position [N, units]. With `masked`
+  // (training with the masked language model), 15 % of the tokens are hidden
+  // from the transformer as BERT does: 70 % of those become the mask token,
+  // 10 % another token of the batch, the rest stay.
+  torch::Tensor Encode(const Batch& b, bool training, const Rng& rng, Masked* masked = nullptr) {
     const double sparse_drop = training && o_.sparse_input_dropout ? o_.drop_rate : 0.0;
     const int64_t n = b.packing.rows();
     auto opts = torch::TensorOptions().device(b.token_rows.device());
@@ -346,6 +364,23 @@ class DietModelImpl : public torch::nn::Module {
                           .index_copy(0, b.token_rows, tokens)
                           .index_copy(0, b.sentence_rows, sentences);
     for (Dense& layer : text_ffnn) x = Dropout(torch::gelu(layer->forward(x)), o_.drop_rate, training, rng);
+    const int64_t tokens_in_batch = b.token_rows.size(0);
+    if (masked && mask_vector.defined() && tokens_in_batch > 0) {
+      torch::Tensor chosen = rng.Uniform({tokens_in_batch}).lt(0.15).nonzero().flatten();
+      if (chosen.numel() == 0) chosen = rng.RandInt(tokens_in_batch, {1});
+      masked->tokens = chosen;
+      masked->positions = b.token_rows.index_select(0, chosen);
+      masked->targets = x.index_select(0, masked->positions);
+      const torch::Tensor how = rng.Uniform({chosen.size(0)});
+      const torch::Tensor to_mask = masked->positions.index({how.lt(0.7)});
+      const torch::Tensor to_swap = masked->positions.index({how.ge(0.7).logical_and(how.lt(0.8))});
+      const torch::Tensor before = x;
+      if (to_mask.numel() > 0) x = x.index_copy(0, to_mask, mask_vector.expand({to_mask.size(0), x.size(1)}));
+      if (to_swap.numel() > 0) {
+        const torch::Tensor others = b.token_rows.index_select(0, rng.RandInt(tokens_in_batch, {to_swap.size(0)}));
+        x = x.index_copy(0, to_swap, before.index_select(0, others));
+      }
+    }
     if (transformer) x = transformer->forward(x, b.packing, training, rng);
     return x;
   }
@@ -396,6 +431,8 @@ class DietModelImpl : public torch::nn::Module {
   std::vector<Dense> text_ffnn, label_ffnn;
   TransformerEncoder transformer{nullptr};
   Dense text_embed{nullptr}, label_embed{nullptr}, tag_logits{nullptr}, role_logits{nullptr}, group_logits{nullptr};
+  torch::Tensor mask_vector;
+  Dense lm_text_embed{nullptr}, lm_label_embed{nullptr};
   Crf crf{nullptr}, role_crf{nullptr}, group_crf{nullptr};
 
  private:
@@ -518,6 +555,25 @@ void WarmStart(DietModel& model, DietModel& old, const Layout& layout, const Lay
       was += before[i].second;
     }
   }
+}
+
+// The masked language model's label ids of tokens `chosen` of a batch: tokens
+// with the same sequence features share an id, so that a token is never its
+// own negative.
+torch::Tensor TokenIds(const Batch& b, const torch::Tensor& chosen) {
+  const torch::Tensor indices = b.sequence.indices.to(torch::kCPU), offsets = b.sequence.offsets.to(torch::kCPU);
+  const torch::Tensor picked = chosen.to(torch::kCPU);
+  const int64_t* idx = indices.data_ptr<int64_t>();
+  const int64_t* off = offsets.data_ptr<int64_t>();
+  const int64_t rows = offsets.size(0), nnz = indices.size(0);
+  std::map<std::vector<int64_t>, int64_t> ids;
+  std::vector<int64_t> out;
+  for (int64_t k = 0; k < picked.size(0); ++k) {
+    const int64_t t = picked[k].item<int64_t>();
+    const std::vector<int64_t> features(idx + off[t], idx + (t + 1 < rows ? off[t + 1] : nnz));
+    out.push_back(ids.emplace(features, static_cast<int64_t>(ids.size())).first->second);
+  }
+  return torch::tensor(out, torch::TensorOptions().dtype(torch::kLong)).to(chosen.device());
 }
 
 struct EvalResult {
@@ -688,14 +744,25 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
     const int batch_size = BatchSizeForEpoch(o.batch_first, o.batch_last, epoch, o.epochs);
     const auto batches = MakeBatches(train_labels, batch_size, o.batch_strategy, shuffle_rng);
-    double loss_sum = 0, acc_sum = 0, entity_sum = 0;
+    double loss_sum = 0, acc_sum = 0, entity_sum = 0, mask_acc_sum = 0, mask_loss_sum = 0;
     for (const auto& local : batches) {
       if (c.cancel) c.cancel->ThrowIfCancelled();
       std::vector<size_t> pick;
       for (size_t i : local) pick.push_back(train_ids[i]);
       Batch b = MakeBatch(examples, pick, seq, sent, device, o.entity_recognition);
-      torch::Tensor x = model_->Encode(b, true, rng);
+      DietModelImpl::Masked masked;
+      torch::Tensor x = model_->Encode(b, true, rng, o.masked_lm ? &masked : nullptr);
       torch::Tensor loss = torch::zeros({}, torch::TensorOptions().device(device));
+      if (masked.positions.defined()) {
+        // The hidden tokens are recovered from the transformer's output.
+        const torch::Tensor ids = TokenIds(b, masked.tokens);
+        const torch::Tensor inputs = model_->lm_text_embed->forward(x.index_select(0, masked.positions));
+        const torch::Tensor labels = model_->lm_label_embed->forward(masked.targets);
+        const SimilarityLossResult r = DotProductLoss(o.similarity, inputs, labels, ids, labels, ids, rng);
+        loss = loss + r.loss;
+        mask_loss_sum += r.loss.item<double>();
+        mask_acc_sum += r.accuracy.item<double>();
+      }
       if (o.intent_classification) {
         torch::Tensor text = model_->text_embed->forward(x.index_select(0, b.sentence_rows));
         torch::Tensor all = model_->AllLabels(true, rng);
@@ -730,6 +797,10 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
     Json metrics = {{"t_loss", loss_sum / n}};
     if (o.intent_classification) metrics["i_acc"] = acc_sum / n;
     if (o.entity_recognition) metrics["e_loss"] = entity_sum / n;
+    if (o.masked_lm) {
+      metrics["m_loss"] = mask_loss_sum / n;
+      metrics["m_acc"] = mask_acc_sum / n;
+    }
     const bool last = epoch + 1 == o.epochs;
     if (!eval_ids.empty() && ((epoch + 1) % o.evaluate_every == 0 || last)) {
       const EvalResult r = evaluate(eval_ids);

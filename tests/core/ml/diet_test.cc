@@ -127,6 +127,25 @@ TEST_F(DietTest, FinetuningGoesOnFromTheOldWeights) {
   EXPECT_EQ(fresh->Parse("i want a pizza from luigi")["entities"].size(), 0u);
 }
 
+// use_masked_language_model: hidden tokens are recovered better as training
+// goes on (m_acc), and intents are still learned.
+TEST_F(DietTest, MaskedLanguageModelLearnsToRecoverHiddenTokens) {
+  std::vector<std::string> progress;
+  // A fixed batch size: m_acc depends on how many tokens a batch hides.
+  std::string config = Config(60, "    use_masked_language_model: true\n");
+  config.replace(config.find("[8, 16]"), 7, "16");
+  const auto model = training::Model::Load(TrainWith(config, "mlm", &progress));
+  ASSERT_EQ(progress.size(), 60u);
+  auto mean_m_acc = [&](size_t from, size_t to) {
+    double sum = 0;
+    for (size_t i = from; i < to; ++i) sum += nlohmann::json::parse(progress[i])["m_acc"].get<double>();
+    return sum / static_cast<double>(to - from);
+  };
+  EXPECT_GT(mean_m_acc(50, 60), mean_m_acc(0, 10) + 0.1) << progress.front() << " -> " << progress.back();
+  EXPECT_EQ(model->Parse("hello friend")["intent"]["name"], "greet");
+  EXPECT_EQ(model->Parse("i want a pizza from luigi")["intent"]["name"], "order_food");
+}
+
 TEST_F(DietTest, LearnsIntentsAndEntitiesAndLossFalls) {
   std::vector<std::string> progress;
   const auto model = training::Model::Load(TrainWith(Config(60), "m", &progress));
@@ -182,7 +201,7 @@ TEST_F(DietTest, SameSeedSamePredictionsAcrossTrainingsAndLoads) {
 TEST_F(DietTest, OptionsAreCheckedWithTheComponentNamed) {
   for (const std::string& bad : {std::string("    loss_type: hinge\n"), std::string("    batch_strategy: random\n"),
                                  std::string("    connection_density: 0\n"),
-                                 std::string("    use_masked_language_model: true\n")}) {
+                                 std::string("    use_masked_language_model: true\n    number_of_transformer_layers: 0\n")}) {
     dir_.Write("bad.yml", Config(1, bad));
     training::TrainOptions o;
     o.config = dir_.path() / "bad.yml";
