@@ -5,6 +5,7 @@
 #include "core/ml/diet.h"
 
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -17,6 +18,7 @@
 #include "core/ml/options.h"
 #include "core/ml/tagging.h"
 #include "core/nlu/nlu_component.h"
+#include "core/nlu/whitespace_tokenizer.h"
 #include "core/util/errors.h"
 #include "core/util/strings.h"
 
@@ -281,16 +283,42 @@ Batch MakeBatch(const std::vector<Example>& examples, const std::vector<size_t>&
 
 struct Dims {
   int64_t sequence_vocabulary = 0, sentence_vocabulary = 0, labels = 0, tags = 0, roles = 0, groups = 0;
+  int64_t label_words = 0;  // use_text_as_label: the words of the labels' texts (0: one-hot labels)
   Json ToJson() const {
     return {{"sequence_vocabulary", sequence_vocabulary}, {"sentence_vocabulary", sentence_vocabulary},
-            {"labels", labels}, {"tags", tags}, {"roles", roles}, {"groups", groups}};
+            {"labels", labels}, {"tags", tags}, {"roles", roles}, {"groups", groups}, {"label_words", label_words}};
   }
   static Dims FromJson(const Json& j) {
     return {j.at("sequence_vocabulary").get<int64_t>(), j.at("sentence_vocabulary").get<int64_t>(),
             j.at("labels").get<int64_t>(), j.at("tags").get<int64_t>(), j.value("roles", int64_t{0}),
-            j.value("groups", int64_t{0})};
+            j.value("groups", int64_t{0}), j.value("label_words", int64_t{0})};
   }
 };
+
+// use_text_as_label: each label described by the words of its responses'
+// texts (lower-cased tokens, counts scaled to unit length), [labels, words].
+torch::Tensor LabelWords(const std::vector<std::string>& labels, const Json& responses) {
+  std::vector<std::map<std::string, float>> counts(labels.size());
+  std::map<std::string, int64_t> words;
+  for (size_t k = 0; k < labels.size(); ++k)
+    for (const Json& variation : responses.value(labels[k], Json::array()))
+      if (variation.is_object() && variation.value("text", Json()).is_string())
+        for (const nlu::Token& t : nlu::WhitespaceTokenize(variation["text"].get<std::string>())) {
+          const std::string w = util::LowerUtf8(t.text);
+          counts[k][w] += 1.0f;
+          words.emplace(w, 0);
+        }
+  int64_t next = 0;
+  for (auto& [w, index] : words) index = next++;
+  torch::Tensor out = torch::zeros({static_cast<int64_t>(labels.size()), std::max<int64_t>(1, next)});
+  for (size_t k = 0; k < labels.size(); ++k) {
+    double norm = 0;
+    for (const auto& [w, n] : counts[k]) norm += static_cast<double>(n) * n;
+    for (const auto& [w, n] : counts[k])
+      out[static_cast<int64_t>(k)][words[w]] = static_cast<float>(n / std::sqrt(norm));
+  }
+  return out;
+}
 
 class DietModelImpl : public torch::nn::Module {
  public:
@@ -320,6 +348,10 @@ class DietModelImpl : public torch::nn::Module {
     if (o.intent_classification && d.labels > 0) {
       text_embed = register_module("text_embed", Dense(width, o.embedding_dimension, 1.0, true, rng));
       int64_t label_width = d.labels;
+      if (d.label_words > 0) {
+        label_words = register_buffer("label_words", torch::zeros({d.labels, d.label_words}));
+        label_width = d.label_words;
+      }
       for (size_t i = 0; i < o.label_hidden.size(); ++i) {
         label_ffnn.push_back(register_module("label_ffnn" + std::to_string(i),
                                              Dense(label_width, o.label_hidden[i], o.density, true, rng)));
@@ -387,7 +419,9 @@ class DietModelImpl : public torch::nn::Module {
 
   // Every label embedded [K, E] (labels are one-hot inputs).
   torch::Tensor AllLabels(bool training, const Rng& rng) {
-    torch::Tensor x = torch::eye(dims_.labels, torch::TensorOptions().device(label_embed->weight.device()));
+    torch::Tensor x = label_words.defined()
+                          ? label_words
+                          : torch::eye(dims_.labels, torch::TensorOptions().device(label_embed->weight.device()));
     for (Dense& layer : label_ffnn) x = Dropout(torch::gelu(layer->forward(x)), o_.drop_rate, training, rng);
     return label_embed->forward(x);
   }
@@ -433,6 +467,7 @@ class DietModelImpl : public torch::nn::Module {
   Dense text_embed{nullptr}, label_embed{nullptr}, tag_logits{nullptr}, role_logits{nullptr}, group_logits{nullptr};
   torch::Tensor mask_vector;
   Dense lm_text_embed{nullptr}, lm_label_embed{nullptr};
+  torch::Tensor label_words;  // use_text_as_label
   Crf crf{nullptr}, role_crf{nullptr}, group_crf{nullptr};
 
  private:
@@ -461,8 +496,7 @@ class DietClassifier : public nlu::NluComponent {
       options_.intent_classification = true;
       if (config.contains("retrieval_intent") && config["retrieval_intent"].is_string())
         retrieval_intent_ = config["retrieval_intent"].get<std::string>();
-      if (config.value("use_text_as_label", false))
-        throw ConfigError(name(), "'use_text_as_label: true' is not supported yet; set it to false.");
+      text_as_label_ = config.value("use_text_as_label", false);
     }
     const Json meta = nlu::ReadJsonResource(c, resource, kMetaFile);
     if (meta.is_null() || meta.empty()) return;
@@ -517,6 +551,7 @@ class DietClassifier : public nlu::NluComponent {
   TagSet tags_, roles_, groups_;
   mutable DietModel model_{nullptr};
   int requested_epochs_ = 0;  // this training's epochs (finetuning keeps the rest of the old options)
+  bool text_as_label_ = false;  // ResponseSelector's use_text_as_label
 };
 
 // Finetuning: `layout` widened to the old layout's columns where the old were
@@ -535,17 +570,21 @@ nlu::FeatureLayout Widened(nlu::FeatureLayout layout, const nlu::FeatureLayout& 
 // Finetuning: the old model's weights into `model`. Sparse input kernels may
 // have grown (featurizers learned new words): each featurizer's old rows go
 // to its place in the new layout, new rows keep their fresh initialization.
-void WarmStart(DietModel& model, DietModel& old, const Layout& layout, const Layout& old_layout) {
+void WarmStart(DietModel& model, DietModel& old, const Layout& layout, const Layout& old_layout,
+               const std::string& name) {
   torch::NoGradGuard no_grad;
   auto old_params = old->named_parameters(true);
   for (auto& p : model->named_parameters(true)) {
     const torch::Tensor* from = old_params.find(p.key());
     if (!from) continue;
     const bool sparse_input = p.key() == "sequence_input.weight" || p.key() == "sentence_input.weight";
-    if (!sparse_input || p.value().sizes() == from->sizes()) {
+    if (p.value().sizes() == from->sizes()) {
       p.value().copy_(*from);
       continue;
     }
+    if (!sparse_input)
+      throw util::InvalidConfigError("Cannot finetune " + name + ": the model's shape changed ('" + p.key() +
+                                     "'). Train a new model instead.");
     const auto& now = p.key() == "sequence_input.weight" ? layout.sequence : layout.sentence;
     const auto& before = p.key() == "sequence_input.weight" ? old_layout.sequence : old_layout.sentence;
     int64_t at = 0, was = 0;
@@ -648,10 +687,12 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
   }
   std::map<std::string, int> label_index;
   for (size_t i = 0; i < labels_.size(); ++i) label_index[labels_[i]] = static_cast<int>(i);
+  const torch::Tensor label_words =
+      text_as_label_ && o.intent_classification ? LabelWords(labels_, responses_) : torch::Tensor();
   dims_ = {Layout::Width(layout_.sequence), Layout::Width(layout_.sentence),
            o.intent_classification ? static_cast<int64_t>(labels_.size()) : 0,
            static_cast<int64_t>(tags_.names.size()), static_cast<int64_t>(roles_.names.size()),
-           static_cast<int64_t>(groups_.names.size())};
+           static_cast<int64_t>(groups_.names.size()), label_words.defined() ? label_words.size(1) : 0};
 
   Csr seq, sent;
   std::vector<Example> examples(messages.size());
@@ -685,7 +726,8 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
 
   Rng rng(o.seed, device);
   model_ = DietModel(o, dims_, rng);
-  if (old_model) WarmStart(model_, old_model, layout_, old_layout);
+  if (label_words.defined()) model_->label_words.copy_(label_words);
+  if (old_model) WarmStart(model_, old_model, layout_, old_layout, name());
   model_->to(device);
 
   // Optimisers: LazyAdam for the sparse input tables, Adam for the rest

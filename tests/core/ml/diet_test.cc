@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "core/ml/device.h"
+#include "core/storage/archive.h"
 #include "core/training/model.h"
 #include "core/training/nlu_evaluation.h"
 #include "core/training/train.h"
@@ -144,6 +145,48 @@ TEST_F(DietTest, MaskedLanguageModelLearnsToRecoverHiddenTokens) {
   EXPECT_GT(mean_m_acc(50, 60), mean_m_acc(0, 10) + 0.1) << progress.front() << " -> " << progress.back();
   EXPECT_EQ(model->Parse("hello friend")["intent"]["name"], "greet");
   EXPECT_EQ(model->Parse("i want a pizza from luigi")["intent"]["name"], "order_food");
+}
+
+// use_text_as_label: the ResponseSelector's labels are described by the
+// words of their responses; it still picks the right response key, and the
+// label words travel in the archive.
+TEST_F(DietTest, ResponseSelectorWithTextAsLabel) {
+  dir_.Write("data/faq.yml", R"(version: "3.1"
+nlu:
+- intent: faq/ask_name
+  examples: |
+    - what is your name
+    - who are you
+    - tell me your name
+- intent: faq/ask_weather
+  examples: |
+    - how is the weather
+    - is it raining
+    - will it be sunny today
+responses:
+  utter_faq/ask_name:
+  - text: My name is Sara, a bot.
+  utter_faq/ask_weather:
+  - text: I cannot see the weather from here.
+)");
+  dir_.Write("domain.yml", "version: \"3.1\"\nintents: [greet, goodbye, order_food, book_flight, faq]\n"
+                           "entities: [food, restaurant, {city: {roles: [departure, destination]}}]\n");
+  std::string config = Config(20);
+  config.replace(config.find("policies: []\n"), 13,
+                 "  - name: ResponseSelector\n    epochs: 60\n    random_seed: 3\n    use_text_as_label: true\n"
+                 "policies: []\n");
+  const fs::path archive = TrainWith(config, "text_label");
+  const auto model = training::Model::Load(archive);
+  const auto name = model->Parse("what is your name");
+  EXPECT_EQ(name["response_selector"]["default"]["response"]["intent_response_key"], "faq/ask_name") << name.dump();
+  EXPECT_EQ(model->Parse("is it raining today")["response_selector"]["default"]["response"]["intent_response_key"],
+            "faq/ask_weather");
+  EXPECT_EQ(training::Model::Load(archive)->Parse("what is your name").dump(), name.dump());
+  // The labels came from their responses' 13 distinct words, not one-hot.
+  storage::UnpackArchive(archive, dir_.path() / "unpacked");
+  std::ifstream meta(dir_.path() / "unpacked" / "train_ResponseSelector4" / "diet.json");
+  ASSERT_TRUE(meta.good());
+  EXPECT_EQ(nlohmann::json::parse(meta)["dims"]["label_words"], 13);
 }
 
 TEST_F(DietTest, LearnsIntentsAndEntitiesAndLossFalls) {
