@@ -59,6 +59,28 @@ nlu:
     - leaving from [oslo]{"entity": "city", "role": "departure"}
 )";
 
+// Two retrieval intents with their responses, for the ResponseSelector.
+constexpr const char* kFaq = R"(version: "3.1"
+nlu:
+- intent: faq/ask_name
+  examples: |
+    - what is your name
+    - who are you
+    - tell me your name
+    - your name please
+- intent: faq/ask_weather
+  examples: |
+    - how is the weather
+    - is it raining
+    - will it be sunny today
+    - weather forecast please
+responses:
+  utter_faq/ask_name:
+  - text: I am a bot.
+  utter_faq/ask_weather:
+  - text: Look outside.
+)";
+
 std::string Config(int epochs, const std::string& extra = "", int seed = 42) {
   return "recipe: default.v1\nlanguage: en\npipeline:\n"
          "  - name: WhitespaceTokenizer\n"
@@ -151,24 +173,7 @@ TEST_F(DietTest, MaskedLanguageModelLearnsToRecoverHiddenTokens) {
 // words of their responses; it still picks the right response key, and the
 // label words travel in the archive.
 TEST_F(DietTest, ResponseSelectorWithTextAsLabel) {
-  dir_.Write("data/faq.yml", R"(version: "3.1"
-nlu:
-- intent: faq/ask_name
-  examples: |
-    - what is your name
-    - who are you
-    - tell me your name
-- intent: faq/ask_weather
-  examples: |
-    - how is the weather
-    - is it raining
-    - will it be sunny today
-responses:
-  utter_faq/ask_name:
-  - text: My name is Sara, a bot.
-  utter_faq/ask_weather:
-  - text: I cannot see the weather from here.
-)");
+  dir_.Write("data/faq.yml", kFaq);
   dir_.Write("domain.yml", "version: \"3.1\"\nintents: [greet, goodbye, order_food, book_flight, faq]\n"
                            "entities: [food, restaurant, {city: {roles: [departure, destination]}}]\n");
   std::string config = Config(20);
@@ -182,11 +187,11 @@ responses:
   EXPECT_EQ(model->Parse("is it raining today")["response_selector"]["default"]["response"]["intent_response_key"],
             "faq/ask_weather");
   EXPECT_EQ(training::Model::Load(archive)->Parse("what is your name").dump(), name.dump());
-  // The labels came from their responses' 13 distinct words, not one-hot.
+  // The labels came from their responses' 6 distinct words, not one-hot.
   storage::UnpackArchive(archive, dir_.path() / "unpacked");
   std::ifstream meta(dir_.path() / "unpacked" / "train_ResponseSelector4" / "diet.json");
   ASSERT_TRUE(meta.good());
-  EXPECT_EQ(nlohmann::json::parse(meta)["dims"]["label_words"], 13);
+  EXPECT_EQ(nlohmann::json::parse(meta)["dims"]["label_words"], 6);
 }
 
 TEST_F(DietTest, LearnsIntentsAndEntitiesAndLossFalls) {
@@ -275,26 +280,7 @@ TEST_F(DietTest, MarginLossLinearNormAndRelativeAttentionTrain) {
 }
 
 TEST_F(DietTest, ResponseSelectorPicksTheResponseOfARetrievalIntent) {
-  dir_.Write("data/faq.yml", R"(version: "3.1"
-nlu:
-- intent: faq/ask_name
-  examples: |
-    - what is your name
-    - who are you
-    - tell me your name
-    - your name please
-- intent: faq/ask_weather
-  examples: |
-    - how is the weather
-    - is it raining
-    - will it be sunny today
-    - weather forecast please
-responses:
-  utter_faq/ask_name:
-  - text: I am a bot.
-  utter_faq/ask_weather:
-  - text: Look outside.
-)");
+  dir_.Write("data/faq.yml", kFaq);
   dir_.Write("domain.yml", "version: \"3.1\"\nintents: [greet, goodbye, order_food, book_flight, faq]\n"
                            "entities: [food, restaurant, {city: {roles: [departure, destination]}}]\n");
   const std::string config = Config(40) + "  - name: ResponseSelector\n    epochs: 60\n    random_seed: 3\n"
