@@ -59,7 +59,9 @@ TEST(GenerateTrackers, AugmentationGluesStoriesEndToStartInBoundedSeededRounds) 
   size_t augmented = 0;
   for (const auto& t : trackers) {
     augmented += t.is_augmented;
-    if (t.is_augmented) EXPECT_FALSE(t.is_rule);
+    if (t.is_augmented) {
+      EXPECT_FALSE(t.is_rule);
+    }
   }
   EXPECT_EQ(augmented, 12u);
   const auto& glued = trackers.back();
