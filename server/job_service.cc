@@ -12,6 +12,7 @@
 
 #include "core/storage/archive.h"
 #include "core/training/train.h"
+#include "core/util/cpus.h"
 #include "core/util/errors.h"
 #include "core/util/sha256.h"
 #include "core/util/strings.h"
@@ -480,9 +481,9 @@ void JobService::RunJob(const JobRecord& job, const std::string& device) {
   const size_t concurrent = options_.devices.empty() ? std::max<size_t>(1, options_.workers) : options_.devices.size();
   train.runner_threads = options_.runner_threads > 0
                              ? options_.runner_threads
-                             : std::max<size_t>(1, std::thread::hardware_concurrency() / concurrent);
+                             : std::max<size_t>(1, util::AvailableCores() / concurrent);
   train.device = device;
-  train.compute_threads = std::max<size_t>(1, std::thread::hardware_concurrency() / concurrent);
+  train.compute_threads = std::max<size_t>(1, util::AvailableCores() / concurrent);
   train.cancel = token.get();
   train.on_event = [this, &job](const graph::TrainingEvent& te) {
     v1::JobEvent e;

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/util/cpus.h"
 #include "core/util/errors.h"
 
 namespace trainyard::graph {
@@ -155,7 +156,7 @@ std::map<std::string, Output> RunGraph(const GraphSchema& full, storage::ModelSt
     if (pending == 0) roots.push_back(name);
   }
   s.remaining = schema.size();
-  const size_t threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  const size_t threads = options.threads ? options.threads : util::AvailableCores();
   boost::asio::thread_pool pool(threads);
   {
     std::lock_guard<std::mutex> lock(s.mutex);

@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include "core/util/cpus.h"
 #include "core/util/errors.h"
 
 namespace trainyard::ml {
@@ -32,7 +33,7 @@ std::string ResolveDevice(const std::string& requested, bool* fell_back) {
 }
 
 void SetComputeThreads(int threads) {
-  const int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int n = threads > 0 ? threads : static_cast<int>(util::AvailableCores());
   if (torch::get_num_threads() != n) torch::set_num_threads(n);
 }
 
