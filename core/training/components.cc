@@ -216,16 +216,16 @@ Json AddStoryTexts(const data::StoryData& stories, std::vector<nlu::NluMessage>&
   Json added = Json::array();
   if (!stories.HasEndToEnd()) return added;
   std::set<std::string> seen;
-  data::ForEachEvent(stories, [&](const data::StoryStep&, const data::StoryEvent& e) {
-    const bool user = e.type == data::EventType::kUser && !e.text.empty();
-    const bool bot = e.type == data::EventType::kAction && e.name.empty() && !e.text.empty();
-    if ((!user && !bot) || !seen.insert((user ? "text:" : "action_text:") + e.text).second) return;
-    nlu::NluMessage m;
-    m.data.origin = data::MessageOrigin::kStory;
-    (user ? m.data.text : m.data.action_text) = e.text;
+  std::vector<nlu::NluMessage> turns;
+  for (const data::StoryStep& step : stories.steps) {
+    AddConversationMessages(step.condition, seen, turns);
+    AddConversationMessages(step.events, seen, turns);
+  }
+  for (nlu::NluMessage& m : turns) {
+    if (m.data.text.empty() && m.data.action_text.empty()) continue;  // intents and action names
+    added.push_back(m.data.text.empty() ? Json{{"action_text", m.data.action_text}} : Json{{"text", m.data.text}});
     out.push_back(std::move(m));
-    added.push_back({{user ? "text" : "action_text", e.text}});
-  });
+  }
   return added;
 }
 

@@ -83,6 +83,21 @@ std::string Config(int seed, const std::string& policy = "TEDPolicy") {
          std::to_string(seed) + "\n";
 }
 
+// An end-to-end story: greet, the bot greets back, the user says `text`
+// (annotated or not), the bot answers with `action`.
+std::string GreetedStory(const std::string& name, const std::string& text, const std::string& action) {
+  return "- story: " + name + "\n  steps:\n  - intent: greet\n  - action: utter_greet\n  - user: " + text +
+         "\n  - action: " + action + "\n";
+}
+
+// Tokens and word counts for the end-to-end texts, keywords for the intents, TED.
+std::string EndToEndConfig(int epochs) {
+  return "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+         "  - name: CountVectorsFeaturizer\n  - name: KeywordIntentClassifier\n"
+         "policies:\n  - name: TEDPolicy\n    epochs: " +
+         std::to_string(epochs) + "\n    random_seed: 1\n";
+}
+
 class TedTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -231,28 +246,14 @@ TEST_F(TedTest, PredictsInsideLoopsThatOnlyRulesUse) {
 // End-to-end stories: user texts reach TED through the NLU featurizers, so
 // that a text never seen in the stories still counts by its words.
 TEST_F(TedTest, EndToEndUserTextsCountByTheirWords) {
-  dir_.Write("data/stories.yml", R"(version: "3.1"
-stories:
-- story: sushi
-  steps:
-  - intent: greet
-  - action: utter_greet
-  - user: I would love some sushi
-  - action: utter_sushi
-- story: pizza
-  steps:
-  - intent: greet
-  - action: utter_greet
-  - user: a pizza would be great
-  - action: utter_pizza
-)");
+  dir_.Write("data/stories.yml", "version: \"3.1\"\nstories:\n" +
+                                     GreetedStory("sushi", "I would love some sushi", "utter_sushi") +
+                                     GreetedStory("pizza", "a pizza would be great", "utter_pizza"));
   dir_.Write("data/nlu.yml", "version: \"3.1\"\nnlu:\n- intent: greet\n  examples: |\n    - hi\n    - hello\n"
                             "- intent: order\n  examples: |\n    - some food\n");
   dir_.Write("domain.yml", "version: \"3.1\"\nintents: [greet, order]\nresponses:\n  utter_greet: [{text: hi}]\n"
                           "  utter_sushi: [{text: sushi}]\n  utter_pizza: [{text: pizza}]\n");
-  dir_.Write("e2e.yml", "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
-                          "  - name: CountVectorsFeaturizer\n  - name: KeywordIntentClassifier\n"
-                          "policies:\n  - name: TEDPolicy\n    epochs: 100\n    random_seed: 1\n");
+  dir_.Write("e2e.yml", EndToEndConfig(100));
   const auto model = training::Model::Load(Train("e2e", false));
 
   using namespace testing::events;
@@ -274,33 +275,14 @@ stories:
 // entity_recognition: TED tags the entities of end-to-end user texts, and
 // finds them in a text it never saw by what it learned of their words.
 TEST_F(TedTest, EndToEndEntitiesAreRecognizedInTheLastUserText) {
-  dir_.Write("data/stories.yml", R"(version: "3.1"
-stories:
-- story: sushi
-  steps:
-  - intent: greet
-  - action: utter_greet
-  - user: I would love some [sushi](food)
-  - action: utter_ok
-- story: pizza
-  steps:
-  - intent: greet
-  - action: utter_greet
-  - user: a [pizza](food) would be great
-  - action: utter_ok
-- story: nothing
-  steps:
-  - intent: greet
-  - action: utter_greet
-  - user: nothing for me
-  - action: utter_goodbye
-)");
+  dir_.Write("data/stories.yml", "version: \"3.1\"\nstories:\n" +
+                                     GreetedStory("sushi", "I would love some [sushi](food)", "utter_ok") +
+                                     GreetedStory("pizza", "a [pizza](food) would be great", "utter_ok") +
+                                     GreetedStory("nothing", "nothing for me", "utter_goodbye"));
   dir_.Write("data/nlu.yml", "version: \"3.1\"\nnlu:\n- intent: greet\n  examples: |\n    - hi\n    - hello\n");
   dir_.Write("domain.yml", "version: \"3.1\"\nintents: [greet]\nentities: [food]\nresponses:\n"
                           "  utter_greet: [{text: hi}]\n  utter_ok: [{text: ok}]\n  utter_goodbye: [{text: bye}]\n");
-  dir_.Write("entities.yml", "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
-                             "  - name: CountVectorsFeaturizer\n  - name: KeywordIntentClassifier\n"
-                             "policies:\n  - name: TEDPolicy\n    epochs: 300\n    random_seed: 1\n");
+  dir_.Write("entities.yml", EndToEndConfig(300));
   const fs::path archive = Train("entities", false);
   const auto model = training::Model::Load(archive);
   using namespace testing::events;

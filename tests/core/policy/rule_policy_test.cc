@@ -203,18 +203,16 @@ TEST_F(RulePolicyTest, RuleStartingWithABotActionInsideALoopAfterAnInterruption)
   std::vector<data::StoryEvent> events = {User("inform"), Action("city_form"), Loop("city_form"), User("chitchat"),
                                           Rejected("city_form")};
   EXPECT_EQ(Next(events), "utter_chitchat");
-  events.push_back(Action("utter_chitchat"));
-  events.push_back(Rejected("city_form"));
-  EXPECT_EQ(Next(events), "utter_ask_continue");
-  events.push_back(Action("utter_ask_continue"));
-  events.push_back(Rejected("city_form"));
-  EXPECT_EQ(Next(events), "action_listen");
-  events.push_back(User("affirm"));
-  events.push_back(Rejected("city_form"));
-  EXPECT_EQ(Next(events), "utter_great");
-  events.push_back(Action("utter_great"));
-  events.push_back(Rejected("city_form"));
-  EXPECT_EQ(Next(events), "city_form");
+  // Each turn, then the prediction after it (the form still rejected).
+  const std::vector<std::pair<data::StoryEvent, std::string>> turns = {{Action("utter_chitchat"), "utter_ask_continue"},
+                                                                       {Action("utter_ask_continue"), "action_listen"},
+                                                                       {User("affirm"), "utter_great"},
+                                                                       {Action("utter_great"), "city_form"}};
+  for (const auto& [turn, expected] : turns) {
+    events.push_back(turn);
+    events.push_back(Rejected("city_form"));
+    EXPECT_EQ(Next(events), expected) << "after " << turn.name;
+  }
 }
 
 }  // namespace
