@@ -573,6 +573,7 @@ nlu::FeatureLayout Widened(nlu::FeatureLayout layout, const nlu::FeatureLayout& 
 void WarmStart(DietModel& model, DietModel& old, const Layout& layout, const Layout& old_layout,
                const std::string& name) {
   torch::NoGradGuard no_grad;
+  CopyConnectionMasks(*model, *old);
   auto old_params = old->named_parameters(true);
   for (auto& p : model->named_parameters(true)) {
     const torch::Tensor* from = old_params.find(p.key());

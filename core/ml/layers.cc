@@ -58,6 +58,17 @@ torch::Tensor DenseImpl::forward(const torch::Tensor& x) {
   return F::linear(x, mask.defined() ? weight * mask : weight, bias);
 }
 
+void CopyConnectionMasks(torch::nn::Module& model, const torch::nn::Module& old) {
+  torch::NoGradGuard no_grad;
+  const auto old_buffers = old.named_buffers(true);
+  for (auto& b : model.named_buffers(true)) {
+    const std::string& n = b.key();
+    if (n != "mask" && (n.size() < 5 || n.compare(n.size() - 5, 5, ".mask") != 0)) continue;
+    const torch::Tensor* from = old_buffers.find(n);
+    if (from && from->sizes() == b.value().sizes()) b.value().copy_(*from);
+  }
+}
+
 void SparseRows::To(const torch::Device& device) {
   indices = indices.to(device);
   offsets = offsets.to(device);

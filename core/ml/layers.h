@@ -47,6 +47,12 @@ class DenseImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Dense);
 
+// Finetuning: gives `model` the connection masks of `old` (same names and
+// shapes). The masks are drawn at construction, after the input tables, so a
+// model built for a wider vocabulary draws different ones; the old weights
+// only mean something under the old masks.
+void CopyConnectionMasks(torch::nn::Module& model, const torch::nn::Module& old);
+
 // Sparse rows as torch's embedding_bag takes them: row r holds
 // indices[offsets[r] .. offsets[r+1]) with per-entry values `weights`.
 struct SparseRows {

@@ -399,6 +399,7 @@ TORCH_MODULE(TedModel);
 // have grown (new features append rows), anything else must be unchanged.
 void WarmStart(TedModel& model, TedModel& old, const std::string& name) {
   torch::NoGradGuard no_grad;
+  CopyConnectionMasks(*model, *old);
   auto old_params = old->named_parameters(true);
   for (auto& p : model->named_parameters(true)) {
     const torch::Tensor* from = old_params.find(p.key());
