@@ -31,11 +31,13 @@ class NluComponent : public graph::Component {
   std::string name_;
 };
 
-// Registers component T, constructed as T(config, resource, context).
+// Registers component T, constructed as T(config, resource, context);
+// `version` changes whenever its training output does (cache key).
 template <typename T>
-void RegisterNluComponent(const std::string& name, nlohmann::ordered_json defaults) {
+void RegisterNluComponent(const std::string& name, nlohmann::ordered_json defaults, const std::string& version = "1") {
   graph::ComponentImplementation impl;
   impl.defaults = std::move(defaults);
+  impl.version = version;
   impl.make = [](const nlohmann::ordered_json& config, const std::optional<std::string>& resource,
                  const graph::ExecutionContext& c) { return std::make_unique<T>(config, resource, c); };
   graph::RegisterImplementation(name, impl);
