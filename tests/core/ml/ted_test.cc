@@ -272,6 +272,42 @@ TEST_F(TedTest, EndToEndUserTextsCountByTheirWords) {
   EXPECT_EQ(model->PredictNextAction({User("greet")})["end_to_end"], false);
 }
 
+// Finetuning with a new story whose text brings new words: TED's input table
+// grows, and the old weights must keep their connection masks (drawn after
+// that table) to go on predicting as before; with masks drawn anew the
+// finetuned model predicted utter_sushi for "pizza please".
+TEST_F(TedTest, FinetuningWithNewWordsKeepsWhatItLearned) {
+  dir_.Write("data/stories.yml", "version: \"3.1\"\nstories:\n" +
+                                     GreetedStory("sushi", "I would love some sushi", "utter_sushi") +
+                                     GreetedStory("pizza", "a pizza would be great", "utter_pizza"));
+  const std::string nlu = "version: \"3.1\"\nnlu:\n- intent: greet\n  examples: |\n    - hi\n    - hello\n"
+                          "- intent: order\n  examples: |\n    - some food\n";
+  dir_.Write("data/nlu.yml", nlu);
+  dir_.Write("domain.yml", "version: \"3.1\"\nintents: [greet, order]\nresponses:\n  utter_greet: [{text: hi}]\n"
+                          "  utter_sushi: [{text: sushi}]\n  utter_pizza: [{text: pizza}]\n");
+  dir_.Write("e2e.yml", EndToEndConfig(100));
+  const fs::path base = Train("e2e", false);
+  dir_.Write("data/nlu.yml", nlu + "    - tacos and burritos\n");
+  dir_.Write("data/more_stories.yml", "version: \"3.1\"\nstories:\n" +
+                                          GreetedStory("lasagne", "a large lasagne", "utter_pizza"));
+  training::TrainOptions o = testing::ProjectTrainOptions(dir_.path(), "e2e", "finetuned");
+  o.augmentation_factor = 0;
+  o.model_to_finetune = base;
+  o.finetuning_epoch_fraction = 0.03;  // 3 epochs
+  const training::TrainingResult r = training::Train(o);
+  ASSERT_TRUE(r.model.has_value());
+  using namespace testing::events;
+  for (const auto& [text, action] : std::vector<std::pair<std::string, std::string>>{
+           {"pizza please", "utter_pizza"}, {"sushi tonight", "utter_sushi"}}) {
+    const std::vector<data::StoryEvent> turns = {User("greet"), Action("utter_greet"), UserText(text)};
+    const auto before = training::Model::Load(base)->PredictNextAction(turns);
+    const auto after = training::Model::Load(*r.model)->PredictNextAction(turns);
+    ASSERT_EQ(before["action"], action);
+    EXPECT_EQ(after["action"], action) << after.dump();
+    EXPECT_NEAR(after["confidence"].get<double>(), before["confidence"].get<double>(), 0.1) << after.dump();
+  }
+}
+
 // entity_recognition: TED tags the entities of end-to-end user texts, and
 // finds them in a text it never saw by what it learned of their words.
 TEST_F(TedTest, EndToEndEntitiesAreRecognizedInTheLastUserText) {
