@@ -1,6 +1,7 @@
 #include "core/ml/tagging.h"
 
-#include <optional>
+#include <map>
+#include <utility>
 
 namespace trainyard::ml {
 
@@ -23,40 +24,77 @@ std::vector<int> TagSet::Tags(const nlu::NluMessage& m, const std::string& attri
   return tags;
 }
 
-std::vector<Span> TagsToSpans(const std::vector<std::string>& tags, const std::vector<float>& confidences,
+namespace {
+
+// A tag's BILOU prefix letter ('\0' for O or a plain tag) and its type.
+std::pair<char, std::string> SplitTag(const std::string& tag, bool bilou) {
+  if (bilou && tag.size() > 2 && tag[1] == '-') return {tag[0], tag.substr(2)};
+  return {'\0', tag};
+}
+
+// Rasa's consistency pass over BILOU tags: each B- opens a chunk that runs
+// over the following I- tags to an L- (or stops before anything else); the
+// chunk takes the type with the highest summed confidence and well-formed
+// prefixes: U- alone, else B-, I-..., L-.
+std::vector<std::string> ConsistentBilou(std::vector<std::string> tags, const std::vector<float>& confidences) {
+  auto conf = [&](size_t t) { return t < confidences.size() ? confidences[t] : 1.0f; };
+  for (size_t first = 0; first < tags.size(); ++first) {
+    if (SplitTag(tags[first], true).first != 'B') continue;
+    size_t last = first;
+    for (size_t t = first + 1; t < tags.size(); ++t) {
+      const char prefix = SplitTag(tags[t], true).first;
+      if (prefix == 'I' || prefix == 'L') last = t;
+      if (prefix != 'I') break;
+    }
+    std::map<std::string, double> score;
+    std::string type = SplitTag(tags[first], true).second;
+    for (size_t t = first; t <= last; ++t) score[SplitTag(tags[t], true).second] += conf(t);
+    for (const auto& [candidate, sum] : score)
+      if (sum > score[type]) type = candidate;
+    for (size_t t = first; t <= last; ++t)
+      tags[t] = (first == last ? "U-" : t == first ? "B-" : t == last ? "L-" : "I-") + type;
+  }
+  return tags;
+}
+
+}  // namespace
+
+std::vector<Span> TagsToSpans(const std::vector<std::string>& tags_in, const std::vector<float>& confidences,
                               bool bilou) {
+  const std::vector<std::string> tags = bilou ? ConsistentBilou(tags_in, confidences) : tags_in;
   std::vector<Span> spans;
-  std::optional<Span> open;
-  std::vector<float> open_conf;
+  std::vector<float> open_conf;  // of spans.back() while it is open
+  bool open = false;
+  std::string last = "O";
   auto close = [&] {
     if (!open) return;
     double sum = 0;
     for (float c : open_conf) sum += c;
-    open->confidence = open_conf.empty() ? 0 : sum / open_conf.size();
-    spans.push_back(*open);
-    open.reset();
+    spans.back().confidence = open_conf.empty() ? 0 : sum / static_cast<double>(open_conf.size());
+    open = false;
     open_conf.clear();
   };
   for (size_t t = 0; t < tags.size(); ++t) {
     const int i = static_cast<int>(t);
-    const float conf = t < confidences.size() ? confidences[t] : 1.0f;
     if (tags[t] == "O") {
       close();
+      last = "O";
       continue;
     }
-    std::string prefix, type = tags[t];
-    if (bilou && tags[t].size() > 2 && tags[t][1] == '-') {
-      prefix = tags[t].substr(0, 1);
-      type = tags[t].substr(2);
-    }
-    const bool continues = open && open->entity == type && (!bilou || prefix == "I" || prefix == "L");
-    if (!continues) {
+    const auto [prefix, type] = SplitTag(tags[t], bilou);
+    // As Rasa's entity extraction: a new entity starts after O, at U-, or
+    // where the tag changes to anything but I-/L-; otherwise the token
+    // extends the entity before it (B-a I-a I-a, L-a I-a, U-a L-a).
+    const bool starts = !open || last == "O" || prefix == 'U' ||
+                        (bilou ? last != tags[t] && prefix != 'I' && prefix != 'L' : last != tags[t]);
+    last = tags[t];
+    if (starts) {
       close();
-      open = Span{type, i, i, 0};
+      spans.push_back(Span{type, i, i, 0});
+      open = true;
     }
-    open->last = i;
-    open_conf.push_back(conf);
-    if (bilou && (prefix == "U" || prefix == "L")) close();
+    spans.back().last = i;
+    open_conf.push_back(t < confidences.size() ? confidences[t] : 1.0f);
   }
   close();
   return spans;

@@ -44,8 +44,11 @@ struct Span {
   double confidence = 0;
 };
 
-// Token tags back to entity spans (BILOU or plain), tolerating inconsistent
-// sequences: an I-/L- without its B- opens an entity of its own.
+// Token tags back to entity spans (BILOU or plain) as Rasa decodes them:
+// BILOU chunks are made consistent first (a B- runs over I-s to its L-, with
+// the chunk's most confident type), then an entity starts after O, at U-, or
+// where the tag changes to anything but I-/L-; other tokens extend the entity
+// before them.
 std::vector<Span> TagsToSpans(const std::vector<std::string>& tags, const std::vector<float>& confidences,
                               bool bilou);
 

@@ -10,6 +10,7 @@
 
 #include "core/ml/batching.h"
 #include "core/ml/device.h"
+#include "core/ml/tagging.h"
 
 namespace trainyard::ml {
 namespace {
@@ -37,6 +38,31 @@ std::vector<std::vector<int>> AllPaths(int L, int T) {
     out = next;
   }
   return out;
+}
+
+// Decoded tags to entities as Rasa does it: inconsistent BILOU chunks are
+// repaired, and I-/L- tokens extend the entity before them instead of
+// splitting it.
+TEST(TaggingTest, TagsBecomeSpansAsRasaDecodesThem) {
+  auto spans = [](const std::vector<std::string>& tags, std::vector<float> confidences = {}, bool bilou = true) {
+    if (confidences.empty()) confidences.assign(tags.size(), 1.0f);
+    std::vector<std::string> out;
+    for (const Span& s : TagsToSpans(tags, confidences, bilou))
+      out.push_back(s.entity + ":" + std::to_string(s.first) + "-" + std::to_string(s.last));
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(spans({"B-a", "I-a", "L-a", "I-a", "L-a"}), V{"a:0-4"});
+  EXPECT_EQ(spans({"U-a", "L-a", "O", "U-a", "U-a"}), (V{"a:0-1", "a:3-3", "a:4-4"}));
+  EXPECT_EQ(spans({"B-a", "O", "I-a", "L-a"}), (V{"a:0-0", "a:2-3"}));
+  EXPECT_EQ(spans({"B-a", "B-a", "L-a"}), (V{"a:0-0", "a:1-2"}));
+  EXPECT_EQ(spans({"B-a", "I-a"}), V{"a:0-1"});
+  // A chunk takes its most confident type.
+  EXPECT_EQ(spans({"B-a", "I-b", "L-b", "U-a"}, {0.2f, 0.9f, 0.9f, 1.0f}), (V{"b:0-2", "a:3-3"}));
+  EXPECT_EQ(spans({"a", "a", "b", "O", "b"}, {}, false), (V{"a:0-1", "b:2-2", "b:4-4"}));
+  const auto confident = TagsToSpans({"B-a", "L-a"}, {0.5f, 1.0f}, true);
+  ASSERT_EQ(confident.size(), 1u);
+  EXPECT_DOUBLE_EQ(confident[0].confidence, 0.75);
 }
 
 TEST(CrfTest, HandComputedTwoTokenCase) {
