@@ -623,12 +623,9 @@ torch::Tensor TokenIds(const Batch& b, const torch::Tensor& chosen) {
 // DIET: dense kernels and CRF transitions, except inside the transformer's
 // layers and the layer norms.
 bool IsRegularized(const std::string& n) {
-  auto ends_with = [&n](const std::string& s) {
-    return n.size() >= s.size() && n.compare(n.size() - s.size(), s.size(), s) == 0;
-  };
-  if (ends_with("transitions")) return true;
-  if (!ends_with("weight") || n.find("norm") != std::string::npos) return false;
-  return n.rfind("transformer.layer", 0) != 0;
+  if (util::EndsWith(n, "transitions")) return true;
+  if (!util::EndsWith(n, "weight") || n.find("norm") != std::string::npos) return false;
+  return !util::StartsWith(n, "transformer.layer");
 }
 
 struct EvalResult {

@@ -5,6 +5,8 @@
 
 #include <ATen/Parallel.h>
 
+#include "core/util/strings.h"
+
 namespace trainyard::ml {
 namespace F = torch::nn::functional;
 
@@ -62,9 +64,8 @@ void CopyConnectionMasks(torch::nn::Module& model, const torch::nn::Module& old)
   torch::NoGradGuard no_grad;
   const auto old_buffers = old.named_buffers(true);
   for (auto& b : model.named_buffers(true)) {
-    const std::string& n = b.key();
-    if (n != "mask" && (n.size() < 5 || n.compare(n.size() - 5, 5, ".mask") != 0)) continue;
-    const torch::Tensor* from = old_buffers.find(n);
+    if (b.key() != "mask" && !util::EndsWith(b.key(), ".mask")) continue;
+    const torch::Tensor* from = old_buffers.find(b.key());
     if (from && from->sizes() == b.value().sizes()) b.value().copy_(*from);
   }
 }
