@@ -36,12 +36,15 @@ StoryGraph StoryGraph::Build(StoryData data, util::Diagnostics& diagnostics) {
   }
 
   // Depth-first topological order; an edge into a step still on the stack closes a cycle.
+  // Roots and successors are visited last to first, so that steps the order
+  // leaves free come in file order (tracker generation follows this order).
   std::vector<std::vector<size_t>> out(steps.size());
   for (const auto& [from, to] : graph.edges_) out[from].push_back(to);
+  for (auto& successors : out) std::reverse(successors.begin(), successors.end());
   enum class Mark { kNew, kActive, kDone };
   std::vector<Mark> mark(steps.size(), Mark::kNew);
   std::vector<size_t> post;
-  for (size_t root = 0; root < steps.size(); ++root) {
+  for (size_t root = steps.size(); root-- > 0;) {
     if (mark[root] != Mark::kNew) continue;
     std::vector<std::pair<size_t, size_t>> stack{{root, 0}};  // (node, next child)
     mark[root] = Mark::kActive;

@@ -14,15 +14,17 @@ class TrainingTrackerProvider : public graph::Component {
   explicit TrainingTrackerProvider(const Json& config) : config_(config) {}
   graph::Output Run(const std::string&, const graph::Inputs& in, const graph::ExecutionContext& c) override {
     const auto& graph = *std::any_cast<std::shared_ptr<const data::StoryGraph>>(in.at("story_graph").value);
+    const Json& domain = *std::any_cast<std::shared_ptr<const Json>>(in.at("domain").value);
     TrackerOptions options;
     if (config_["tracker_limit"].is_number()) options.tracker_limit = config_["tracker_limit"].get<size_t>();
+    options.remove_duplicates = config_.value("remove_duplicates", true);
+    if (config_["unique_last_num_states"].is_number_integer())
+      options.unique_last_num_states = static_cast<size_t>(std::max(0, config_["unique_last_num_states"].get<int>()));
     if (config_["augmentation_factor"].is_number_integer())
       options.augmentation_factor = std::max(0, config_["augmentation_factor"].get<int>());
-    // Augmentation is story concatenation: switching it off means none.
-    if (config_["use_story_concatenation"].is_boolean() && !config_["use_story_concatenation"].get<bool>())
-      options.augmentation_factor = 0;
+    options.use_story_concatenation = config_.value("use_story_concatenation", true);
     std::vector<std::string> warnings;
-    auto trackers = std::make_shared<const std::vector<TrainingTracker>>(GenerateTrackers(graph, options, &warnings));
+    auto trackers = std::make_shared<const std::vector<TrainingTracker>>(GenerateTrackers(graph, domain, options, &warnings));
     for (const std::string& w : warnings)
       if (c.warn) c.warn(w);
     return {TrackersPtr(trackers), "", std::nullopt};
@@ -95,7 +97,7 @@ void RegisterPolicyComponents() {
     provider.make = [](const Json& config, const std::optional<std::string>&, const graph::ExecutionContext&) {
       return std::make_unique<TrainingTrackerProvider>(config);
     };
-    provider.version = "2";  // 2: story augmentation
+    provider.version = "3";  // 2: story augmentation; 3: Rasa's generator (rounds, deduplication)
     graph::RegisterImplementation("TrainingTrackerProvider", provider);
     RegisterMemoizationPolicies();
     RegisterRulePolicy();

@@ -15,7 +15,7 @@ std::vector<util::Diagnostic> FindStoryConflicts(const data::StoryGraph& graph, 
   };
   std::map<std::string, Seen> by_history;
   size_t order = 0;
-  for (const TrainingTracker& tracker : GenerateTrackers(graph, {})) {
+  for (const TrainingTracker& tracker : GenerateTrackers(graph, domain, {})) {
     if (tracker.is_rule) continue;
     DialogueTracker t(domain);
     bool skip_first = FirstActionIsUnpredictable(tracker);

@@ -8,6 +8,8 @@
 #include <random>
 #include <set>
 
+#include "core/util/py_random.h"
+
 namespace trainyard::policy {
 namespace {
 
@@ -37,101 +39,234 @@ std::vector<std::vector<StoryEvent>> Expand(const std::vector<StoryEvent>& event
   return out;
 }
 
-bool StartsStory(const data::StoryStep& step) {
-  if (step.start_checkpoints.empty()) return true;
-  for (const data::Checkpoint& c : step.start_checkpoints)
-    if (c.name == data::kStoryStart) return true;
-  return false;
+std::vector<data::Checkpoint> StartCheckpoints(const data::StoryStep& step) {
+  if (!step.start_checkpoints.empty()) return step.start_checkpoints;
+  data::Checkpoint start;
+  start.name = data::kStoryStart;
+  return {start};
 }
 
-// Glues stories end to start (see TrackerOptions::augmentation_factor). The
-// glued conversation listens between the two, as a real one would.
-void Augment(std::vector<TrainingTracker>& trackers, const TrackerOptions& options, bool& cut) {
-  if (options.augmentation_factor <= 0) return;
-  std::vector<size_t> starts;
-  for (size_t i = 0; i < trackers.size(); ++i)
-    if (!trackers[i].is_rule && !trackers[i].events.empty() && trackers[i].events.front().type == EventType::kUser)
-      starts.push_back(i);
-  if (starts.empty()) return;
-  std::vector<size_t> ends;
-  for (size_t i = 0; i < trackers.size(); ++i)
-    if (!trackers[i].is_rule) ends.push_back(i);
-  const size_t per_round = static_cast<size_t>(options.augmentation_factor) * 10;
-  std::mt19937_64 rng(42);
-  for (int round = 0; round < 2 && !ends.empty(); ++round) {
-    const uint64_t pairs = static_cast<uint64_t>(ends.size()) * starts.size();
-    std::vector<uint64_t> picks;
-    if (pairs <= per_round) {
-      picks.resize(pairs);
-      std::iota(picks.begin(), picks.end(), 0);
-    } else {
-      std::set<uint64_t> chosen;
-      std::uniform_int_distribution<uint64_t> pick(0, pairs - 1);
-      while (chosen.size() < per_round) chosen.insert(pick(rng));
-      picks.assign(chosen.begin(), chosen.end());
-    }
-    std::vector<size_t> next;
-    for (uint64_t k : picks) {
-      if (trackers.size() >= options.tracker_limit) {
-        cut = true;
-        return;
-      }
-      const TrainingTracker& end = trackers[ends[k / starts.size()]];
-      const TrainingTracker& start = trackers[starts[k % starts.size()]];
-      TrainingTracker glued{end.name + " > " + start.name, false, true, end.events};
-      glued.events.insert(glued.events.end(), start.events.begin(), start.events.end());
-      next.push_back(trackers.size());
-      trackers.push_back(std::move(glued));
-    }
-    ends = std::move(next);
+// A conversation being generated: its events as written (no listens), and the
+// dialogue state they lead to with the listens a conversation has.
+struct Partial {
+  TrainingTracker tracker;
+  DialogueTracker state;
+  bool listening = false;  // the latest event applied is action_listen
+  std::string texts;       // the user texts so far: trackers that differ in them differ
+};
+
+StoryEvent Listen() {
+  StoryEvent listen;
+  listen.type = EventType::kAction;
+  listen.name = kActionListen;
+  return listen;
+}
+
+void Apply(Partial& p, const StoryEvent& e) {
+  p.tracker.events.push_back(e);
+  if (e.type == EventType::kUser && !p.listening) p.state.Apply(Listen());
+  p.state.Apply(e);
+  p.listening = e.type == EventType::kAction && e.name == kActionListen;
+  if (e.type == EventType::kUser && !e.text.empty()) p.texts += e.text + '\n';
+}
+
+// What makes trackers equal for Rasa's deduplication: their dialogue states,
+// the last `last_n` of them when last_n > 0.
+std::string StatesKey(const std::vector<State>& states, size_t last_n) {
+  const size_t from = last_n > 0 && states.size() > last_n ? states.size() - last_n : 0;
+  std::string key;
+  for (size_t i = from; i < states.size(); ++i) key += states[i].dump() + '\n';
+  return key;
+}
+
+std::string FullKey(const Partial& p) { return StatesKey(p.state.PastStates(), 0) + '\x1e' + p.texts; }
+
+// A finished story's key: its states once it listens at the end, as a story does.
+std::string StoryEndKey(const Partial& p) {
+  if (p.listening || p.tracker.events.empty()) return FullKey(p);
+  const StoryEvent& last = p.tracker.events.back();
+  if (last.type != EventType::kAction || last.name == data::kRuleSnippetAction) return FullKey(p);
+  DialogueTracker ended = p.state;
+  ended.Apply(Listen());
+  return StatesKey(ended.PastStates(), 0) + '\x1e' + p.texts;
+}
+
+bool Satisfies(const Partial& p, const data::Checkpoint& checkpoint) {
+  for (const StoryEvent& c : checkpoint.conditions) {
+    if (c.type != EventType::kSlotSet) continue;
+    const Json value = p.state.SlotValue(c.name);
+    if (c.bare_slot ? value.is_null() : value != c.value) return false;
   }
+  return true;
+}
+
+// Rasa's deduplication when trackers reach a step: of the trackers with equal
+// states only the first goes on (all of them would do the same from here).
+// With `last_n`, trackers whose last states equal an earlier one's stop here,
+// and are kept as finished when their whole history is new.
+std::vector<Partial> RemoveDuplicates(std::vector<Partial> incoming, size_t last_n, std::set<std::string>& seen,
+                                      std::vector<Partial>& finished) {
+  std::set<std::string> step_seen;
+  std::vector<Partial> unique;
+  for (Partial& p : incoming) {
+    const std::vector<State> states = p.state.PastStates();
+    const std::string full = StatesKey(states, 0) + '\x1e' + p.texts;
+    if (step_seen.count(full)) continue;
+    if (last_n == 0) {
+      unique.push_back(std::move(p));
+    } else if (step_seen.insert(StatesKey(states, last_n)).second) {
+      unique.push_back(std::move(p));
+    } else if (states.size() > last_n && seen.insert(full).second) {
+      finished.push_back(std::move(p));
+    }
+    step_seen.insert(full);
+  }
+  return unique;
+}
+
+// Python's list[:n] after random.shuffle(list): the order changes even when
+// nothing is cut, and the draws are taken either way.
+void Subsample(std::vector<Partial>& v, size_t n, util::PyRandom& rng) {
+  rng.Shuffle(v);
+  if (v.size() > n) v.erase(v.begin() + static_cast<std::ptrdiff_t>(n), v.end());
+}
+
+// Every tracker that reached `step`, continued with each way through the
+// step's `or` alternatives.
+std::vector<Partial> Process(const data::StoryStep& step, const std::vector<Partial>& incoming, size_t limit,
+                             bool& cut) {
+  const auto alternatives = Expand(step.events, limit, cut);
+  std::vector<Partial> out;
+  for (const Partial& in : incoming)
+    for (const auto& events : alternatives) {
+      if (out.size() >= limit) {
+        cut = true;
+        return out;
+      }
+      Partial p = in;
+      std::string& name = p.tracker.name;
+      if (name.empty()) {
+        name = step.block_name;
+      } else if (!step.block_name.empty()) {
+        bool named = false;
+        for (size_t at = 0; at <= name.size() && !named;) {
+          const size_t end = std::min(name.find(" > ", at), name.size());
+          named = name.compare(at, end - at, step.block_name) == 0 && end - at == step.block_name.size();
+          at = end + 3;
+        }
+        if (!named) name += " > " + step.block_name;
+      }
+      for (const StoryEvent& e : events) Apply(p, e);
+      out.push_back(std::move(p));
+    }
+  return out;
+}
+
+size_t Count(const std::map<std::string, std::vector<Partial>>& active) {
+  size_t n = 0;
+  for (const auto& [name, list] : active) n += list.size();
+  return n;
+}
+
+// Rasa's TrainingDataGenerator for stories: rounds over the steps in order,
+// each step continuing the trackers waiting at its start checkpoints, until a
+// round reaches no new checkpoint; then up to three augmentation rounds that
+// start again from finished stories.
+std::vector<TrainingTracker> StoryTrackers(const data::StoryGraph& graph, const Json& domain,
+                                           const TrackerOptions& options, bool& cut) {
+  const auto& steps = graph.steps();
+  std::map<std::string, std::vector<Partial>> active;
+  active[data::kStoryStart].push_back(Partial{{}, DialogueTracker(domain), false, ""});
+  std::vector<Partial> finished, story_ends;
+  std::set<std::string> seen;  // the keys of finished trackers
+  util::PyRandom rng(42);
+  const size_t factor = static_cast<size_t>(std::max(0, options.augmentation_factor));
+  const int augmentation_rounds = factor > 0 ? 3 : 0;
+  std::set<std::string> used, previous_unused;
+  bool reached = false;
+  for (int round = 0; !reached || round < augmentation_rounds;) {
+    if (Count(active) == 0) break;
+    std::set<std::string> unused;
+    for (size_t i : graph.ordered_steps()) {
+      const data::StoryStep& step = steps[i];
+      if (step.is_rule) continue;
+      std::vector<Partial> incoming;
+      for (const data::Checkpoint& start : StartCheckpoints(step)) {
+        auto it = active.find(start.name);
+        if (it != active.end() && !it->second.empty()) {
+          for (const Partial& p : it->second)
+            if (Satisfies(p, start)) incoming.push_back(p);
+          used.insert(start.name);
+        } else if (!used.count(start.name)) {
+          unused.insert(start.name);  // maybe reached in a later round
+        }
+      }
+      if (incoming.empty()) continue;
+      if (options.remove_duplicates)
+        incoming = RemoveDuplicates(std::move(incoming), options.unique_last_num_states, seen, finished);
+      if (reached) Subsample(incoming, factor * 10, rng);
+      std::vector<Partial> out = Process(step, incoming, options.tracker_limit, cut);
+      for (const data::Checkpoint& end : step.end_checkpoints) {
+        auto& waiting = active[end.name];
+        waiting.insert(waiting.end(), out.begin(), out.end());
+        if (used.count(end.name)) unused.insert(end.name);  // its steps come again next round
+      }
+      if (step.end_checkpoints.empty())
+        for (Partial& p : out)
+          if (!options.remove_duplicates || seen.insert(StoryEndKey(p)).second) story_ends.push_back(std::move(p));
+    }
+    ++round;
+    if (!reached) {
+      for (const auto& [name, list] : active)
+        if (!used.count(name)) unused.insert(name);
+      std::map<std::string, std::vector<Partial>> next;
+      for (const std::string& name : unused) {
+        auto it = active.find(name);
+        if (name != data::kStoryStart && it != active.end()) next[name] = std::move(it->second);
+      }
+      active = std::move(next);
+      reached = unused == previous_unused || Count(active) == 0;
+      previous_unused = std::move(unused);
+      if (reached) {
+        // Trackers waiting at checkpoints no step starts from end there.
+        for (const std::string& name : previous_unused) {
+          auto it = active.find(name);
+          if (!used.count(name) && it != active.end())
+            finished.insert(finished.end(), it->second.begin(), it->second.end());
+        }
+        round = 0;
+      }
+    }
+    if (reached) {
+      used.clear();
+      active.clear();
+      if (options.use_story_concatenation) {
+        // Finished stories (glued ones too) go on with a story from the start;
+        // the listen they end with is the one the next story starts with.
+        Subsample(story_ends, story_ends.size(), rng);
+        for (size_t k = 0; k < std::min(factor, story_ends.size()); ++k) {
+          active[data::kStoryStart].push_back(story_ends[k]);
+          active[data::kStoryStart].back().tracker.is_augmented = true;
+        }
+      }
+    }
+  }
+  std::vector<Partial> original = std::move(finished), augmented;
+  for (Partial& p : story_ends) (p.tracker.is_augmented ? augmented : original).push_back(std::move(p));
+  if (factor > 0) Subsample(augmented, factor * 10, rng);
+  std::vector<TrainingTracker> out;
+  for (auto* list : {&original, &augmented})
+    for (Partial& p : *list) out.push_back(std::move(p.tracker));
+  return out;
 }
 
 }  // namespace
 
-std::vector<TrainingTracker> GenerateTrackers(const data::StoryGraph& graph, const TrackerOptions& options,
-                                              std::vector<std::string>* warnings) {
-  const auto& steps = graph.steps();
-  std::map<size_t, std::vector<size_t>> next;
-  std::set<std::pair<size_t, size_t>> cyclic(graph.cyclic_edges().begin(), graph.cyclic_edges().end());
-  for (const auto& edge : graph.edges())
-    if (!cyclic.count(edge)) next[edge.first].push_back(edge.second);
-  std::vector<TrainingTracker> out;
+std::vector<TrainingTracker> GenerateTrackers(const data::StoryGraph& graph, const Json& domain,
+                                              const TrackerOptions& options, std::vector<std::string>* warnings) {
   bool cut = false;
-  // Depth-first through checkpoints; each path from a story start to a step
-  // without continuation is one conversation.
-  struct Frame {
-    size_t step;
-    std::vector<StoryEvent> events;
-    std::string name;
-  };
-  for (size_t i : graph.ordered_steps()) {
-    if (steps[i].is_rule || !StartsStory(steps[i])) continue;
-    std::vector<Frame> stack{{i, {}, steps[i].block_name}};
-    while (!stack.empty()) {
-      Frame f = std::move(stack.back());
-      stack.pop_back();
-      f.events.insert(f.events.end(), steps[f.step].events.begin(), steps[f.step].events.end());
-      auto it = next.find(f.step);
-      if (it == next.end() || it->second.empty()) {
-        for (auto& seq : Expand(f.events, options.tracker_limit, cut)) {
-          if (out.size() >= options.tracker_limit) {
-            cut = true;
-            break;
-          }
-          out.push_back({f.name, false, false, std::move(seq)});
-        }
-        continue;
-      }
-      for (size_t child : it->second) {
-        const std::string name = steps[child].block_name == steps[f.step].block_name
-                                     ? f.name
-                                     : f.name + " > " + steps[child].block_name;
-        stack.push_back({child, f.events, name});
-      }
-    }
-  }
-  for (const data::StoryStep& step : steps) {
+  std::vector<TrainingTracker> out = StoryTrackers(graph, domain, options, cut);
+  for (const data::StoryStep& step : graph.steps()) {
     if (!step.is_rule) continue;
     StoryEvent snippet;
     snippet.type = EventType::kAction;
@@ -148,13 +283,15 @@ std::vector<TrainingTracker> GenerateTrackers(const data::StoryGraph& graph, con
       out.push_back({step.block_name, true, false, std::move(seq)});
     }
   }
-  Augment(out, options, cut);
+  if (out.size() > options.tracker_limit) {
+    out.resize(options.tracker_limit);
+    cut = true;
+  }
   if (cut && warnings)
     warnings->push_back("Tracker generation stopped at " + std::to_string(options.tracker_limit) +
                         " trackers; some story combinations are not used for training.");
   return out;
 }
-
 
 std::vector<StoryEvent> ExplicitEvents(const std::vector<StoryEvent>& events, bool final_listen) {
   std::vector<StoryEvent> out;
@@ -303,15 +440,15 @@ Json SlotFeatures(const Json& slot, const Json& value) {
   return any ? Json(f) : Json(nullptr);
 }
 
-DialogueTracker::DialogueTracker(const Json& domain, bool is_rule) : domain_(domain), is_rule_(is_rule) {
-  if (!is_rule_ && domain_.contains("slots"))
-    for (const auto& [name, slot] : domain_["slots"].items())
+DialogueTracker::DialogueTracker(const Json& domain, bool is_rule) : domain_(&domain), is_rule_(is_rule) {
+  if (!is_rule_ && domain_->contains("slots"))
+    for (const auto& [name, slot] : (*domain_)["slots"].items())
       if (slot.contains("initial_value") && !slot["initial_value"].is_null()) slots_[name] = slot["initial_value"];
 }
 
 Json DialogueTracker::Features(const std::string& slot, const Json& value) const {
   if (value.is_string() && value.get<std::string>() == kShouldNotBeSet) return value;
-  return SlotFeatures(SlotDefinition(domain_, slot), value);
+  return SlotFeatures(SlotDefinition(*domain_, slot), value);
 }
 
 void DialogueTracker::Apply(const StoryEvent& e) {
@@ -328,7 +465,7 @@ void DialogueTracker::Apply(const StoryEvent& e) {
           if (!en.group.empty()) labels.insert(en.entity + "#" + en.group);
         }
         if (!labels.empty()) {
-          if (!entity_filter_) entity_filter_ = std::make_shared<const EntityFilter>(domain_);
+          if (!entity_filter_) entity_filter_ = std::make_shared<const EntityFilter>(*domain_);
           auto it = entity_filter_->per_intent.find(e.name);
           std::vector<std::string> kept;
           for (const std::string& l : labels)
@@ -374,9 +511,9 @@ void DialogueTracker::Apply(const StoryEvent& e) {
 // from_entity mapping (not conditioned on an active loop) takes the value of
 // the last matching entity, all of them for list slots.
 void DialogueTracker::SetSlotsFromEntities(const StoryEvent& e) {
-  if (e.entities.empty() || !domain_.contains("slots")) return;
-  if (domain_.contains("config") && !domain_["config"].value("store_entities_as_slots", true)) return;
-  for (const auto& [name, slot] : domain_["slots"].items()) {
+  if (e.entities.empty() || !domain_->contains("slots")) return;
+  if (domain_->contains("config") && !(*domain_)["config"].value("store_entities_as_slots", true)) return;
+  for (const auto& [name, slot] : (*domain_)["slots"].items()) {
     Json values = Json::array();
     if (slot.contains("mappings"))
       for (const Json& m : slot["mappings"]) {
@@ -391,6 +528,11 @@ void DialogueTracker::SetSlotsFromEntities(const StoryEvent& e) {
     if (values.empty()) continue;
     slots_[name] = slot.value("type", "") == "list" ? values : values.back();
   }
+}
+
+Json DialogueTracker::SlotValue(const std::string& name) const {
+  auto it = slots_.find(name);
+  return it == slots_.end() ? Json() : it->second;
 }
 
 State DialogueTracker::CurrentState() const {

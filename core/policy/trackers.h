@@ -42,18 +42,36 @@ struct TrainingTracker {
 
 struct TrackerOptions {
   // Stop generating after this many trackers (stories with many `or` steps
-  // and checkpoint loops multiply); a warning says so.
+  // and checkpoint loops multiply); a warning says so. (Rasa's option of this
+  // name caps each tracker's event history instead.)
   size_t tracker_limit = 10000;
-  // Rasa's story augmentation: in each of two rounds, up to
-  // augmentation_factor × 10 conversations are made by continuing a finished
-  // story (or an earlier glued one) with a story from the start, chosen at
-  // random with a fixed seed (so training is reproducible). 0: none.
+  // Rasa's remove_duplicates: trackers with equal dialogue states (and equal
+  // user texts) are continued once, and finished stories with equal states
+  // are kept once. Off, every conversation through the story graph is kept
+  // (test stories, story conflicts: each story is reported by name).
+  bool remove_duplicates = false;
+  // Rasa's unique_last_num_states (0: unset): with remove_duplicates, trackers
+  // whose last N states equal an earlier tracker's stop at that step.
+  size_t unique_last_num_states = 0;
+  // Rasa's story augmentation: once every checkpoint is reached, three rounds
+  // each continue up to augmentation_factor finished stories (glued ones too)
+  // with the stories from the start, at most augmentation_factor × 10 trackers
+  // entering a step; at the end augmentation_factor × 10 glued ones are kept.
+  // The draws are Python's random.Random(42), as in Rasa. 0: none.
   int augmentation_factor = 0;
+  // Rasa's use_story_concatenation (the provider's default: on). Off, no
+  // gluing even with a factor, and the stories keep their order (on, Rasa
+  // shuffles the finished stories it draws from, even with a factor of 0).
+  bool use_story_concatenation = false;
 };
 
-// Every conversation through the story graph, and one tracker per rule.
-// `warnings` receives a note when the limit cut generation short.
-std::vector<TrainingTracker> GenerateTrackers(const data::StoryGraph& graph, const TrackerOptions& options,
+// The conversations the story graph describes, as Rasa's
+// TrainingDataGenerator makes them (stories first, in its order), and one
+// tracker per rule. `domain` gives the dialogue states that deduplication and
+// checkpoint slot conditions look at. `warnings` receives a note when the
+// limit cut generation short.
+std::vector<TrainingTracker> GenerateTrackers(const data::StoryGraph& graph, const Json& domain,
+                                              const TrackerOptions& options,
                                               std::vector<std::string>* warnings = nullptr);
 
 // One dialogue state (Rasa's state dict): {"user": {"intent" | "text",
@@ -87,12 +105,14 @@ class DialogueTracker {
   // The latest user turn's intent ("" before any, or for text-only turns).
   const std::string& latest_intent() const { return latest_intent_; }
   bool has_user_turn() const { return !user_.is_null(); }
+  // A slot's value as set (null when unset).
+  Json SlotValue(const std::string& name) const;
 
  private:
   Json Features(const std::string& slot, const Json& value) const;
   void SetSlotsFromEntities(const data::StoryEvent& e);
 
-  const Json& domain_;
+  const Json* domain_;  // a pointer, so that trackers can be assigned
   bool is_rule_;
   std::vector<State> history_;
   Json user_ = nullptr;

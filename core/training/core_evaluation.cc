@@ -91,8 +91,8 @@ data::StoryData ReadTestStories(const std::vector<fs::path>& paths) {
 CoreEvaluation EvaluateCore(const Model& model, const data::StoryData& stories) {
   util::Diagnostics ignored;
   const data::StoryGraph graph = data::StoryGraph::Build(stories, ignored);
-  std::vector<policy::TrainingTracker> trackers = policy::GenerateTrackers(graph, {});
   const Json& domain = model.metadata().domain;
+  std::vector<policy::TrainingTracker> trackers = policy::GenerateTrackers(graph, domain, {});
   const int type = model.metadata().training_type;
   const bool has_nlu = type == 1 || type == 3 || type == 4;
 

@@ -86,7 +86,7 @@ TEST(DataValidate, StoryConflictsNameTheTurnStoriesAndActions) {
   EXPECT_EQ(whole.out.find("Story structure conflict"), std::string::npos) << whole.out;
   const Result short_history = RunTrainyard(Args(dir, {"--max-history", "1"}));
   EXPECT_EQ(short_history.code, kExitFailure);
-  EXPECT_NE(short_history.out.find("stories.yml:7:5: error: Story structure conflict after intent 'greet':\n"
+  EXPECT_NE(short_history.out.find("stories.yml:13:5: error: Story structure conflict after intent 'greet':\n"
                                    "  utter_goodbye predicted in 'b'\n  utter_greet predicted in 'a'"),
             std::string::npos)
       << short_history.out;

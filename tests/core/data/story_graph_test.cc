@@ -28,6 +28,19 @@ TEST(StoryGraph, LinksCheckpointsAndOrdersProducersFirst) {
   EXPECT_TRUE(g.cyclic_edges().empty());
 }
 
+TEST(StoryGraph, StepsTheOrderLeavesFreeComeInFileOrder) {
+  util::Diagnostics d;
+  const StoryGraph g = Build(
+      "stories:\n"
+      "- story: a\n  steps:\n  - intent: a\n  - checkpoint: c\n"
+      "- story: b\n  steps:\n  - intent: b\n"
+      "- story: c1\n  steps:\n  - checkpoint: c\n  - intent: x\n"
+      "- story: c2\n  steps:\n  - checkpoint: c\n  - intent: y\n",
+      d);
+  ASSERT_EQ(g.steps().size(), 4u);
+  EXPECT_EQ(g.ordered_steps(), (std::vector<size_t>{0, 1, 2, 3}));
+}
+
 TEST(StoryGraph, CheckpointInTheMiddleSplitsTheStory) {
   util::Diagnostics d;
   const StoryGraph g = Build(

@@ -132,7 +132,7 @@ TEST_F(TedTest, LearnsEveryActionOfItsStoriesAndReloadsIdentically) {
   const auto graph = data::StoryGraph::Build(data::ParseStories(kStories, "stories.yml", d), d);
   size_t actions = 0, correct = 0;
   std::vector<double> confidences;
-  for (const auto& tracker : policy::GenerateTrackers(graph, {})) {
+  for (const auto& tracker : policy::GenerateTrackers(graph, model->metadata().domain, {})) {
     const auto events = policy::ExplicitEvents(tracker.events, true);
     std::vector<data::StoryEvent> so_far(events.begin(), events.begin() + 1);
     for (size_t i = 1; i < events.size(); ++i) {
@@ -304,7 +304,9 @@ TEST_F(TedTest, FinetuningWithNewWordsKeepsWhatItLearned) {
     const auto after = training::Model::Load(*r.model)->PredictNextAction(turns);
     ASSERT_EQ(before["action"], action);
     EXPECT_EQ(after["action"], action) << after.dump();
-    EXPECT_NEAR(after["confidence"].get<double>(), before["confidence"].get<double>(), 0.1) << after.dump();
+    // The new lasagne story moves confidences a little (up to 0.15 seen); the
+    // wrong masks dropped them from 0.89 to 0.12.
+    EXPECT_NEAR(after["confidence"].get<double>(), before["confidence"].get<double>(), 0.2) << after.dump();
   }
 }
 

@@ -32,7 +32,7 @@ class RulePolicyTest : public ::testing::Test {
     util::Diagnostics d;
     data::StoryGraph graph = data::StoryGraph::Build(data::ParseStories(yaml, "data/rules.yml", d), d);
     ASSERT_FALSE(d.has_errors());
-    auto trackers = std::make_shared<const std::vector<TrainingTracker>>(GenerateTrackers(graph, {}));
+    auto trackers = std::make_shared<const std::vector<TrainingTracker>>(GenerateTrackers(graph, domain_, {}));
     const auto* impl = graph::FindImplementation("RulePolicy");
     ASSERT_NE(impl, nullptr);
     config_ = graph::MergeConfig(impl->defaults, config);

@@ -3,11 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 
 #include "core/data/story_reader.h"
 
 namespace trainyard::policy {
 namespace {
+
+const Json kDomain = Json::object();
 
 data::StoryGraph Graph(const std::string& yaml) {
   util::Diagnostics d;
@@ -22,7 +25,7 @@ TEST(GenerateTrackers, FollowsCheckpointsAndExpandsOr) {
             "  - action: utter_happy\n"
             "- story: sad\n  steps:\n  - checkpoint: asked\n  - intent: sad\n  - action: utter_cheer\n"
             "rules:\n- rule: bye\n  steps:\n  - intent: bye\n  - action: utter_bye\n"),
-      {});
+      kDomain, {});
   // start>happy twice (or), start>sad once, and the rule.
   ASSERT_EQ(trackers.size(), 4u);
   size_t rules = 0, with_or = 0;
@@ -41,43 +44,149 @@ TEST(GenerateTrackers, LimitStopsCombinatorialExplosion) {
   std::vector<std::string> warnings;
   TrackerOptions options;
   options.tracker_limit = 100;
-  const auto trackers = GenerateTrackers(Graph(yaml), options, &warnings);
+  const auto trackers = GenerateTrackers(Graph(yaml), kDomain, options, &warnings);
   EXPECT_LE(trackers.size(), 100u);
   EXPECT_EQ(warnings.size(), 1u);
 }
 
-TEST(GenerateTrackers, AugmentationGluesStoriesEndToStartInBoundedSeededRounds) {
-  const auto graph = Graph("stories:\n"
-                           "- story: a\n  steps:\n  - intent: greet\n  - action: utter_greet\n"
-                           "- story: b\n  steps:\n  - intent: bye\n  - action: utter_bye\n"
-                           "rules:\n- rule: r\n  steps:\n  - intent: thanks\n  - action: utter_welcome\n");
-  TrackerOptions options;
-  options.augmentation_factor = 1;  // at most 10 glued conversations a round
-  const auto trackers = GenerateTrackers(graph, options);
-  // 2 stories + 1 rule; round 1: 2 ends x 2 starts = 4; round 2: 4 ends x 2 starts = 8.
-  ASSERT_EQ(trackers.size(), 15u);
-  size_t augmented = 0;
-  for (const auto& t : trackers) {
-    augmented += t.is_augmented;
-    if (t.is_augmented) {
-      EXPECT_FALSE(t.is_rule);
-    }
-  }
-  EXPECT_EQ(augmented, 12u);
-  const auto& glued = trackers.back();
-  EXPECT_EQ(glued.events.size(), 6u);  // three stories of two steps each
-  EXPECT_EQ(std::count(glued.name.begin(), glued.name.end(), '>'), 2);
+std::vector<std::string> Names(const std::vector<TrainingTracker>& trackers) {
+  std::vector<std::string> names;
+  for (const auto& t : trackers) names.push_back(t.name);
+  return names;
+}
 
-  // Four stories: 16 and then 40 candidates, 10 drawn each round, the same 10 every time.
-  const auto four = Graph("stories:\n"
-                          "- story: a\n  steps:\n  - intent: a\n  - action: utter_a\n"
-                          "- story: b\n  steps:\n  - intent: b\n  - action: utter_b\n"
-                          "- story: c\n  steps:\n  - intent: c\n  - action: utter_c\n"
-                          "- story: d\n  steps:\n  - intent: d\n  - action: utter_d\n");
-  const auto first = GenerateTrackers(four, options), second = GenerateTrackers(four, options);
-  ASSERT_EQ(first.size(), 24u);
-  for (size_t i = 0; i < first.size(); ++i) EXPECT_EQ(first[i].name, second[i].name);
-  EXPECT_EQ(GenerateTrackers(four, {}).size(), 4u);  // factor 0: none
+TEST(GenerateTrackers, AugmentationGluesFinishedStoriesToStoriesFromTheStartForThreeRounds) {
+  TrackerOptions options;
+  options.remove_duplicates = true;
+  options.use_story_concatenation = true;
+  options.augmentation_factor = 50;
+  // One story: each round continues every finished story with it once more;
+  // a glued story made again is a duplicate. a; then aa; aaa; aaaa.
+  const auto one = GenerateTrackers(Graph("stories:\n- story: a\n  steps:\n  - intent: greet\n  - action: utter_greet\n"),
+                                    kDomain, options);
+  ASSERT_EQ(one.size(), 4u);
+  EXPECT_FALSE(one[0].is_augmented);
+  std::vector<size_t> lengths;
+  for (size_t i = 1; i < one.size(); ++i) {
+    EXPECT_TRUE(one[i].is_augmented);
+    EXPECT_EQ(one[i].name, "a");  // a block already in the name is not named twice
+    lengths.push_back(one[i].events.size());
+  }
+  std::sort(lengths.begin(), lengths.end());
+  EXPECT_EQ(lengths, (std::vector<size_t>{4, 6, 8}));
+
+  // Two stories and a rule: round 1 glues 2 ends × 2 starts = 4 new; round 2
+  // 6 ends × 2 = 12, of which the 8 of three stories are new; round 3 the 16 of
+  // four stories. The rule is never glued.
+  const std::string two = "stories:\n"
+                          "- story: a\n  steps:\n  - intent: greet\n  - action: utter_greet\n"
+                          "- story: b\n  steps:\n  - intent: bye\n  - action: utter_bye\n"
+                          "rules:\n- rule: r\n  steps:\n  - intent: thanks\n  - action: utter_welcome\n";
+  const auto trackers = GenerateTrackers(Graph(two), kDomain, options);
+  ASSERT_EQ(trackers.size(), 2u + 28u + 1u);
+  // The originals first (Rasa shuffles the finished stories it draws from).
+  EXPECT_EQ((std::set<std::string>{trackers[0].name, trackers[1].name}), (std::set<std::string>{"a", "b"}));
+  EXPECT_TRUE(trackers.back().is_rule);
+  EXPECT_FALSE(trackers.back().is_augmented);
+  std::set<std::vector<std::string>> distinct;
+  for (const auto& t : trackers) {
+    std::vector<std::string> intents;
+    for (const auto& e : t.events)
+      if (e.type == data::EventType::kUser) intents.push_back(e.name);
+    EXPECT_TRUE(distinct.insert(intents).second) << t.name;
+    if (!t.is_rule) EXPECT_EQ(t.is_augmented, intents.size() > 1) << t.name;
+  }
+
+  // A small factor caps the glued trackers (10 per factor) and draws them the
+  // same way every time.
+  options.augmentation_factor = 1;
+  const auto capped = GenerateTrackers(Graph(two), kDomain, options);
+  size_t augmented = 0;
+  for (const auto& t : capped) augmented += t.is_augmented;
+  EXPECT_GE(augmented, 1u);
+  EXPECT_LE(augmented, 10u);
+  EXPECT_EQ(Names(capped), Names(GenerateTrackers(Graph(two), kDomain, options)));
+  options.augmentation_factor = 0;
+  EXPECT_EQ(GenerateTrackers(Graph(two), kDomain, options).size(), 3u);
+}
+
+TEST(GenerateTrackers, RemoveDuplicatesKeepsOneTrackerPerDialogueStates) {
+  // Two openings with the same states (entity values do not reach states)
+  // meet at a checkpoint: the conversation goes on once.
+  const std::string yaml =
+      "stories:\n"
+      "- story: x1\n  steps:\n  - intent: inform\n    entities:\n    - city: Rome\n  - action: utter_ok\n"
+      "  - checkpoint: c\n"
+      "- story: x2\n  steps:\n  - intent: inform\n    entities:\n    - city: Oslo\n  - action: utter_ok\n"
+      "  - checkpoint: c\n"
+      "- story: y\n  steps:\n  - checkpoint: c\n  - intent: bye\n  - action: utter_bye\n"
+      "- story: y again\n  steps:\n  - intent: inform\n    entities:\n    - city: Rome\n  - action: utter_ok\n"
+      "  - intent: bye\n  - action: utter_bye\n";
+  TrackerOptions options;
+  EXPECT_EQ(GenerateTrackers(Graph(yaml), kDomain, options).size(), 3u);  // off: every conversation
+  options.remove_duplicates = true;
+  const auto trackers = GenerateTrackers(Graph(yaml), kDomain, options);
+  ASSERT_EQ(trackers.size(), 1u);
+  EXPECT_EQ(trackers[0].events.size(), 4u);
+  // Texts tell user turns apart: stories that differ in them are both kept.
+  const std::string texts = "stories:\n"
+                            "- story: t1\n  steps:\n  - intent: greet\n    user: hi\n  - action: utter_greet\n"
+                            "- story: t2\n  steps:\n  - intent: greet\n    user: hello\n  - action: utter_greet\n";
+  EXPECT_EQ(GenerateTrackers(Graph(texts), kDomain, options).size(), 2u);
+}
+
+TEST(GenerateTrackers, UniqueLastNumStatesStopsTrackersWhoseRecentStatesWereSeen) {
+  const std::string yaml = "stories:\n"
+                           "- story: s1\n  steps:\n  - intent: a\n  - action: utter_a\n  - intent: b\n"
+                           "  - action: utter_b\n  - checkpoint: c\n"
+                           "- story: s2\n  steps:\n  - intent: z\n  - action: utter_z\n  - intent: b\n"
+                           "  - action: utter_b\n  - checkpoint: c\n"
+                           "- story: end\n  steps:\n  - checkpoint: c\n  - intent: bye\n  - action: utter_bye\n";
+  TrackerOptions options;
+  options.remove_duplicates = true;
+  auto trackers = GenerateTrackers(Graph(yaml), kDomain, options);
+  EXPECT_EQ(Names(trackers), (std::vector<std::string>{"s1 > end", "s2 > end"}));
+  // The last two states at `c` (utter_b after b) are the same for both: s2's
+  // tracker stops at the checkpoint, kept as it is (its whole history is new).
+  options.unique_last_num_states = 2;
+  trackers = GenerateTrackers(Graph(yaml), kDomain, options);
+  ASSERT_EQ(Names(trackers), (std::vector<std::string>{"s2", "s1 > end"}));
+  EXPECT_EQ(trackers[0].events.size(), 4u);
+  EXPECT_EQ(trackers[1].events.size(), 6u);
+}
+
+TEST(GenerateTrackers, CheckpointSlotConditionsAndLoopsThroughCheckpoints) {
+  const Json domain = {{"slots", {{"mood", {{"type", "text"}}}}}};
+  const std::string yaml = "stories:\n"
+                           "- story: happy\n  steps:\n  - intent: great\n  - slot_was_set:\n    - mood: good\n"
+                           "  - action: utter_ok\n  - checkpoint: c\n"
+                           "- story: sad\n  steps:\n  - intent: sad\n  - slot_was_set:\n    - mood: bad\n"
+                           "  - action: utter_ok\n  - checkpoint: c\n"
+                           "- story: cheer\n  steps:\n  - checkpoint: c\n    slot_was_set:\n    - mood: bad\n"
+                           "  - action: utter_cheer\n";
+  TrackerOptions options;
+  options.remove_duplicates = true;
+  const auto trackers = GenerateTrackers(Graph(yaml), domain, options);
+  // Only the sad conversation satisfies the checkpoint. The happy one waits at
+  // a checkpoint that was used, so it is neither continued nor kept (as Rasa).
+  EXPECT_EQ(Names(trackers), (std::vector<std::string>{"sad > cheer"}));
+
+  // A loop through a checkpoint is followed again in later rounds until no
+  // round reaches a new checkpoint, then generation stops.
+  const std::string loop = "stories:\n"
+                           "- story: start\n  steps:\n  - intent: greet\n  - action: utter_menu\n  - checkpoint: menu\n"
+                           "- story: again\n  steps:\n  - checkpoint: menu\n  - intent: more\n  - action: utter_menu\n"
+                           "  - checkpoint: menu\n"
+                           "- story: done\n  steps:\n  - checkpoint: menu\n  - intent: bye\n  - action: utter_bye\n";
+  const auto looped = GenerateTrackers(Graph(loop), kDomain, options);
+  const std::vector<std::string> list = Names(looped);
+  const std::set<std::string> names(list.begin(), list.end());
+  EXPECT_TRUE(names.count("start > done"));
+  EXPECT_TRUE(names.count("start > again > done"));
+  size_t longest = 0;
+  for (const auto& t : looped) longest = std::max(longest, t.events.size());
+  EXPECT_GE(longest, 8u);  // greet, more, more, bye: the loop went round twice
+  EXPECT_LE(looped.size(), 10u);
 }
 
 TEST(ActionExamples, RasaStatesBeforeEachActionFromTheConversationStart) {
@@ -85,7 +194,7 @@ TEST(ActionExamples, RasaStatesBeforeEachActionFromTheConversationStart) {
       Graph("stories:\n- story: s\n  steps:\n  - intent: greet\n  - action: utter_greet\n  - action: utter_ask\n"
             "  - intent: inform\n    entities:\n    - city: Rome\n  - slot_was_set:\n    - city: Rome\n"
             "  - action: utter_ok\n"),
-      {});
+      kDomain, {});
   const Json domain = {{"slots", {{"city", {{"type", "text"}, {"influence_conversation", true}}}}},
                        {"entities", {"city"}}};
   const auto examples = ActionExamples(trackers.at(0), domain);
@@ -111,7 +220,7 @@ TEST(ActionExamples, RulesStartWithTheSnippetActionAndNullMeansMustNotBeSet) {
             "  steps:\n  - intent: greet\n  - action: utter_greet\n"
             "- rule: start\n  conversation_start: true\n  steps:\n  - intent: hi\n  - action: utter_hi\n"
             "  wait_for_user_input: false\n"),
-      {});
+      kDomain, {});
   ASSERT_EQ(trackers.size(), 2u);
   const Json domain = {{"slots", {{"city", {{"type", "text"}}}}}};
   const auto r = ActionExamples(trackers[0], domain);
