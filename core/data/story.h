@@ -34,6 +34,11 @@ struct StoryEvent {
   bool bare_slot = false;        // `slot_was_set: [name]` without a value
   std::vector<StoryEvent> alternatives;  // kOr
   util::SourceLocation location;
+  // At prediction time only (kAction): the action was predicted by a rule that
+  // no story has (PolicyPrediction::hide_rule_turn, Rasa's ActionExecuted
+  // flag). Policies that learn from stories leave such turns out of the
+  // history. Never read from files.
+  bool hide_rule_turn = false;
 
   // True for `user:` text without an intent and for `bot:` text: the turns
   // that make a project END_TO_END (SPEC §1.2).

@@ -185,20 +185,6 @@ Features StateFeatures(const State& s, const nlu::Precomputations* pre) {
   return out;
 }
 
-// Leaves rule-only slots and loops out of states (they never appear in the
-// stories TED learns from).
-void RemoveRuleOnly(std::vector<State>& states, const Json& rule_only) {
-  if (!rule_only.is_object()) return;
-  for (State& s : states) {
-    if (s.contains("slots"))
-      for (const Json& slot : rule_only.value("rule_only_slots", Json::array())) s["slots"].erase(slot.get<std::string>());
-    if (s.contains("slots") && s["slots"].empty()) s.erase("slots");
-    for (const Json& loop : rule_only.value("rule_only_loops", Json::array()))
-      if (s.contains("active_loop") && s["active_loop"].value("name", "") == loop.get<std::string>())
-        s.erase("active_loop");
-  }
-}
-
 // The last `max_history` states (all when max_history <= 0).
 std::vector<State> LastStates(std::vector<State> states, int max_history) {
   if (max_history > 0 && states.size() > static_cast<size_t>(max_history))
@@ -839,9 +825,6 @@ class TEDPolicy : public graph::Component {
     torch::Tensor sims, hidden;
   };
   Scored Score(std::vector<State> states, const graph::Inputs& in) const {
-    auto rule_only = in.find("rule_only_data");
-    if (rule_only != in.end() && rule_only->second.value.has_value())
-      RemoveRuleOnly(states, *std::any_cast<std::shared_ptr<const Json>>(rule_only->second.value));
     torch::NoGradGuard no_grad;
     Rng rng(0, torch::kCPU);
     std::vector<int64_t> lengths;
@@ -867,7 +850,7 @@ class TEDPolicy : public graph::Component {
         auto it = std::find(labels_.begin(), labels_.end(), intent);
         if (it != labels_.end() && !ignored_.count(intent)) {
           const size_t label = static_cast<size_t>(it - labels_.begin());
-          std::vector<State> states = policy::ConversationStates(events, domain);
+          std::vector<State> states = policy::StoryPolicyStates(events, domain, policy::RuleOnlyDataOf(in));
           states.pop_back();
           const torch::Tensor sims = Score(Window(std::move(states)), in).sims;
           if (label < thresholds_.size() && sims[static_cast<int64_t>(label)].item<double>() < thresholds_[label])
@@ -882,14 +865,15 @@ class TEDPolicy : public graph::Component {
       auto confidences = [&](const torch::Tensor& sims) {
         return Confidences(sims.unsqueeze(0), options_.similarity.model_confidence).squeeze(0).contiguous();
       };
-      Scored chosen = Score(Window(policy::ConversationStates(events, domain)), in);
+      Scored chosen = Score(Window(policy::StoryPolicyStates(events, domain, policy::RuleOnlyDataOf(in))), in);
       torch::Tensor conf = confidences(chosen.sims);
       const auto last_user = std::find_if(events.rbegin(), events.rend(),
                                           [](const data::StoryEvent& e) { return e.type == data::EventType::kUser; });
       if (user_text_ && last_user != events.rend() && !last_user->text.empty()) {
         bool by_text = last_user->name.empty();
         if (!by_text) {
-          Scored text = Score(Window(policy::ConversationStates(*WithLastUserText(events), domain)), in);
+          const auto with_text = WithLastUserText(events);
+          Scored text = Score(Window(policy::StoryPolicyStates(*with_text, domain, policy::RuleOnlyDataOf(in))), in);
           torch::Tensor text_conf = confidences(text.sims);
           by_text = text.sims.max().item<double>() > chosen.sims.max().item<double>() &&
                     text_conf.max().item<double>() >= options_.e2e_confidence_threshold;

@@ -69,9 +69,7 @@ class MemoizationPolicy : public graph::Component {
     auto prediction = EmptyPrediction(actions, name_, config_.value("priority", 3));
     const int max_history = memory_.is_object() ? memory_.value("max_history", -1) : -1;
     auto key_of = [&](const std::vector<data::StoryEvent>& events) {
-      DialogueTracker t(domain);
-      for (const data::StoryEvent& e : events) t.Apply(e);
-      std::vector<State> states = t.PastStates();
+      std::vector<State> states = StoryPolicyStates(events, domain, RuleOnlyDataOf(in));
       const size_t keep = max_history < 0 ? states.size() : std::min(states.size(), static_cast<size_t>(max_history));
       return Json(std::vector<State>(states.end() - static_cast<std::ptrdiff_t>(keep), states.end())).dump();
     };

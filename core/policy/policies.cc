@@ -87,6 +87,13 @@ class DefaultPolicyPredictionEnsemble : public graph::Component {
 
 }  // namespace
 
+const Json& RuleOnlyDataOf(const graph::Inputs& in) {
+  static const Json kNone = Json::object();
+  auto it = in.find("rule_only_data");
+  if (it == in.end() || !it->second.value.has_value()) return kNone;
+  return *std::any_cast<std::shared_ptr<const Json>>(it->second.value);
+}
+
 void RegisterPolicyComponents() {
   static std::once_flag once;
   std::call_once(once, [] {

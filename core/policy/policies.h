@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "core/graph/component.h"
 #include "core/policy/trackers.h"
 
 namespace trainyard::policy {
@@ -53,6 +54,10 @@ inline void SetProbability(PolicyPrediction& prediction, const std::vector<std::
   for (size_t i = 0; i < actions.size() && i < prediction.probabilities.size(); ++i)
     if (actions[i] == action) prediction.probabilities[i] = probability;
 }
+
+// The `rule_only_data` input of a policy's prediction (an empty object when
+// there is none): for StoryPolicyStates.
+const Json& RuleOnlyDataOf(const graph::Inputs& in);
 
 // Registers TrainingTrackerProvider and the policies implemented so far.
 void RegisterPolicyComponents();

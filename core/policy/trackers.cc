@@ -297,9 +297,7 @@ std::vector<StoryEvent> ExplicitEvents(const std::vector<StoryEvent>& events, bo
   std::vector<StoryEvent> out;
   out.reserve(events.size() + events.size() / 2 + 2);
   auto is_listen = [](const StoryEvent& e) { return e.type == EventType::kAction && e.name == kActionListen; };
-  StoryEvent listen;
-  listen.type = EventType::kAction;
-  listen.name = kActionListen;
+  StoryEvent listen = Listen();
   for (const StoryEvent& e : events) {
     if (e.type == EventType::kUser && (out.empty() || !is_listen(out.back()))) {
       out.push_back(listen);
@@ -579,10 +577,51 @@ bool FirstActionIsUnpredictable(const TrainingTracker& tracker) {
          tracker.events.front().name != kActionListen;
 }
 
-std::vector<State> ConversationStates(const std::vector<StoryEvent>& events, const Json& domain) {
+namespace {
+
+void RemoveRuleOnly(State& s, const Json& rule_only) {
+  if (!rule_only.is_object()) return;
+  if (s.contains("slots")) {
+    for (const Json& slot : rule_only.value("rule_only_slots", Json::array())) s["slots"].erase(slot.get<std::string>());
+    if (s["slots"].empty()) s.erase("slots");
+  }
+  for (const Json& loop : rule_only.value("rule_only_loops", Json::array()))
+    if (s.contains("active_loop") && s["active_loop"].value("name", "") == loop.get<std::string>())
+      s.erase("active_loop");
+}
+
+}  // namespace
+
+std::vector<State> StoryPolicyStates(const std::vector<StoryEvent>& events, const Json& domain,
+                                     const Json& rule_only_data) {
   DialogueTracker t(domain);
-  for (const StoryEvent& e : ExplicitEvents(events, false)) t.Apply(e);
-  return t.PastStates();
+  std::vector<State> out;
+  Json last_visible_action;  // the previous action as the last visible turn saw it
+  bool hidden = false;
+  // `t` is the conversation before an action flagged `hide`, or at its end.
+  auto visit = [&](bool hide) {
+    State s = t.CurrentState();
+    if (!hidden) last_visible_action = s.contains("prev_action") ? s["prev_action"] : Json();
+    // A loop's happy path goes on as hidden or visible as it was.
+    const bool loop_goes_on = !t.active_loop().empty() && t.latest_action() == t.active_loop();
+    if (!loop_goes_on) hidden = hide;
+    if (hidden) return;
+    RemoveRuleOnly(s, rule_only_data);
+    const bool after_listen = s.contains("prev_action") && s["prev_action"].value("action_name", "") == kActionListen;
+    if (!out.empty() && !after_listen) {
+      // Between user turns the user part is the last visible state's.
+      if (out.back().contains("user")) s["user"] = out.back()["user"];
+      else s.erase("user");
+    }
+    if (!last_visible_action.is_null()) s["prev_action"] = last_visible_action;
+    out.push_back(std::move(s));
+  };
+  for (const StoryEvent& e : ExplicitEvents(events, false)) {
+    if (e.type == EventType::kAction && e.name != kActionUnlikelyIntent) visit(e.hide_rule_turn);
+    t.Apply(e);
+  }
+  visit(false);
+  return out;
 }
 
 std::vector<std::string> ActionNames(const Json& domain) {

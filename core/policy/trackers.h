@@ -142,9 +142,14 @@ bool FirstActionIsUnpredictable(const TrainingTracker& tracker);
 std::vector<std::pair<std::vector<State>, std::string>> ActionExamples(const TrainingTracker& tracker,
                                                                       const Json& domain);
 
-// The states of a conversation so far (`events` as they happened, listens
-// optional): the state before each past action, then the current state.
-std::vector<State> ConversationStates(const std::vector<data::StoryEvent>& events, const Json& domain);
+// The states a policy that learns from stories (memoization, TED,
+// UnexpecTED) reads at prediction, as Rasa builds them for such policies:
+// the turns of rules that no story has (actions with hide_rule_turn) left
+// out, rule-only slots and loops (`rule_only_data`: {"rule_only_slots",
+// "rule_only_loops"}, what RulePolicy stored) removed, and after a hidden
+// turn the last visible action and user turn standing in for the hidden ones.
+std::vector<State> StoryPolicyStates(const std::vector<data::StoryEvent>& events, const Json& domain,
+                                     const Json& rule_only_data);
 
 // Every action a model can predict, in Rasa's order: the default actions, the
 // domain's actions, its utter_ responses not listed as actions, forms, and

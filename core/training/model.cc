@@ -100,6 +100,8 @@ nlohmann::ordered_json Model::PredictNextAction(const std::vector<data::StoryEve
           {"confidence", prediction.probabilities.empty() ? 0.0 : prediction.probabilities[best]},
           {"policy", prediction.policy},
           {"end_to_end", prediction.is_end_to_end_prediction},
+          // Set it on the action when it runs (StoryEvent::hide_rule_turn).
+          {"hide_rule_turn", prediction.hide_rule_turn},
           {"entities", EntitiesJson(prediction.entities)}};
 }
 

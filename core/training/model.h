@@ -42,7 +42,9 @@ class Model {
   // The next action for a conversation given as its events so far:
   // {"action": name, "confidence": p, "policy": "policy_<i>_<Name>",
   //  "end_to_end": whether TED went by the user's text, "entities": what TED
-  //  found in that text ({"entity", "start", "end", "value"})}.
+  //  found in that text ({"entity", "start", "end", "value"}), "hide_rule_turn":
+  //  a rule no story has predicted it: pass the action back with
+  //  StoryEvent::hide_rule_turn set, so that the story policies look past it}.
   // Throws util::InvalidConfigError for a model trained without policies.
   nlohmann::ordered_json PredictNextAction(const std::vector<data::StoryEvent>& events) const;
 

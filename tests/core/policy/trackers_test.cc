@@ -94,7 +94,9 @@ TEST(GenerateTrackers, AugmentationGluesFinishedStoriesToStoriesFromTheStartForT
     for (const auto& e : t.events)
       if (e.type == data::EventType::kUser) intents.push_back(e.name);
     EXPECT_TRUE(distinct.insert(intents).second) << t.name;
-    if (!t.is_rule) EXPECT_EQ(t.is_augmented, intents.size() > 1) << t.name;
+    if (!t.is_rule) {
+      EXPECT_EQ(t.is_augmented, intents.size() > 1) << t.name;
+    }
   }
 
   // A small factor caps the glued trackers (10 per factor) and draws them the

@@ -10,8 +10,11 @@
 
 #include "client/cli.h"
 #include "core/training/train.h"
+#include "core/training/model.h"
 #include "core/util/fs.h"
 #include "tests/core/data/project_fixture.h"
+#include "tests/support/story_events.h"
+#include "tests/support/test_helpers.h"
 
 namespace fs = std::filesystem;
 
@@ -113,6 +116,42 @@ TEST_F(TestCoreCommandTest, BareTestRunsBothParts) {
       << err.str();
   EXPECT_TRUE(fs::exists(dir_.path() / "both" / "story_report.json"));
   EXPECT_TRUE(fs::exists(dir_.path() / "both" / "intent_report.json"));
+}
+
+// A rule that no story has: the story policies look past its turns (Rasa's
+// hide_rule_turn), so that a story which starts after it is still recalled.
+TEST(RuleTurns, StoryPoliciesLookPastTurnsOfRulesNoStoryHas) {
+  testing::TempDir dir;
+  dir.Write("domain.yml", "version: \"3.1\"\nintents: [greet, chitchat]\nresponses:\n  utter_greet: [{text: hi}]\n"
+                          "  utter_chitchat: [{text: fun}]\n");
+  dir.Write("data/rules.yml", "version: \"3.1\"\nrules:\n- rule: greet\n  steps:\n  - intent: greet\n"
+                              "  - action: utter_greet\n");
+  dir.Write("data/stories.yml", "version: \"3.1\"\nstories:\n- story: chitchat\n  steps:\n  - intent: chitchat\n"
+                                "  - action: utter_chitchat\n");
+  dir.Write("config.yml", "recipe: default.v1\nlanguage: en\npolicies:\n  - name: MemoizationPolicy\n"
+                          "  - name: RulePolicy\n");
+  ::setenv("TRAINYARD_CACHE_DIR", (dir.path() / "cache").c_str(), 1);
+  const TrainingResult r = TrainCore(trainyard::testing::ProjectTrainOptions(dir.path(), "config", "m"));
+  ::unsetenv("TRAINYARD_CACHE_DIR");
+  ASSERT_TRUE(r.model.has_value());
+  const auto model = Model::Load(*r.model);
+  using namespace trainyard::testing::events;
+  const auto greeted = model->PredictNextAction({User("greet")});
+  EXPECT_EQ(greeted["action"], "utter_greet");
+  EXPECT_EQ(greeted["hide_rule_turn"], true);
+  data::StoryEvent utter = Action("utter_greet"), listen = Action("action_listen");
+  utter.hide_rule_turn = true;
+  const auto listened = model->PredictNextAction({User("greet"), utter});
+  EXPECT_EQ(listened["action"], "action_listen");
+  EXPECT_EQ(listened["hide_rule_turn"], true);
+  listen.hide_rule_turn = true;
+  const auto p = model->PredictNextAction({User("greet"), utter, listen, User("chitchat")});
+  EXPECT_EQ(p["action"], "utter_chitchat") << p.dump();
+  EXPECT_NE(p["policy"].get<std::string>().find("MemoizationPolicy"), std::string::npos) << p.dump();
+  EXPECT_EQ(p["hide_rule_turn"], false);
+  // Unflagged, the greeting stays in memoization's history, and no story has that.
+  const auto q = model->PredictNextAction({User("greet"), Action("utter_greet"), Action("action_listen"), User("chitchat")});
+  EXPECT_NE(q["action"], "utter_chitchat") << q.dump();
 }
 
 }  // namespace
