@@ -18,13 +18,13 @@
 // Entity recognition (entity_recognition, end-to-end stories whose user texts
 // annotate entities): each token's NLU features, embedded, next to the
 // dialogue transformer's output at that user turn, scored per BILOU tag and
-// decoded by a CRF. Entities are predicted for the last user text when the
-// prediction right after it went by the text, as Rasa's TED does. Unlike
-// Rasa's, the tokens get no transformer of their own (the featurizers' token
-// windows give them context), and roles and groups are not tagged.
+// decoded by a CRF. The tokens go through a one-layer transformer of their
+// own first, as in Rasa's TED. Entities are predicted for the last user text
+// when the prediction right after it went by the text, as Rasa's TED does;
+// roles and groups are not tagged (Rasa's TED tags entity types only).
 //
-// Not yet: hiding rule turns from the history (rule-only slots and loops are
-// removed).
+// At prediction the dialogue states are the story policies' (StoryPolicyStates):
+// turns of rules no story has are hidden, rule-only slots and loops removed.
 
 #include <algorithm>
 #include <chrono>
@@ -324,7 +324,13 @@ class TedModelImpl : public torch::nn::Module {
     if (entity.tags > 1) {
       token_input = register_module("token_input", SparseDense(std::max<int64_t>(1, entity.token_vocabulary),
                                                               kTokenUnits, rng));
-      tag_logits = register_module("tag_logits", Dense(kTokenUnits + dialogue_units, entity.tags, 1.0, true, rng));
+      // The user text's own transformer (Rasa's TED: one layer for TEXT, not
+      // unidirectional: that is the dialogue's).
+      TransformerOptions text = TransformerOptionsOf(o, o.drop_rate_dialogue);
+      text.layers = 1;
+      text.unidirectional = false;
+      token_encoder = register_module("token_encoder", TransformerEncoder(kTokenUnits, text, rng));
+      tag_logits = register_module("tag_logits", Dense(text.units + dialogue_units, entity.tags, 1.0, true, rng));
       crf = register_module("crf", Crf(entity.tags, rng));
     }
   }
@@ -336,9 +342,11 @@ class TedModelImpl : public torch::nn::Module {
                           bool training, const Rng& rng, double drop_rate) {
     const torch::Device device = hidden.device();
     torch::Tensor x = Dropout(torch::relu(token_input->forward(tokens, 0.0, training, rng)), drop_rate, training, rng);
+    const Packing packing = Packing::FromLengths(lengths, device);
+    x = token_encoder->forward(x, packing, training, rng);
     const torch::Tensor counts = torch::tensor(lengths, torch::TensorOptions().dtype(torch::kLong)).to(device);
     x = torch::cat({x, hidden.repeat_interleave(counts, 0)}, 1);
-    return Packing::FromLengths(lengths, device).Unpack(tag_logits->forward(x));
+    return packing.Unpack(tag_logits->forward(x));
   }
 
   // The embedding of each sequence's last turn: [B, E].
@@ -372,7 +380,7 @@ class TedModelImpl : public torch::nn::Module {
   }
 
   SparseDense input{nullptr}, token_input{nullptr};
-  TransformerEncoder encoder{nullptr};
+  TransformerEncoder encoder{nullptr}, token_encoder{nullptr};
   Dense dialogue_embed{nullptr}, label_input{nullptr}, label_embed{nullptr}, tag_logits{nullptr};
   Crf crf{nullptr};
 
@@ -967,7 +975,8 @@ Json TedDefaults() {
 void RegisterTedPolicy() {
   for (const bool intents : {false, true}) {
     graph::ComponentImplementation impl;
-    impl.version = "4";  // 2: ted.json lists "labels"; 3: texts featurized by the NLU pipeline; 4: entities
+    impl.version = "5";  // 2: ted.json lists "labels"; 3: texts featurized by the NLU pipeline; 4: entities;
+                         // 5: the entity tokens' transformer
     impl.defaults = TedDefaults();
     if (intents) {
       // UnexpecTEDIntentPolicy's differences from TED's defaults.
