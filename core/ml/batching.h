@@ -14,10 +14,10 @@ namespace trainyard::ml {
 int BatchSizeForEpoch(int first, int last, int epoch, int epochs);
 
 // The batches of one epoch, as indices into the examples. "sequence":
-// shuffled. "balanced": every label is spread evenly over the epoch, so each
-// batch holds the labels in proportion to their frequency and no label is
-// bunched into a few batches. (Lengths need no grouping: the models pack
-// sequences, so padding costs no FLOPs outside attention.)
+// shuffled. "balanced": Rasa's balanced batching (labels take turns, rare
+// ones repeated within the epoch; see batching.cc). (Lengths need no
+// grouping: the models pack sequences, so padding costs no FLOPs outside
+// attention.)
 std::vector<std::vector<size_t>> MakeBatches(const std::vector<int>& labels, int batch_size,
                                              const std::string& strategy, std::mt19937_64& rng);
 

@@ -1092,7 +1092,8 @@ Json ResponseSelectorDefaults() {
 }
 
 // 2: L2 only where Rasa's DIET has it (not the transformer's inner layers; the CRF transitions).
-constexpr const char* kDietVersion = "2";
+// 3: Rasa's balanced batching.
+constexpr const char* kDietVersion = "3";
 
 void RegisterDietClassifier() {
   nlu::RegisterNluComponent<DietClassifier>("DIETClassifier", DietDefaults(), kDietVersion);

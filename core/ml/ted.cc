@@ -975,8 +975,8 @@ Json TedDefaults() {
 void RegisterTedPolicy() {
   for (const bool intents : {false, true}) {
     graph::ComponentImplementation impl;
-    impl.version = "5";  // 2: ted.json lists "labels"; 3: texts featurized by the NLU pipeline; 4: entities;
-                         // 5: the entity tokens' transformer
+    impl.version = "6";  // 2: ted.json lists "labels"; 3: texts featurized by the NLU pipeline; 4: entities;
+                         // 5: the entity tokens' transformer; 6: Rasa's balanced batching
     impl.defaults = TedDefaults();
     if (intents) {
       // UnexpecTEDIntentPolicy's differences from TED's defaults.

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 #include <random>
 #include <set>
 
@@ -212,21 +213,43 @@ TEST(LazyAdamTest, UpdatesTouchedRowsLikeAdamAndLeavesOthers) {
   EXPECT_FALSE(torch::equal(after[1], before[1]));
 }
 
-TEST(BatchingTest, BalancedBatchesCoverEveryExampleOnceAndMixLabels) {
+TEST(BatchingTest, BalancedBatchesRepeatRareLabelsAsRasaDoes) {
+  // 60, 20 and 10 examples, batches of 10: turns of 7, 3 and 2 examples. The
+  // rarest label is through after 5 turns, the middle one after 7, the
+  // largest after 9, which ends the epoch; labels already through sit out
+  // every other turn (rounds 6 and 8), so they give 2 and 3 more each in
+  // round 7 or 9 (round 9 ends when the largest label is through).
   std::vector<int> labels;
   for (int i = 0; i < 90; ++i) labels.push_back(i < 60 ? 0 : i < 80 ? 1 : 2);
-  std::mt19937_64 rng(1);
-  const auto batches = MakeBatches(labels, 10, "balanced", rng);
-  ASSERT_EQ(batches.size(), 9u);
-  std::set<size_t> seen;
-  for (const auto& b : batches) {
-    std::set<int> kinds;
-    for (size_t i : b) {
-      EXPECT_TRUE(seen.insert(i).second);
-      kinds.insert(labels[i]);
+  for (uint64_t seed : {1u, 2u, 3u}) {
+    std::mt19937_64 rng(seed);
+    const auto batches = MakeBatches(labels, 10, "balanced", rng);
+    std::map<size_t, int> times;
+    std::map<int, int> per_label;
+    size_t total = 0;
+    for (size_t b = 0; b < batches.size(); ++b) {
+      if (b + 1 < batches.size()) {
+        EXPECT_EQ(batches[b].size(), 10u);
+      }
+      for (size_t i : batches[b]) {
+        ++times[i];
+        ++per_label[labels[i]];
+        ++total;
+      }
     }
-    EXPECT_GE(kinds.size(), 2u);  // no batch is all one label
+    EXPECT_EQ(times.size(), 90u);  // every example at least once
+    EXPECT_EQ(per_label[0], 60);   // the largest label once
+    EXPECT_GE(per_label[1], 20);
+    EXPECT_LE(per_label[1], 23);
+    EXPECT_GE(per_label[2], 12);   // round 7 at least
+    EXPECT_LE(per_label[2], 14);
+    EXPECT_EQ(total, static_cast<size_t>(per_label[0] + per_label[1] + per_label[2]));
   }
+  std::mt19937_64 rng(1);
+  const auto sequence = MakeBatches(labels, 10, "sequence", rng);
+  std::set<size_t> seen;
+  for (const auto& b : sequence)
+    for (size_t i : b) EXPECT_TRUE(seen.insert(i).second);
   EXPECT_EQ(seen.size(), 90u);
   EXPECT_EQ(BatchSizeForEpoch(64, 128, 0, 200), 64);
   EXPECT_EQ(BatchSizeForEpoch(64, 128, 199, 200), 128);
