@@ -186,6 +186,10 @@ std::vector<TrainingTracker> StoryTrackers(const data::StoryGraph& graph, const 
   bool reached = false;
   for (int round = 0; !reached || round < augmentation_rounds;) {
     if (Count(active) == 0) break;
+    if (Count(active) + finished.size() + story_ends.size() > options.tracker_limit) {
+      cut = true;  // checkpoint loops that never settle would go on forever
+      break;
+    }
     std::set<std::string> unused;
     for (size_t i : graph.ordered_steps()) {
       const data::StoryStep& step = steps[i];

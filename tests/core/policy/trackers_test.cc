@@ -189,6 +189,11 @@ TEST(GenerateTrackers, CheckpointSlotConditionsAndLoopsThroughCheckpoints) {
   for (const auto& t : looped) longest = std::max(longest, t.events.size());
   EXPECT_GE(longest, 8u);  // greet, more, more, bye: the loop went round twice
   EXPECT_LE(looped.size(), 10u);
+  // A limit stops the rounds with a warning.
+  options.tracker_limit = 2;
+  std::vector<std::string> warnings;
+  EXPECT_LE(GenerateTrackers(Graph(loop), kDomain, options, &warnings).size(), 2u);
+  EXPECT_EQ(warnings.size(), 1u);
 }
 
 TEST(ActionExamples, RasaStatesBeforeEachActionFromTheConversationStart) {
