@@ -79,16 +79,16 @@ std::string StatesKey(const std::vector<State>& states, size_t last_n) {
   return key;
 }
 
-std::string FullKey(const Partial& p) { return StatesKey(p.state.PastStates(), 0) + '\x1e' + p.texts; }
+// The whole history's key: its states and its user texts.
+std::string FullKey(const std::vector<State>& states, const std::string& texts) {
+  return StatesKey(states, 0) + '\x1e' + texts;
+}
 
 // A finished story's key: its states once it listens at the end, as a story does.
 std::string StoryEndKey(const Partial& p) {
-  if (p.listening || p.tracker.events.empty()) return FullKey(p);
-  const StoryEvent& last = p.tracker.events.back();
-  if (last.type != EventType::kAction || last.name == data::kRuleSnippetAction) return FullKey(p);
   DialogueTracker ended = p.state;
-  ended.Apply(Listen());
-  return StatesKey(ended.PastStates(), 0) + '\x1e' + p.texts;
+  if (!p.listening) ended.Apply(Listen());
+  return FullKey(ended.PastStates(), p.texts);
 }
 
 bool Satisfies(const Partial& p, const data::Checkpoint& checkpoint) {
@@ -110,7 +110,7 @@ std::vector<Partial> RemoveDuplicates(std::vector<Partial> incoming, size_t last
   std::vector<Partial> unique;
   for (Partial& p : incoming) {
     const std::vector<State> states = p.state.PastStates();
-    const std::string full = StatesKey(states, 0) + '\x1e' + p.texts;
+    const std::string full = FullKey(states, p.texts);
     if (step_seen.count(full)) continue;
     if (last_n == 0) {
       unique.push_back(std::move(p));
@@ -145,17 +145,9 @@ std::vector<Partial> Process(const data::StoryStep& step, const std::vector<Part
       }
       Partial p = in;
       std::string& name = p.tracker.name;
-      if (name.empty()) {
-        name = step.block_name;
-      } else if (!step.block_name.empty()) {
-        bool named = false;
-        for (size_t at = 0; at <= name.size() && !named;) {
-          const size_t end = std::min(name.find(" > ", at), name.size());
-          named = name.compare(at, end - at, step.block_name) == 0 && end - at == step.block_name.size();
-          at = end + 3;
-        }
-        if (!named) name += " > " + step.block_name;
-      }
+      const bool named = (" > " + name + " > ").find(" > " + step.block_name + " > ") != std::string::npos;
+      if (name.empty()) name = step.block_name;
+      else if (!step.block_name.empty() && !named) name += " > " + step.block_name;  // each block named once
       for (const StoryEvent& e : events) Apply(p, e);
       out.push_back(std::move(p));
     }
@@ -586,7 +578,8 @@ namespace {
 void RemoveRuleOnly(State& s, const Json& rule_only) {
   if (!rule_only.is_object()) return;
   if (s.contains("slots")) {
-    for (const Json& slot : rule_only.value("rule_only_slots", Json::array())) s["slots"].erase(slot.get<std::string>());
+    for (const Json& slot : rule_only.value("rule_only_slots", Json::array()))
+      s["slots"].erase(slot.get<std::string>());
     if (s["slots"].empty()) s.erase("slots");
   }
   for (const Json& loop : rule_only.value("rule_only_loops", Json::array()))
