@@ -416,7 +416,8 @@ class DietModelImpl : public torch::nn::Module {
         x = x.index_copy(0, to_swap, before.index_select(0, others));
       }
     }
-    if (transformer) x = transformer->forward(x, b.packing, training, rng);
+    // Rasa passes the transformer's output through a GELU before anything reads it.
+    if (transformer) x = torch::gelu(transformer->forward(x, b.packing, training, rng));
     return x;
   }
 
@@ -743,7 +744,8 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
   if (old_model) WarmStart(model_, old_model, layout_, old_layout, name());
   model_->to(device);
 
-  // Optimisers: LazyAdam for the sparse input tables, Adam for the rest.
+  // Optimisers: LazyAdam for the sparse input tables (moving them as Adam
+  // does; flushed before the weights are read), Adam for the rest.
   // L2 (Keras' regularizer λ·Σw²: weight decay 2·λ) where Rasa's DIET has
   // it: the kernels of the input, feed-forward, embedding and tag layers, the
   // transformer's input projection and the CRFs' transitions; the
@@ -860,7 +862,10 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
       metrics["m_acc"] = mask_acc_sum / n;
     }
     const bool last = epoch + 1 == o.epochs;
-    if (!eval_ids.empty() && ((epoch + 1) % o.evaluate_every == 0 || last)) {
+    const bool evaluating = !eval_ids.empty() && ((epoch + 1) % o.evaluate_every == 0 || last);
+    if (evaluating || last)
+      for (LazyAdam& l : lazy) l.Flush();
+    if (evaluating) {
       const EvalResult r = evaluate(eval_ids);
       if (o.intent_classification) metrics["val_i_acc"] = r.intent_accuracy;
       if (o.entity_recognition) metrics["val_e_f1"] = r.entity_f1;
@@ -1092,8 +1097,9 @@ Json ResponseSelectorDefaults() {
 }
 
 // 2: L2 only where Rasa's DIET has it (not the transformer's inner layers; the CRF transitions).
-// 3: Rasa's balanced batching.
-constexpr const char* kDietVersion = "3";
+// 3: Rasa's balanced batching. 4: a GELU on the transformer's output; the sparse input tables move as
+// under dense Adam.
+constexpr const char* kDietVersion = "4";
 
 void RegisterDietClassifier() {
   nlu::RegisterNluComponent<DietClassifier>("DIETClassifier", DietDefaults(), kDietVersion);

@@ -1,6 +1,8 @@
 #include "core/ml/layers.h"
 
+#include <array>
 #include <cmath>
+#include <map>
 #include <limits>
 
 #include <ATen/Parallel.h>
@@ -428,6 +430,71 @@ LazyAdam::LazyAdam(torch::Tensor weight, double learning_rate, double l2, double
     : weight_(std::move(weight)), lr_(learning_rate), l2_(l2), beta1_(beta1), beta2_(beta2), epsilon_(epsilon) {
   m_ = torch::zeros_like(weight_);
   v_ = torch::zeros_like(weight_);
+  last_.assign(static_cast<size_t>(weight_.size(0)), 0);
+}
+
+double LazyAdam::UpdateFactor(int64_t last, int64_t until) {
+  // With a zero gradient, step j = last + k moves the row by
+  // lr · (b1^k m / c1(j)) / sqrt(b2^k v / c2(j)) = lr · r^k · sqrt(c2(j)) / c1(j) · m / sqrt(v),
+  // r = b1 / sqrt(b2) < 1: the terms fade geometrically, so the sum stops
+  // once they no longer count.
+  while (static_cast<int64_t>(bias_.size()) <= until) {
+    const double j = static_cast<double>(bias_.size());
+    bias_.push_back(j == 0 ? 0.0 : std::sqrt(1 - std::pow(beta2_, j)) / (1 - std::pow(beta1_, j)));
+  }
+  const double r = beta1_ / std::sqrt(beta2_);
+  double total = 0, rk = 1;
+  for (int64_t j = last + 1; j <= until; ++j) {
+    rk *= r;
+    if (rk < 1e-12) break;
+    total += rk * bias_[static_cast<size_t>(j)];
+  }
+  return lr_ * total;
+}
+
+LazyAdam::Owed LazyAdam::Take(const int64_t* rows, int64_t n, int64_t until, int64_t mark) {
+  Owed o;
+  o.update.assign(static_cast<size_t>(n), 0.0f);
+  o.m_decay.assign(static_cast<size_t>(n), 1.0f);
+  o.v_decay.assign(static_cast<size_t>(n), 1.0f);
+  std::map<int64_t, std::array<float, 3>> by_last;  // most rows share a last step
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t& last = last_[static_cast<size_t>(rows[i])];
+    const int64_t from = last;
+    last = mark;
+    if (from >= until || from == 0) continue;  // up to date, or never moved (m = v = 0)
+    auto it = by_last.find(from);
+    if (it == by_last.end()) {
+      const double gap = static_cast<double>(until - from);
+      it = by_last
+               .emplace(from, std::array<float, 3>{static_cast<float>(UpdateFactor(from, until)),
+                                                   static_cast<float>(std::pow(beta1_, gap)),
+                                                   static_cast<float>(std::pow(beta2_, gap))})
+               .first;
+    }
+    o.update[static_cast<size_t>(i)] = it->second[0];
+    o.m_decay[static_cast<size_t>(i)] = it->second[1];
+    o.v_decay[static_cast<size_t>(i)] = it->second[2];
+    o.any = true;
+  }
+  return o;
+}
+
+void LazyAdam::Pay(const torch::Tensor& rows, const Owed& owed) {
+  if (!owed.any) return;
+  auto column = [&](const std::vector<float>& x) {
+    return torch::tensor(x, torch::TensorOptions().dtype(torch::kFloat)).to(weight_.device()).unsqueeze(1);
+  };
+  const torch::Tensor m = m_.index_select(0, rows), v = v_.index_select(0, rows);
+  weight_.index_add_(0, rows, -(column(owed.update) * m / (v.sqrt() + epsilon_)));
+  m_.index_copy_(0, rows, m * column(owed.m_decay));
+  v_.index_copy_(0, rows, v * column(owed.v_decay));
+}
+
+void LazyAdam::Flush() {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor rows = torch::arange(weight_.size(0), torch::TensorOptions().dtype(torch::kLong));
+  Pay(rows.to(weight_.device()), Take(rows.data_ptr<int64_t>(), rows.size(0), step_, step_));
 }
 
 void LazyAdam::Step() {
@@ -444,6 +511,9 @@ void LazyAdam::Step() {
     rows = torch::arange(weight_.size(0), torch::TensorOptions().dtype(torch::kLong).device(weight_.device()));
     values = grad.contiguous();
   }
+  // The steps these rows missed are paid first, then this one.
+  const torch::Tensor cpu_rows = rows.to(torch::kCPU).contiguous();
+  const Owed owed = Take(cpu_rows.data_ptr<int64_t>(), cpu_rows.size(0), step_ - 1, step_);
   const double c1 = 1 - std::pow(beta1_, static_cast<double>(step_));
   const double c2 = 1 - std::pow(beta2_, static_cast<double>(step_));
   if (weight_.is_cpu() && weight_.is_contiguous() && values.scalar_type() == torch::kFloat) {
@@ -462,15 +532,21 @@ void LazyAdam::Step() {
       for (int64_t i = begin; i < end; ++i) {
         const int64_t r = row[i] * width;
         const float* gi = g + i * width;
+        // The missed steps' move and decay first (debt 0: none missed).
+        const float debt = owed.update[static_cast<size_t>(i)];
+        const float m_keep = b1 * owed.m_decay[static_cast<size_t>(i)], v_keep = b2 * owed.v_decay[static_cast<size_t>(i)];
         for (int64_t j = 0; j < width; ++j) {
-          const float grad_j = gi[j] + l2 * w[r + j];
-          const float mj = m[r + j] = b1 * m[r + j] + (1 - b1) * grad_j;
-          const float vj = v[r + j] = b2 * v[r + j] + (1 - b2) * grad_j * grad_j;
-          w[r + j] -= step_size * mj / (std::sqrt(vj * inv_c2) + eps);
+          float wj = w[r + j];
+          if (debt != 0) wj -= debt * m[r + j] / (std::sqrt(v[r + j]) + eps);
+          const float grad_j = gi[j] + l2 * wj;
+          const float mj = m[r + j] = m_keep * m[r + j] + (1 - b1) * grad_j;
+          const float vj = v[r + j] = v_keep * v[r + j] + (1 - b2) * grad_j * grad_j;
+          w[r + j] = wj - step_size * mj / (std::sqrt(vj * inv_c2) + eps);
         }
       }
     });
   } else {
+    Pay(rows, owed);
     torch::Tensor w = weight_.index_select(0, rows);
     if (l2_ > 0) values = values + 2.0 * l2_ * w;
     torch::Tensor m = m_.index_select(0, rows) * beta1_ + values * (1 - beta1_);

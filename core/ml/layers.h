@@ -191,20 +191,41 @@ torch::Tensor Similarities(const torch::Tensor& inputs, const torch::Tensor& can
 // clipped to 0, then normalised).
 torch::Tensor Confidences(const torch::Tensor& similarities, const std::string& model_confidence);
 
-// Adam for an embedding table whose gradient is sparse (TensorFlow's
-// LazyAdam): only the rows present in a step's gradient are updated, so a
-// step costs O(rows touched) instead of O(vocabulary). `l2` adds Keras' L2
-// penalty gradient (2·l2·w) on those rows.
+// Adam for an embedding table whose gradient is sparse, costing O(rows
+// touched) per step instead of O(vocabulary), yet moving the rows as plain
+// (dense) Adam does, as Rasa's DenseForSparse kernels are trained: in dense
+// Adam a row keeps moving on its momentum in the steps its gradient is zero.
+// Those steps are owed to a row until it is next touched (or Flush()): the
+// momentum's and the squared gradient's decay over the missed steps and the
+// sum of the updates they would have made, in closed form (Adam's epsilon
+// taken at the row's last step). `l2` adds Keras' L2 penalty gradient
+// (2·l2·w) on the rows in the gradient only (dense Adam would also shrink
+// the rows absent from a step; left out).
 class LazyAdam {
  public:
   LazyAdam(torch::Tensor weight, double learning_rate, double l2, double beta1 = 0.9, double beta2 = 0.999,
            double epsilon = 1e-7);
   void Step();
+  // Every row brought up to the current step (before the weights are read).
+  void Flush();
 
  private:
+  // What rows owe for the steps after their last one up to `until`: per row
+  // the update factor (times m / (sqrt(v) + eps)) and m's and v's decay.
+  struct Owed {
+    std::vector<float> update, m_decay, v_decay;
+    bool any = false;
+  };
+  // The debts of `n` rows (their last step becomes `mark`).
+  Owed Take(const int64_t* rows, int64_t n, int64_t until, int64_t mark);
+  void Pay(const torch::Tensor& rows, const Owed& owed);  // the tensor version, any device
+  double UpdateFactor(int64_t last, int64_t until);
+
   torch::Tensor weight_, m_, v_;
   double lr_, l2_, beta1_, beta2_, epsilon_;
   int64_t step_ = 0;
+  std::vector<int64_t> last_;  // per row: the step its update was last applied
+  std::vector<double> bias_;   // per step j: Adam's bias corrections sqrt(1 - b2^j) / (1 - b1^j)
 };
 
 }  // namespace trainyard::ml

@@ -343,7 +343,7 @@ class TedModelImpl : public torch::nn::Module {
     const torch::Device device = hidden.device();
     torch::Tensor x = Dropout(torch::relu(token_input->forward(tokens, 0.0, training, rng)), drop_rate, training, rng);
     const Packing packing = Packing::FromLengths(lengths, device);
-    x = token_encoder->forward(x, packing, training, rng);
+    x = torch::gelu(token_encoder->forward(x, packing, training, rng));  // Rasa's GELU after a transformer
     const torch::Tensor counts = torch::tensor(lengths, torch::TensorOptions().dtype(torch::kLong)).to(device);
     x = torch::cat({x, hidden.repeat_interleave(counts, 0)}, 1);
     return packing.Unpack(tag_logits->forward(x));
@@ -360,7 +360,7 @@ class TedModelImpl : public torch::nn::Module {
     torch::Tensor x = input->forward(rows, 0.0, training, rng);
     if (encoder) {
       const Packing packing = Packing::FromLengths(lengths, device);
-      x = encoder->forward(x, packing, training, rng);
+      x = torch::gelu(encoder->forward(x, packing, training, rng));  // Rasa's GELU after a transformer
     }
     std::vector<int64_t> last;
     int64_t offset = 0;
@@ -776,6 +776,8 @@ class TEDPolicy : public graph::Component {
       if (model_->crf) metrics["e_loss"] = e_loss_sum / n;
       if (c.progress) c.progress(graph::Progress{epoch + 1, o.epochs, metrics});
     }
+    lazy.Flush();
+    if (lazy_tokens) lazy_tokens->Flush();
     model_->eval();
     thresholds_.clear();
     if (intents_) {
@@ -975,8 +977,9 @@ Json TedDefaults() {
 void RegisterTedPolicy() {
   for (const bool intents : {false, true}) {
     graph::ComponentImplementation impl;
-    impl.version = "6";  // 2: ted.json lists "labels"; 3: texts featurized by the NLU pipeline; 4: entities;
-                         // 5: the entity tokens' transformer; 6: Rasa's balanced batching
+    impl.version = "7";  // 2: ted.json lists "labels"; 3: texts featurized by the NLU pipeline; 4: entities;
+                         // 5: the entity tokens' transformer; 6: Rasa's balanced batching; 7: a GELU on the
+                         // transformers' output, the sparse input tables move as under dense Adam
     impl.defaults = TedDefaults();
     if (intents) {
       // UnexpecTEDIntentPolicy's differences from TED's defaults.

@@ -139,19 +139,22 @@ TEST_F(DietTest, FinetuningGoesOnFromTheOldWeights) {
   ASSERT_TRUE(r.model.has_value());
   EXPECT_EQ(epochs, 3);
   const auto model = training::Model::Load(*r.model);
+  // The order understood: its intent, and both entities as sure as before
+  // finetuning (the base model: 0.96 / 0.92): the old weights kept their
+  // connection masks although the vocabulary grew.
+  auto understood = [](const nlohmann::json& parse) {
+    const auto& e = parse["entities"];
+    return parse["intent"]["name"] == "order_food" && e.size() == 2 && e[0]["value"] == "pizza" &&
+           e[0]["entity"] == "food" && e[1]["value"] == "luigi" && e[1]["entity"] == "restaurant" &&
+           e[0]["confidence_entity"].get<double>() > 0.8 && e[1]["confidence_entity"].get<double>() > 0.8;
+  };
   const auto order = model->Parse("i want a pizza from luigi");
-  EXPECT_EQ(order["intent"]["name"], "order_food");
-  ASSERT_EQ(order["entities"].size(), 2u) << order.dump();
-  EXPECT_EQ(order["entities"][0]["value"], "pizza");
-  EXPECT_EQ(order["entities"][1]["value"], "luigi");
-  // As sure as before finetuning (the base model: 0.96 / 0.92): the old
-  // weights kept their connection masks although the vocabulary grew.
-  for (const auto& e : order["entities"]) EXPECT_GT(e["confidence_entity"].get<double>(), 0.8) << order.dump();
+  EXPECT_TRUE(understood(order)) << order.dump();
   EXPECT_EQ(model->Parse("see you later")["intent"]["name"], "goodbye");
   EXPECT_EQ(model->Parse("fly from berlin to paris")["intent"]["name"], "book_flight");
   // Three epochs from scratch learn far less: the warm start is what kept it.
   const auto fresh = training::Model::Load(TrainWith(Config(3), "fresh"));
-  EXPECT_EQ(fresh->Parse("i want a pizza from luigi")["entities"].size(), 0u);
+  EXPECT_FALSE(understood(fresh->Parse("i want a pizza from luigi"))) << fresh->Parse("i want a pizza from luigi").dump();
 }
 
 // use_masked_language_model: hidden tokens are recovered better as training
