@@ -28,8 +28,57 @@ torch::Tensor Rng::RandInt(int64_t high, at::IntArrayRef shape) const {
   return torch::randint(high, shape, generator_, torch::TensorOptions().dtype(torch::kLong).device(device_));
 }
 
+namespace {
+
+// Inverted dropout on the CPU in one pass: element i is kept when the top 24
+// bits of a hash of (seed, i) (SplitMix64's finalizer) fall at or above
+// `rate`, so the mask needs no generator calls, no storage (backward
+// recomputes it) and comes out the same whatever the number of threads.
+// torch::rand, a comparison and two products cost several times as much. (One
+// hash for two elements was slower: the loop no longer vectorizes.)
+torch::Tensor HashedDropout(const torch::Tensor& x, double rate, uint64_t seed) {
+  const torch::Tensor in = x.contiguous();
+  torch::Tensor out = torch::empty_like(in);
+  const float* src = in.data_ptr<float>();
+  float* dst = out.data_ptr<float>();
+  const float scale = static_cast<float>(1.0 / (1.0 - rate));
+  const uint64_t threshold = static_cast<uint64_t>(std::ceil(rate * 16777216.0));  // of 2^24
+  at::parallel_for(0, in.numel(), 16384, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      uint64_t z = seed + static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ULL;
+      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+      z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+      z ^= z >> 31;
+      dst[i] = (z >> 40) >= threshold ? src[i] * scale : 0.0f;
+    }
+  });
+  return out;
+}
+
+class HashedDropoutFunction : public torch::autograd::Function<HashedDropoutFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, double rate,
+                               int64_t seed) {
+    ctx->saved_data["rate"] = rate;
+    ctx->saved_data["seed"] = seed;
+    return HashedDropout(x, rate, static_cast<uint64_t>(seed));
+  }
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grads) {
+    return {HashedDropout(grads[0], ctx->saved_data["rate"].toDouble(),
+                          static_cast<uint64_t>(ctx->saved_data["seed"].toInt())),
+            torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
 torch::Tensor Dropout(const torch::Tensor& x, double rate, bool training, const Rng& rng) {
   if (!training || rate <= 0) return x;
+  if (x.is_cpu() && x.scalar_type() == torch::kFloat) {
+    const int64_t seed = rng.RandInt(std::numeric_limits<int64_t>::max(), {1}).item<int64_t>();
+    return HashedDropoutFunction::apply(x, rate, seed);
+  }
   return x * rng.Uniform(x.sizes()).ge_(rate).mul_(1.0 / (1.0 - rate));
 }
 

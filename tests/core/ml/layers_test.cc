@@ -189,6 +189,26 @@ TEST(SimilarityLossTest, SeparatedEmbeddingsScoreAndMaskTheirOwnLabel) {
   EXPECT_NEAR(conf[0][1].item<float>(), 0.0f, 1e-6);
 }
 
+TEST(DropoutTest, DropsAtItsRateScalesTheRestAndIsTheSameOnAnyThreadCount) {
+  const torch::Tensor x = torch::ones({300, 1000}).requires_grad_(true);
+  const int threads = torch::get_num_threads();
+  torch::set_num_threads(1);
+  const torch::Tensor one = Dropout(x, 0.2, true, Rng(7, kCpu));
+  torch::set_num_threads(2);
+  const torch::Tensor two = Dropout(x, 0.2, true, Rng(7, kCpu));
+  torch::set_num_threads(threads);
+  EXPECT_TRUE(torch::equal(one, two));
+  const torch::Tensor kept = one.ne(0);
+  EXPECT_NEAR(kept.to(torch::kFloat).mean().item<double>(), 0.8, 0.005);
+  EXPECT_TRUE(torch::allclose(one.masked_select(kept), torch::full({kept.sum().item<int64_t>()}, 1.25f)));
+  // The gradient flows through the kept elements only, scaled alike.
+  (one * 3).sum().backward();
+  EXPECT_TRUE(torch::equal(x.grad(), one.detach() * 3));
+  // Another draw, another mask; no dropout outside training.
+  EXPECT_FALSE(torch::equal(Dropout(x, 0.2, true, Rng(8, kCpu)), one));
+  EXPECT_TRUE(torch::equal(Dropout(x, 0.2, false, Rng(7, kCpu)), x));
+}
+
 TEST(LazyAdamTest, MovesRowsAsDenseAdamDoes) {
   // Steps touching rows {1, 3}, {3}, {5, 3}, {3}: torch's (dense) Adam keeps
   // moving rows 1 and 5 on their momentum in the steps they are absent;
