@@ -22,6 +22,34 @@ void CharNgrams(const std::u32string& text, int min_n, int max_n, std::vector<st
     for (int i = 0; i + n <= len; ++i) out.push_back(util::EncodeUtf8(std::u32string_view(text).substr(i, n)));
 }
 
+// Python's \w, near enough: ASCII letters, digits and '_', and non-ASCII
+// characters other than punctuation, symbols and emoji.
+bool IsWordChar(char32_t c) {
+  if (c < 0x80) return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  if (c < 0xC0) return c == 0xAA || c == 0xB5 || c == 0xBA;  // Latin-1 punctuation and signs
+  if (c == 0xD7 || c == 0xF7) return false;                  // × ÷
+  if (c >= 0x2000 && c < 0x3000) return false;
+  if (c >= 0x3000 && c < 0x3040) return false;                 // CJK punctuation
+  if (c >= 0x1F000 || c == 0xFFFD) return false;
+  return true;
+}
+
+// The words scikit-learn's word analyzer finds with Rasa's token pattern
+// \b\w+\b: the runs of word characters ("what's" -> what, s).
+void WordRuns(const std::string& text, std::vector<std::string>& out) {
+  const std::u32string cps = util::DecodeUtf8(text);
+  for (size_t i = 0; i < cps.size();) {
+    if (!IsWordChar(cps[i])) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < cps.size() && IsWordChar(cps[j])) ++j;
+    out.push_back(util::EncodeUtf8(std::u32string_view(cps).substr(i, j - i)));
+    i = j;
+  }
+}
+
 // scikit-learn's char_wb: n-grams inside each word padded with one space.
 void CharWbNgrams(const std::vector<std::string>& words, int min_n, int max_n, std::vector<std::string>& out) {
   for (const std::string& word : words) {
@@ -41,6 +69,27 @@ void CharWbNgrams(const std::vector<std::string>& words, int min_n, int max_n, s
 
 }  // namespace
 
+// Rasa's number token: a run of ASCII digits standing alone as a word
+// ("5", the two in "10:30", not "5pm") becomes __NUMBER__, so that numbers
+// share their features.
+std::string NumbersReplaced(const std::string& token) {
+  const std::u32string cps = util::DecodeUtf8(token);
+  std::u32string out;
+  auto digit = [](char32_t c) { return c >= '0' && c <= '9'; };
+  for (size_t i = 0; i < cps.size();) {
+    if (!digit(cps[i])) {
+      out.push_back(cps[i++]);
+      continue;
+    }
+    size_t j = i;
+    while (j < cps.size() && digit(cps[j])) ++j;
+    const bool alone = (i == 0 || !IsWordChar(cps[i - 1])) && (j == cps.size() || !IsWordChar(cps[j]));
+    out += alone ? std::u32string(U"__NUMBER__") : cps.substr(i, j - i);
+    i = j;
+  }
+  return util::EncodeUtf8(out);
+}
+
 std::vector<std::string> NgramVocabulary::Ngrams(const std::vector<std::string>& tokens) const {
   std::vector<std::string> out;
   const int lo = std::max(1, options_.min_ngram), hi = std::max(lo, options_.max_ngram);
@@ -49,10 +98,12 @@ std::vector<std::string> NgramVocabulary::Ngrams(const std::vector<std::string>&
   } else if (options_.analyzer == "char_wb") {
     CharWbNgrams(tokens, lo, hi, out);
   } else {
-    const int n_tokens = static_cast<int>(tokens.size());
+    std::vector<std::string> words;
+    for (const std::string& t : tokens) WordRuns(t, words);
+    const int n_words = static_cast<int>(words.size());
     for (int n = lo; n <= hi; ++n)
-      for (int i = 0; i + n <= n_tokens; ++i)
-        out.push_back(util::Join({tokens.begin() + i, tokens.begin() + i + n}, " "));
+      for (int i = 0; i + n <= n_words; ++i)
+        out.push_back(util::Join({words.begin() + i, words.begin() + i + n}, " "));
   }
   return out;
 }
@@ -152,11 +203,12 @@ class CountVectorsFeaturizer : public NluComponent {
  private:
   std::string Lower(const std::string& s) const { return lowercase_ ? util::LowerUtf8(s) : s; }
 
+
   // The tokens of `attribute`: the tokenizer's for text; label names as one token.
   std::vector<std::string> Tokens(const NluMessage& m, const std::string& attribute) const {
     std::vector<std::string> out;
     if (attribute == "text") {
-      for (const Token& t : m.tokens) out.push_back(Lower(t.text));
+      for (const Token& t : m.tokens) out.push_back(Lower(NumbersReplaced(t.text)));
     } else {
       const std::string& label = attribute == "intent"                ? m.data.intent
                                  : attribute == "intent_response_key" ? m.data.intent_response_key
@@ -228,6 +280,7 @@ class CountVectorsFeaturizer : public NluComponent {
 
 void RegisterCountVectorsFeaturizer() {
   graph::ComponentImplementation impl;
+  impl.version = "2";  // 2: numbers as __NUMBER__, the word analyzer's words are Rasa's \w+ runs
   impl.defaults = {{"use_shared_vocab", false}, {"analyzer", "word"}, {"min_ngram", 1}, {"max_ngram", 1},
                    {"min_df", 1},  {"max_df", 1.0},  {"max_features", nullptr},  {"lowercase", true},
                    {"OOV_token", nullptr}, {"OOV_words", Json::array()}, {"use_lemma", true}};

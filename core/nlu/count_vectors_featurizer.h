@@ -11,9 +11,15 @@
 
 namespace trainyard::nlu {
 
+// A token as Rasa's CountVectorsFeaturizer counts it: each run of ASCII
+// digits standing alone as a word becomes __NUMBER__ ("10:30" ->
+// "__NUMBER__:__NUMBER__"; "5pm" stays).
+std::string NumbersReplaced(const std::string& token);
+
 // The n-gram vocabulary and counting of Rasa's CountVectorsFeaturizer (which
 // wraps scikit-learn's CountVectorizer): analyzers "word", "char" and
-// "char_wb", an n-gram range, min_df / max_df (counts or fractions),
+// "char_wb" (the word analyzer's words are the \w+ runs of the tokens, Rasa's
+// token pattern), an n-gram range, min_df / max_df (counts or fractions),
 // max_features, and an optional OOV token. Documents arrive already tokenized
 // and lower-cased. Immutable after Fit; thread-compatible.
 class NgramVocabulary {

@@ -27,6 +27,22 @@ TEST(NgramVocabulary, WordAndCharNgrams) {
   EXPECT_EQ(Vocab("char", 1, 1).Ngrams({"é"}), (V{"é"}));  // code points, not bytes
 }
 
+TEST(NgramVocabulary, WordsAreTheRunsOfWordCharactersInTokens) {
+  // Rasa's token pattern \b\w+\b: "what's" holds two words, "@" none.
+  EXPECT_EQ(Vocab("word", 1, 2).Ngrams({"what's", "@", "up"}), (V{"what", "s", "up", "what s", "s up"}));
+  EXPECT_EQ(Vocab("word", 1, 1).Ngrams({"__number__:__number__", "é_1"}), (V{"__number__", "__number__", "é_1"}));
+}
+
+TEST(CountVectorsFeaturizer, NumbersStandingAloneShareOneToken) {
+  EXPECT_EQ(NumbersReplaced("5"), "__NUMBER__");
+  EXPECT_EQ(NumbersReplaced("10:30"), "__NUMBER__:__NUMBER__");
+  EXPECT_EQ(NumbersReplaced("14.04.1"), "__NUMBER__.__NUMBER__.__NUMBER__");
+  EXPECT_EQ(NumbersReplaced("5pm"), "5pm");
+  EXPECT_EQ(NumbersReplaced("a1"), "a1");
+  EXPECT_EQ(NumbersReplaced("é5"), "é5");
+  EXPECT_EQ(NumbersReplaced("#12"), "#__NUMBER__");
+}
+
 TEST(NgramVocabulary, FitSortsTermsAndAppliesDocumentFrequencyLimits) {
   NgramVocabulary::Options o;
   o.min_df = 2;
