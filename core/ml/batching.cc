@@ -10,6 +10,19 @@ int BatchSizeForEpoch(int first, int last, int epoch, int epochs) {
   return std::max(1, first + static_cast<int>(static_cast<int64_t>(last - first) * epoch / (epochs - 1)));
 }
 
+namespace {
+
+// `stream` cut in order into batches of `bs` (the last may be shorter).
+std::vector<std::vector<size_t>> Cut(const std::vector<size_t>& stream, size_t bs) {
+  std::vector<std::vector<size_t>> batches;
+  for (size_t start = 0; start < stream.size(); start += bs)
+    batches.emplace_back(stream.begin() + static_cast<std::ptrdiff_t>(start),
+                         stream.begin() + static_cast<std::ptrdiff_t>(std::min(stream.size(), start + bs)));
+  return batches;
+}
+
+}  // namespace
+
 std::vector<std::vector<size_t>> MakeBatches(const std::vector<int>& labels, int batch_size, const std::string& strategy,
                                              std::mt19937_64& rng) {
   const size_t n = labels.size();
@@ -17,11 +30,8 @@ std::vector<std::vector<size_t>> MakeBatches(const std::vector<int>& labels, int
   std::vector<size_t> order(n);
   for (size_t i = 0; i < n; ++i) order[i] = i;
   std::shuffle(order.begin(), order.end(), rng);
-  std::vector<std::vector<size_t>> batches;
   if (strategy != "balanced") {
-    for (size_t start = 0; start < n; start += bs)
-      batches.emplace_back(order.begin() + static_cast<std::ptrdiff_t>(start),
-                           order.begin() + static_cast<std::ptrdiff_t>(std::min(n, start + bs)));
+    std::vector<std::vector<size_t>> batches = Cut(order, bs);
     std::shuffle(batches.begin(), batches.end(), rng);
     return batches;
   }
@@ -60,10 +70,7 @@ std::vector<std::vector<size_t>> MakeBatches(const std::vector<int>& labels, int
       if (all_cycled()) break;
     }
   }
-  for (size_t start = 0; start < stream.size(); start += bs)
-    batches.emplace_back(stream.begin() + static_cast<std::ptrdiff_t>(start),
-                         stream.begin() + static_cast<std::ptrdiff_t>(std::min(stream.size(), start + bs)));
-  return batches;
+  return Cut(stream, bs);
 }
 
 }  // namespace trainyard::ml

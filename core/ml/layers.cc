@@ -2,8 +2,8 @@
 
 #include <array>
 #include <cmath>
-#include <map>
 #include <limits>
+#include <map>
 
 #include <ATen/Parallel.h>
 

@@ -203,7 +203,6 @@ class CountVectorsFeaturizer : public NluComponent {
  private:
   std::string Lower(const std::string& s) const { return lowercase_ ? util::LowerUtf8(s) : s; }
 
-
   // The tokens of `attribute`: the tokenizer's for text; label names as one token.
   std::vector<std::string> Tokens(const NluMessage& m, const std::string& attribute) const {
     std::vector<std::string> out;
