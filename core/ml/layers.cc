@@ -542,8 +542,16 @@ void LazyAdam::Pay(const torch::Tensor& rows, const Owed& owed) {
 
 void LazyAdam::Flush() {
   torch::NoGradGuard no_grad;
-  const torch::Tensor rows = torch::arange(weight_.size(0), torch::TensorOptions().dtype(torch::kLong));
-  Pay(rows.to(weight_.device()), Take(rows.data_ptr<int64_t>(), rows.size(0), step_, step_));
+  // In blocks of rows: paying the whole table at once made several table-sized
+  // temporaries (a vocabulary of 65k n-grams x 512 is 134 MB each), which set
+  // the training's peak memory.
+  constexpr int64_t kBlock = 4096;
+  const int64_t n = weight_.size(0);
+  for (int64_t begin = 0; begin < n; begin += kBlock) {
+    const torch::Tensor rows =
+        torch::arange(begin, std::min(n, begin + kBlock), torch::TensorOptions().dtype(torch::kLong));
+    Pay(rows.to(weight_.device()), Take(rows.data_ptr<int64_t>(), rows.size(0), step_, step_));
+  }
 }
 
 void LazyAdam::Step() {
