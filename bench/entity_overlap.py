@@ -2,7 +2,7 @@
 """Entity F1 as the DIET paper and HERMIT score NLU-Benchmark (lenient overlap).
 
 A gold entity counts as found when a predicted entity of the same type shares
-at least one whitespace token with it; a predicted entity is wrong when no gold
+at least one whitespace token (compared by its word) with it; a predicted entity is wrong when no gold
 entity of its type shares a token with it. Precision = found / (found + gold
 not found), recall = found / (found + predictions wrong), as their evaluation
 script counts (the F1 is the same either way round). Reads trainyard's
@@ -16,9 +16,10 @@ import sys
 
 
 def token_sets(text, entities):
-    tokens = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
-    return [(e["entity"], {i for i, (s, t) in enumerate(tokens) if s < e["end"] and t > e["start"]})
-            for e in entities]
+    # An entity is the set of its tokens' words, not of their places: HERMIT's
+    # script compares words (a word that recurs in the text matches either place).
+    tokens = [(m.start(), m.end(), m.group()) for m in re.finditer(r"\S+", text)]
+    return [(e["entity"], {w for s, t, w in tokens if s < e["end"] and t > e["start"]}) for e in entities]
 
 
 def overlap_f1(lines):
