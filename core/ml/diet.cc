@@ -416,8 +416,7 @@ class DietModelImpl : public torch::nn::Module {
         x = x.index_copy(0, to_swap, before.index_select(0, others));
       }
     }
-    // Rasa passes the transformer's output through a GELU before anything reads it.
-    if (transformer) x = torch::gelu(transformer->forward(x, b.packing, training, rng));
+    if (transformer) x = transformer->forward(x, b.packing, training, rng);
     return x;
   }
 

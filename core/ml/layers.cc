@@ -298,7 +298,9 @@ torch::Tensor TransformerEncoderImpl::forward(const torch::Tensor& packed, const
     h = l.ff2->forward(Dropout(h, options_.dropout, training, rng));
     x = x + Dropout(h, options_.dropout, training, rng);
   }
-  return final_norm_->forward(x);
+  // Rasa passes a transformer's output through a GELU before anything reads it
+  // (RasaSequenceLayer, TED's encoders).
+  return torch::gelu(final_norm_->forward(x));
 }
 
 CrfImpl::CrfImpl(int64_t num_tags, const Rng& rng) {

@@ -130,7 +130,7 @@ TransformerOptions TransformerOptionsOf(const ModelOptions& o, double dropout) {
 
 // Rasa's transformer encoder: input projection scaled by sqrt(units) plus
 // sinusoidal positions, pre-norm layers (attention, GELU feed-forward), a
-// final layer norm. Optional relative-position keys/values (Shaw et al.) and
+// final layer norm, then a GELU (as Rasa's callers apply). Optional relative-position keys/values (Shaw et al.) and
 // a causal (unidirectional) mask. Works on packed sequences.
 class TransformerEncoderImpl : public torch::nn::Module {
  public:

@@ -343,7 +343,7 @@ class TedModelImpl : public torch::nn::Module {
     const torch::Device device = hidden.device();
     torch::Tensor x = Dropout(torch::relu(token_input->forward(tokens, 0.0, training, rng)), drop_rate, training, rng);
     const Packing packing = Packing::FromLengths(lengths, device);
-    x = torch::gelu(token_encoder->forward(x, packing, training, rng));  // Rasa's GELU after a transformer
+    x = token_encoder->forward(x, packing, training, rng);
     const torch::Tensor counts = torch::tensor(lengths, torch::TensorOptions().dtype(torch::kLong)).to(device);
     x = torch::cat({x, hidden.repeat_interleave(counts, 0)}, 1);
     return packing.Unpack(tag_logits->forward(x));
@@ -360,7 +360,7 @@ class TedModelImpl : public torch::nn::Module {
     torch::Tensor x = input->forward(rows, 0.0, training, rng);
     if (encoder) {
       const Packing packing = Packing::FromLengths(lengths, device);
-      x = torch::gelu(encoder->forward(x, packing, training, rng));  // Rasa's GELU after a transformer
+      x = encoder->forward(x, packing, training, rng);
     }
     std::vector<int64_t> last;
     int64_t offset = 0;
