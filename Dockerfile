@@ -24,7 +24,7 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DTRAINYARD_BUILD_T
 FROM ${BASE}
 ARG TORCH_RUNTIME=libtorch1.13
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-      libyaml-0-2 libarchive13 libsqlite3-0 libgrpc++1.51 libprotobuf32 libopenblas0-openmp ca-certificates \
+      libyaml-0-2 libarchive13 libsqlite3-0 libgrpc++1.51 libprotobuf32 libopenblas0-openmp libtcmalloc-minimal4 ca-certificates \
       libcurl4 libprometheus-cpp-core1.0 libspdlog1.10 ${TORCH_RUNTIME} \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home /var/lib/trainyard --create-home trainyard
