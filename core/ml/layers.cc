@@ -1,9 +1,11 @@
 #include "core/ml/layers.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
 #include <map>
+#include <vector>
 
 #include <ATen/Parallel.h>
 
@@ -133,9 +135,88 @@ SparseDenseImpl::SparseDenseImpl(int64_t vocabulary, int64_t units, const Rng& r
   bias = register_parameter("bias", torch::zeros({units}));
 }
 
+namespace {
+
+// An embedding bag (sum, per-entry weights) on the CPU whose kernel gradient
+// has one row per distinct index, sorted, each summed by one thread in entry
+// order. libtorch's sparse backward gives a row per entry (nnz x units
+// values), which LazyAdam then had to coalesce: sort and sum, on one thread,
+// ~12 % of a DIET step on NLU-Benchmark.
+class SparseBagFunction : public torch::autograd::Function<SparseBagFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& weight,
+                               const torch::Tensor& indices, const torch::Tensor& offsets,
+                               const torch::Tensor& entry_weights) {
+    ctx->save_for_backward({indices, offsets, entry_weights});
+    ctx->saved_data["vocabulary"] = weight.size(0);
+    return F::embedding_bag(indices, weight,
+                            F::EmbeddingBagFuncOptions().offsets(offsets).mode(torch::kSum).per_sample_weights(
+                                entry_weights));
+  }
+
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor indices = saved[0].contiguous(), offsets = saved[1].contiguous(),
+                        weights = saved[2].contiguous(), grad = grads[0].contiguous();
+    const int64_t nnz = indices.size(0), bags = offsets.size(0), units = grad.size(1);
+    const int64_t* index = indices.data_ptr<int64_t>();
+    const int64_t* offset = offsets.data_ptr<int64_t>();
+    std::vector<int64_t> bag_of(static_cast<size_t>(nnz));
+    for (int64_t b = 0; b < bags; ++b)
+      for (int64_t e = offset[b]; e < (b + 1 < bags ? offset[b + 1] : nnz); ++e) bag_of[static_cast<size_t>(e)] = b;
+    // Entries ordered by (index, position): equal indices side by side.
+    std::vector<std::pair<int64_t, int64_t>> order(static_cast<size_t>(nnz));
+    for (int64_t e = 0; e < nnz; ++e) order[static_cast<size_t>(e)] = {index[e], e};
+    std::sort(order.begin(), order.end());
+    std::vector<int64_t> rows, starts;
+    for (size_t e = 0; e < order.size(); ++e)
+      if (e == 0 || order[e].first != order[e - 1].first) {
+        rows.push_back(order[e].first);
+        starts.push_back(static_cast<int64_t>(e));
+      }
+    starts.push_back(nnz);
+    const int64_t n = static_cast<int64_t>(rows.size());
+    torch::Tensor values = torch::zeros({n, units}, grad.options());
+    const float* g = grad.data_ptr<float>();
+    const float* w = weights.data_ptr<float>();
+    float* out = values.data_ptr<float>();
+    at::parallel_for(0, n, 16, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        float* dst = out + r * units;
+        for (int64_t e = starts[static_cast<size_t>(r)]; e < starts[static_cast<size_t>(r) + 1]; ++e) {
+          const int64_t entry = order[static_cast<size_t>(e)].second;
+          const float scale = w[entry];
+          const float* src = g + bag_of[static_cast<size_t>(entry)] * units;
+          for (int64_t u = 0; u < units; ++u) dst[u] += scale * src[u];
+        }
+      }
+    });
+    torch::Tensor row_tensor = torch::tensor(rows, torch::kLong).view({1, n});
+    torch::Tensor sparse =
+        torch::sparse_coo_tensor(row_tensor, values, {ctx->saved_data["vocabulary"].toInt(), units});
+    return {sparse, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+// Whether a sparse gradient's rows are sorted and distinct (coalesced, though
+// not flagged so once autograd has stored it).
+bool RowsStrictlyIncrease(const torch::Tensor& sparse) {
+  const torch::Tensor rows = sparse._indices().select(0, 0).to(torch::kCPU).contiguous();
+  const int64_t* r = rows.data_ptr<int64_t>();
+  for (int64_t i = 1; i < rows.size(0); ++i)
+    if (r[i] <= r[i - 1]) return false;
+  return true;
+}
+
+}  // namespace
+
 torch::Tensor SparseDenseImpl::forward(const SparseRows& rows, double drop_rate, bool training, const Rng& rng) {
   torch::Tensor w = rows.weights;
   if (training && drop_rate > 0 && w.numel() > 0) w = Dropout(w, drop_rate, true, rng);
+  if (weight.is_cpu() && weight.scalar_type() == torch::kFloat && w.defined() && w.scalar_type() == torch::kFloat &&
+      weight.requires_grad() && torch::GradMode::is_enabled())
+    return SparseBagFunction::apply(weight, rows.indices, rows.offsets, w) + bias;
   torch::Tensor out = F::embedding_bag(rows.indices, weight,
                                        F::EmbeddingBagFuncOptions()
                                            .offsets(rows.offsets)
@@ -563,9 +644,9 @@ void LazyAdam::Step() {
   ++step_;
   torch::Tensor rows, values;
   if (grad.is_sparse()) {
-    grad = grad.coalesce();
-    rows = grad.indices().select(0, 0).contiguous();
-    values = grad.values().contiguous();
+    if (!grad.is_coalesced() && !RowsStrictlyIncrease(grad)) grad = grad.coalesce();
+    rows = grad._indices().select(0, 0).contiguous();
+    values = grad._values().contiguous();
   } else {
     rows = torch::arange(weight_.size(0), torch::TensorOptions().dtype(torch::kLong).device(weight_.device()));
     values = grad.contiguous();

@@ -250,6 +250,30 @@ TEST(LazyAdamTest, MovesRowsAsDenseAdamDoes) {
   for (int r : {0, 2, 4, 4999, 9999}) EXPECT_TRUE(torch::equal(after[r], before[r])) << r;
 }
 
+TEST(SparseDenseTest, KernelGradientHasOneSortedRowPerDistinctIndex) {
+  // Bags {7, 2, 7}, {} and {2, 40, 2, 2}: the kernel's gradient is the dense
+  // one's on rows 2, 7 and 40 and nothing else, each row once.
+  Rng rng(4, kCpu);
+  SparseDense layer(50, 3, rng);
+  SparseRows rows{torch::tensor({7, 2, 7, 2, 40, 2, 2}, torch::kLong), torch::tensor({0, 3, 3}, torch::kLong),
+                  torch::tensor({0.5f, 1.0f, 2.0f, -1.0f, 3.0f, 0.25f, 4.0f})};
+  const torch::Tensor target = torch::arange(9, torch::kFloat).view({3, 3});
+  (layer->forward(rows, 0.0, false, rng) * target).sum().backward();
+  const torch::Tensor grad = layer->weight.grad();
+  ASSERT_TRUE(grad.is_sparse());
+  EXPECT_TRUE(torch::equal(grad._indices(), torch::tensor({2, 7, 40}, torch::kLong).view({1, 3})));
+
+  torch::Tensor dense = layer->weight.detach().clone().requires_grad_(true);
+  namespace F = torch::nn::functional;
+  (F::embedding_bag(rows.indices, dense,
+                    F::EmbeddingBagFuncOptions().offsets(rows.offsets).mode(torch::kSum).per_sample_weights(
+                        rows.weights)) *
+   target)
+      .sum()
+      .backward();
+  EXPECT_TRUE(torch::allclose(grad.to_dense(), dense.grad(), 1e-6, 1e-6)) << grad.to_dense() << dense.grad();
+}
+
 TEST(BatchingTest, BalancedBatchesRepeatRareLabelsAsRasaDoes) {
   // 60, 20 and 10 examples, batches of 10: turns of 7, 3 and 2 examples. The
   // rarest label is through after 5 turns, the middle one after 7, the
