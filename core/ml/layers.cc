@@ -14,6 +14,18 @@
 namespace trainyard::ml {
 namespace F = torch::nn::functional;
 
+// The hand-written loops below (dropout, LazyAdam, the sparse kernel's
+// gradient) are compiled three times and picked when the program loads:
+// AVX-512, AVX2 and the baseline x86-64 (SSE2) the rest is built for. The
+// dropout hash's 64-bit products only vectorize with AVX-512 (6x faster than
+// SSE2 on its own). Arithmetic may differ in the last bit between CPUs (fused
+// multiply-adds), as libtorch's own kernels do; on one machine it is the same.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define TRAINYARD_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define TRAINYARD_VECTOR_CLONES
+#endif
+
 Rng::Rng(uint64_t seed, const torch::Device& device) : device_(device) {
   if (device.is_cpu()) {
     generator_ = at::make_generator<at::CPUGeneratorImpl>(seed);
@@ -38,6 +50,17 @@ namespace {
 // recomputes it) and comes out the same whatever the number of threads.
 // torch::rand, a comparison and two products cost several times as much. (One
 // hash for two elements was slower: the loop no longer vectorizes.)
+TRAINYARD_VECTOR_CLONES void HashedDropoutRange(const float* src, float* dst, int64_t begin, int64_t end,
+                                                uint64_t seed, uint64_t threshold, float scale) {
+  for (int64_t i = begin; i < end; ++i) {
+    uint64_t z = seed + static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    dst[i] = (z >> 40) >= threshold ? src[i] * scale : 0.0f;
+  }
+}
+
 torch::Tensor HashedDropout(const torch::Tensor& x, double rate, uint64_t seed) {
   const torch::Tensor in = x.contiguous();
   torch::Tensor out = torch::empty_like(in);
@@ -46,13 +69,7 @@ torch::Tensor HashedDropout(const torch::Tensor& x, double rate, uint64_t seed) 
   const float scale = static_cast<float>(1.0 / (1.0 - rate));
   const uint64_t threshold = static_cast<uint64_t>(std::ceil(rate * 16777216.0));  // of 2^24
   at::parallel_for(0, in.numel(), 16384, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      uint64_t z = seed + static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ULL;
-      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-      z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-      z ^= z >> 31;
-      dst[i] = (z >> 40) >= threshold ? src[i] * scale : 0.0f;
-    }
+    HashedDropoutRange(src, dst, begin, end, seed, threshold, scale);
   });
   return out;
 }
@@ -137,6 +154,10 @@ SparseDenseImpl::SparseDenseImpl(int64_t vocabulary, int64_t units, const Rng& r
 
 namespace {
 
+TRAINYARD_VECTOR_CLONES void AddScaled(float* dst, const float* src, float scale, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] += scale * src[i];
+}
+
 // An embedding bag (sum, per-entry weights) on the CPU whose kernel gradient
 // has one row per distinct index, sorted, each summed by one thread in entry
 // order. libtorch's sparse backward gives a row per entry (nnz x units
@@ -187,8 +208,7 @@ class SparseBagFunction : public torch::autograd::Function<SparseBagFunction> {
         for (int64_t e = starts[static_cast<size_t>(r)]; e < starts[static_cast<size_t>(r) + 1]; ++e) {
           const int64_t entry = order[static_cast<size_t>(e)].second;
           const float scale = w[entry];
-          const float* src = g + bag_of[static_cast<size_t>(entry)] * units;
-          for (int64_t u = 0; u < units; ++u) dst[u] += scale * src[u];
+          AddScaled(dst, g + bag_of[static_cast<size_t>(entry)] * units, scale, units);
         }
       }
     });
@@ -637,6 +657,27 @@ void LazyAdam::Flush() {
   }
 }
 
+namespace {
+
+// One row's Adam step after its owed moves (LazyAdam::Step's fused pass).
+struct AdamRowStep {
+  float b1, b2, l2, step_size, inv_c2, eps, debt, m_keep, v_keep;
+};
+
+TRAINYARD_VECTOR_CLONES void AdamRow(const AdamRowStep& s, const float* g, float* w, float* m, float* v,
+                                     int64_t width) {
+  for (int64_t j = 0; j < width; ++j) {
+    float wj = w[j];
+    if (s.debt != 0) wj -= s.debt * m[j] / (std::sqrt(v[j]) + s.eps);
+    const float grad_j = g[j] + s.l2 * wj;
+    const float mj = m[j] = s.m_keep * m[j] + (1 - s.b1) * grad_j;
+    const float vj = v[j] = s.v_keep * v[j] + (1 - s.b2) * grad_j * grad_j;
+    w[j] = wj - s.step_size * mj / (std::sqrt(vj * s.inv_c2) + s.eps);
+  }
+}
+
+}  // namespace
+
 void LazyAdam::Step() {
   torch::NoGradGuard no_grad;
   torch::Tensor grad = weight_.grad();
@@ -671,18 +712,11 @@ void LazyAdam::Step() {
     at::parallel_for(0, n, 64, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) {
         const int64_t r = row[i] * width;
-        const float* gi = g + i * width;
         // The missed steps' move and decay first (debt 0: none missed).
         const float debt = owed.update[static_cast<size_t>(i)];
         const float m_keep = b1 * owed.m_decay[static_cast<size_t>(i)], v_keep = b2 * owed.v_decay[static_cast<size_t>(i)];
-        for (int64_t j = 0; j < width; ++j) {
-          float wj = w[r + j];
-          if (debt != 0) wj -= debt * m[r + j] / (std::sqrt(v[r + j]) + eps);
-          const float grad_j = gi[j] + l2 * wj;
-          const float mj = m[r + j] = m_keep * m[r + j] + (1 - b1) * grad_j;
-          const float vj = v[r + j] = v_keep * v[r + j] + (1 - b2) * grad_j * grad_j;
-          w[r + j] = wj - step_size * mj / (std::sqrt(vj * inv_c2) + eps);
-        }
+        const AdamRowStep step{b1, b2, l2, step_size, inv_c2, eps, debt, m_keep, v_keep};
+        AdamRow(step, g + i * width, w + r, m + r, v + r, width);
       }
     });
   } else {
