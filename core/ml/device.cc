@@ -1,6 +1,10 @@
 #include "core/ml/device.h"
 
+#include <mutex>
+#include <set>
 #include <thread>
+
+#include <ATen/Parallel.h>
 
 #include <torch/torch.h>
 
@@ -35,6 +39,16 @@ std::string ResolveDevice(const std::string& requested, bool* fell_back) {
 void SetComputeThreads(int threads) {
   const int n = threads > 0 ? threads : static_cast<int>(util::AvailableCores());
   if (torch::get_num_threads() != n) torch::set_num_threads(n);
+}
+
+int OwnLoopThreads(int64_t n) {
+  std::mutex mutex;
+  std::set<std::thread::id> seen;
+  at::parallel_for(0, n, 1, [&](int64_t, int64_t) {
+    const std::lock_guard<std::mutex> lock(mutex);
+    seen.insert(std::this_thread::get_id());
+  });
+  return static_cast<int>(seen.size());
 }
 
 }  // namespace trainyard::ml

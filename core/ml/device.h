@@ -2,6 +2,7 @@
 
 // Device and thread choice for libtorch components. libtorch-free header.
 
+#include <cstdint>
 #include <string>
 
 namespace trainyard::ml {
@@ -16,5 +17,10 @@ bool CudaAvailable();
 
 // Sets libtorch's intra-op threads: `threads` > 0, else every core.
 void SetComputeThreads(int threads);
+
+// How many threads at::parallel_for gives this library's own loops (dropout,
+// LazyAdam, sparse gradients) over `n` items: 1 when the library was built
+// without OpenMP, whatever libtorch's thread count.
+int OwnLoopThreads(int64_t n);
 
 }  // namespace trainyard::ml

@@ -327,5 +327,16 @@ TEST(DeviceTest, CudaRequestFallsBackToCpuOnlyWithoutCuda) {
   EXPECT_THROW(ResolveDevice("cuda:x"), std::exception);
 }
 
+TEST(DeviceTest, OwnLoopsShareTheWorkOverLibtorchsThreads) {
+  // Our loops run at::parallel_for, which only spreads work when this
+  // library is built with OpenMP (else dropout, LazyAdam and the sparse
+  // gradients run on one thread while the other cores wait).
+  const int threads = torch::get_num_threads();
+  torch::set_num_threads(2);
+  const int used = OwnLoopThreads(64);
+  torch::set_num_threads(threads);
+  EXPECT_EQ(used, 2);
+}
+
 }  // namespace
 }  // namespace trainyard::ml
