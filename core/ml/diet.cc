@@ -1097,8 +1097,8 @@ Json ResponseSelectorDefaults() {
 
 // 2: L2 only where Rasa's DIET has it (not the transformer's inner layers; the CRF transitions).
 // 3: Rasa's balanced batching. 4: a GELU on the transformer's output; the sparse input tables move as
-// under dense Adam.
-constexpr const char* kDietVersion = "4";
+// under dense Adam. 5: negatives sampled without replacement, as Rasa samples them.
+constexpr const char* kDietVersion = "5";
 
 void RegisterDietClassifier() {
   nlu::RegisterNluComponent<DietClassifier>("DIETClassifier", DietDefaults(), kDietVersion);

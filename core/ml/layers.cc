@@ -529,12 +529,16 @@ SimilarityLossResult DotProductLoss(const SimilarityOptions& o, const torch::Ten
                                     const torch::Tensor& all_labels, const torch::Tensor& all_label_ids,
                                     const Rng& rng) {
   const int64_t B = inputs.size(0), K = all_labels.size(0);
-  const int64_t k_labels = std::max<int64_t>(1, std::min<int64_t>(o.negatives, K - 1));
-  const int64_t k_inputs = std::max<int64_t>(1, std::min<int64_t>(o.negatives, B - 1));
-  // Sampled negatives (uniform, with replacement); a negative that shares the
-  // positive's label is masked out.
-  torch::Tensor label_pick = rng.RandInt(K, {B, k_labels});
-  torch::Tensor input_pick = rng.RandInt(B, {B, k_inputs});
+  // As Rasa samples them: for each input, `negatives` distinct candidates
+  // (all of them when there are fewer) among all labels and among the batch's
+  // inputs; a candidate that shares the positive's label (the input itself
+  // among them) is masked out.
+  const auto distinct = [&](int64_t candidates) {
+    const int64_t k = std::max<int64_t>(1, std::min<int64_t>(o.negatives, candidates));
+    return std::get<1>(rng.Uniform({B, candidates}).topk(k, 1));
+  };
+  const torch::Tensor label_pick = distinct(K), input_pick = distinct(B);
+  const int64_t k_labels = label_pick.size(1), k_inputs = input_pick.size(1);
   torch::Tensor neg_labels = all_labels.index_select(0, label_pick.flatten()).view({B, k_labels, -1});
   torch::Tensor neg_inputs = inputs.index_select(0, input_pick.flatten()).view({B, k_inputs, -1});
   torch::Tensor ids = label_ids.unsqueeze(1);

@@ -977,9 +977,10 @@ Json TedDefaults() {
 void RegisterTedPolicy() {
   for (const bool intents : {false, true}) {
     graph::ComponentImplementation impl;
-    impl.version = "7";  // 2: ted.json lists "labels"; 3: texts featurized by the NLU pipeline; 4: entities;
+    impl.version = "8";  // 2: ted.json lists "labels"; 3: texts featurized by the NLU pipeline; 4: entities;
                          // 5: the entity tokens' transformer; 6: Rasa's balanced batching; 7: a GELU on the
-                         // transformers' output, the sparse input tables move as under dense Adam
+                         // transformers' output, the sparse input tables move as under dense Adam; 8: negatives
+                         // sampled without replacement
     impl.defaults = TedDefaults();
     if (intents) {
       // UnexpecTEDIntentPolicy's differences from TED's defaults.

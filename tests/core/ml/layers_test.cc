@@ -189,6 +189,32 @@ TEST(SimilarityLossTest, SeparatedEmbeddingsScoreAndMaskTheirOwnLabel) {
   EXPECT_NEAR(conf[0][1].item<float>(), 0.0f, 1e-6);
 }
 
+TEST(SimilarityLossTest, NegativesAreDistinctCandidatesAsRasaSamplesThem) {
+  // With more negatives asked for than there are candidates, each other label
+  // and each other input of the batch is a negative exactly once, whatever the
+  // draw (sampling with replacement would repeat some and miss others): the
+  // loss is the softmax cross-entropy over all of them.
+  SimilarityOptions o;
+  o.negatives = 20;
+  const torch::Tensor all = torch::tensor({{1.0f, 0.0f}, {0.0f, 2.0f}, {-1.0f, 1.0f}});
+  const torch::Tensor ids = torch::arange(3, torch::kLong);
+  const torch::Tensor inputs = torch::tensor({{0.5f, 0.2f}, {0.1f, 0.9f}, {-0.3f, 0.4f}});
+  double expected = 0;
+  for (int64_t b = 0; b < 3; ++b) {
+    std::vector<torch::Tensor> logits = {(inputs[b] * all[b]).sum()};
+    for (int64_t j = 0; j < 3; ++j) {
+      if (j == b) continue;
+      for (const torch::Tensor& x : {(inputs[b] * all[j]).sum(), (all[b] * all[j]).sum(),
+                                     (inputs[b] * inputs[j]).sum(), (all[b] * inputs[j]).sum()})
+        logits.push_back(x);
+    }
+    expected += (torch::logsumexp(torch::stack(logits), 0) - logits[0]).item<double>() / 3;
+  }
+  for (uint64_t seed : {1, 2, 3, 4})
+    EXPECT_NEAR(DotProductLoss(o, inputs, all, ids, all, ids, Rng(seed, kCpu)).loss.item<double>(), expected, 1e-5)
+        << "seed " << seed;
+}
+
 TEST(DropoutTest, DropsAtItsRateScalesTheRestAndIsTheSameOnAnyThreadCount) {
   const torch::Tensor x = torch::ones({300, 1000}).requires_grad_(true);
   const int threads = torch::get_num_threads();
