@@ -1097,8 +1097,9 @@ Json ResponseSelectorDefaults() {
 
 // 2: L2 only where Rasa's DIET has it (not the transformer's inner layers; the CRF transitions).
 // 3: Rasa's balanced batching. 4: a GELU on the transformer's output; the sparse input tables move as
-// under dense Adam. 5: negatives sampled without replacement, as Rasa samples them.
-constexpr const char* kDietVersion = "5";
+// under dense Adam. 5: negatives sampled without replacement, as Rasa samples them. 6: sparse input
+// dropout keeps the surviving values unscaled, as Rasa's SparseDropout does.
+constexpr const char* kDietVersion = "6";
 
 void RegisterDietClassifier() {
   nlu::RegisterNluComponent<DietClassifier>("DIETClassifier", DietDefaults(), kDietVersion);

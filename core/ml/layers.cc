@@ -44,7 +44,7 @@ torch::Tensor Rng::RandInt(int64_t high, at::IntArrayRef shape) const {
 
 namespace {
 
-// Inverted dropout on the CPU in one pass: element i is kept when the top 24
+// Dropout on the CPU in one pass: element i is kept (times `keep_scale`) when the top 24
 // bits of a hash of (seed, i) (SplitMix64's finalizer) fall at or above
 // `rate`, so the mask needs no generator calls, no storage (backward
 // recomputes it) and comes out the same whatever the number of threads.
@@ -61,12 +61,12 @@ TRAINYARD_VECTOR_CLONES void HashedDropoutRange(const float* src, float* dst, in
   }
 }
 
-torch::Tensor HashedDropout(const torch::Tensor& x, double rate, uint64_t seed) {
+torch::Tensor HashedDropout(const torch::Tensor& x, double rate, uint64_t seed, double keep_scale) {
   const torch::Tensor in = x.contiguous();
   torch::Tensor out = torch::empty_like(in);
   const float* src = in.data_ptr<float>();
   float* dst = out.data_ptr<float>();
-  const float scale = static_cast<float>(1.0 / (1.0 - rate));
+  const float scale = static_cast<float>(keep_scale);
   const uint64_t threshold = static_cast<uint64_t>(std::ceil(rate * 16777216.0));  // of 2^24
   at::parallel_for(0, in.numel(), 16384, [&](int64_t begin, int64_t end) {
     HashedDropoutRange(src, dst, begin, end, seed, threshold, scale);
@@ -77,28 +77,31 @@ torch::Tensor HashedDropout(const torch::Tensor& x, double rate, uint64_t seed) 
 class HashedDropoutFunction : public torch::autograd::Function<HashedDropoutFunction> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, double rate,
-                               int64_t seed) {
+                               int64_t seed, double keep_scale) {
     ctx->saved_data["rate"] = rate;
     ctx->saved_data["seed"] = seed;
-    return HashedDropout(x, rate, static_cast<uint64_t>(seed));
+    ctx->saved_data["keep_scale"] = keep_scale;
+    return HashedDropout(x, rate, static_cast<uint64_t>(seed), keep_scale);
   }
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
                                                torch::autograd::tensor_list grads) {
     return {HashedDropout(grads[0], ctx->saved_data["rate"].toDouble(),
-                          static_cast<uint64_t>(ctx->saved_data["seed"].toInt())),
-            torch::Tensor(), torch::Tensor()};
+                          static_cast<uint64_t>(ctx->saved_data["seed"].toInt()),
+                          ctx->saved_data["keep_scale"].toDouble()),
+            torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
 }  // namespace
 
-torch::Tensor Dropout(const torch::Tensor& x, double rate, bool training, const Rng& rng) {
+torch::Tensor Dropout(const torch::Tensor& x, double rate, bool training, const Rng& rng, bool rescale) {
   if (!training || rate <= 0) return x;
+  const double keep_scale = rescale ? 1.0 / (1.0 - rate) : 1.0;
   if (x.is_cpu() && x.scalar_type() == torch::kFloat) {
     const int64_t seed = rng.RandInt(std::numeric_limits<int64_t>::max(), {1}).item<int64_t>();
-    return HashedDropoutFunction::apply(x, rate, seed);
+    return HashedDropoutFunction::apply(x, rate, seed, keep_scale);
   }
-  return x * rng.Uniform(x.sizes()).ge_(rate).mul_(1.0 / (1.0 - rate));
+  return x * rng.Uniform(x.sizes()).ge_(rate).mul_(keep_scale);
 }
 
 namespace {
@@ -233,7 +236,8 @@ bool RowsStrictlyIncrease(const torch::Tensor& sparse) {
 
 torch::Tensor SparseDenseImpl::forward(const SparseRows& rows, double drop_rate, bool training, const Rng& rng) {
   torch::Tensor w = rows.weights;
-  if (training && drop_rate > 0 && w.numel() > 0) w = Dropout(w, drop_rate, true, rng);
+  // Rasa's SparseDropout keeps the surviving values as they are (no 1 / (1 - rate)).
+  if (training && drop_rate > 0 && w.numel() > 0) w = Dropout(w, drop_rate, true, rng, /*rescale=*/false);
   if (weight.is_cpu() && weight.scalar_type() == torch::kFloat && w.defined() && w.scalar_type() == torch::kFloat &&
       weight.requires_grad() && torch::GradMode::is_enabled())
     return SparseBagFunction::apply(weight, rows.indices, rows.offsets, w) + bias;

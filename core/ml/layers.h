@@ -33,8 +33,9 @@ class Rng {
   c10::optional<at::Generator> generator_;
 };
 
-// Inverted dropout drawing from `rng`.
-torch::Tensor Dropout(const torch::Tensor& x, double rate, bool training, const Rng& rng);
+// Dropout drawing from `rng`: inverted (kept values scaled by 1 / (1 - rate))
+// unless `rescale` is false, when kept values stay as they are.
+torch::Tensor Dropout(const torch::Tensor& x, double rate, bool training, const Rng& rng, bool rescale = true);
 
 // A dense layer that keeps a fixed random fraction `density` of its kernel's
 // connections (Rasa's RandomlyConnectedDense); density 1 is a plain layer.
@@ -64,8 +65,8 @@ struct SparseRows {
 
 // Sparse features times a [vocabulary, units] kernel (Rasa's DenseForSparse),
 // as an embedding bag with per-entry weights: FLOPs only for non-zeros. With
-// drop_rate > 0 in training, non-zero inputs are dropped (sparse input
-// dropout). The kernel's gradient is sparse: train it with LazyAdam.
+// drop_rate > 0 in training, non-zero inputs are dropped and the rest kept
+// unscaled, as Rasa's SparseDropout does (sparse input dropout). The kernel's gradient is sparse: train it with LazyAdam.
 class SparseDenseImpl : public torch::nn::Module {
  public:
   SparseDenseImpl(int64_t vocabulary, int64_t units, const Rng& rng);

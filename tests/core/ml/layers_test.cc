@@ -233,6 +233,10 @@ TEST(DropoutTest, DropsAtItsRateScalesTheRestAndIsTheSameOnAnyThreadCount) {
   // Another draw, another mask; no dropout outside training.
   EXPECT_FALSE(torch::equal(Dropout(x, 0.2, true, Rng(8, kCpu)), one));
   EXPECT_TRUE(torch::equal(Dropout(x, 0.2, false, Rng(7, kCpu)), x));
+  // Without rescaling the same mask keeps the values as they are.
+  const torch::Tensor plain = Dropout(x, 0.2, true, Rng(7, kCpu), /*rescale=*/false);
+  EXPECT_TRUE(torch::equal(plain.ne(0), kept));
+  EXPECT_TRUE(torch::equal(plain.masked_select(kept), x.masked_select(kept)));
 }
 
 TEST(LazyAdamTest, MovesRowsAsDenseAdamDoes) {
@@ -274,6 +278,27 @@ TEST(LazyAdamTest, MovesRowsAsDenseAdamDoes) {
     EXPECT_FALSE(torch::equal(after[r], before[r])) << r;
   }
   for (int r : {0, 2, 4, 4999, 9999}) EXPECT_TRUE(torch::equal(after[r], before[r])) << r;
+}
+
+TEST(SparseDenseTest, InputDropoutKeepsTheSurvivingValuesUnscaledAsRasa) {
+  // 4000 bags of one input each (index 3, value 1.5): in training with rate
+  // 0.25 about a quarter come out as the bias alone, the rest as exactly
+  // 1.5 x row 3 + bias (Rasa's SparseDropout retains values as they are;
+  // inverted dropout would give 2 x row 3).
+  Rng rng(5, kCpu);
+  SparseDense layer(10, 4, rng);
+  torch::NoGradGuard no_grad;
+  layer->bias.copy_(torch::tensor({0.5f, -1.0f, 2.0f, 0.0f}));
+  const int64_t n = 4000;
+  SparseRows rows{torch::full({n}, 3, torch::kLong), torch::arange(n, torch::kLong), torch::full({n}, 1.5f)};
+  const torch::Tensor out = layer->forward(rows, 0.25, true, rng);
+  const torch::Tensor kept_row = layer->weight[3] * 1.5 + layer->bias;
+  const torch::Tensor kept = (out - kept_row).abs().amax(1).lt(1e-6);
+  const torch::Tensor dropped = (out - layer->bias).abs().amax(1).lt(1e-6);
+  EXPECT_TRUE(kept.logical_xor(dropped).all().item<bool>()) << "each bag is either kept unscaled or dropped";
+  EXPECT_NEAR(dropped.to(torch::kFloat).mean().item<double>(), 0.25, 0.02);
+  // Outside training nothing is dropped.
+  EXPECT_TRUE((layer->forward(rows, 0.25, false, rng) - kept_row).abs().max().item<float>() < 1e-6);
 }
 
 TEST(SparseDenseTest, KernelGradientHasOneSortedRowPerDistinctIndex) {
