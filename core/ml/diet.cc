@@ -4,6 +4,7 @@
 
 #include "core/ml/diet.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -70,6 +71,7 @@ struct DietOptions {
   double regularization = 0.002, density = 0.2, drop_rate = 0.2, drop_rate_attention = 0.0;
   bool sparse_input_dropout = true;
   int evaluate_every = 20, evaluate_examples = 0;
+  int weight_averaging_epochs = 0;  // trainyard's own: 0 keeps the last epoch's weights, as Rasa
   bool intent_classification = true, entity_recognition = true, bilou = true, checkpoint = false,
        renormalize = false, masked_lm = false;
 
@@ -124,6 +126,13 @@ struct DietOptions {
     o.entity_recognition = flag("entity_recognition", true);
     o.bilou = flag("BILOU_flag", true);
     o.checkpoint = flag("checkpoint_model", false);
+    o.weight_averaging_epochs = num("weight_averaging_epochs", 0);
+    if (o.weight_averaging_epochs < 0 || o.weight_averaging_epochs > std::max(o.epochs, 1))
+      throw ConfigError(name, "'weight_averaging_epochs' (" + std::to_string(o.weight_averaging_epochs) +
+                                  ") must be between 0 and 'epochs' (" + std::to_string(o.epochs) + ").");
+    if (o.weight_averaging_epochs > 0 && o.checkpoint)
+      throw ConfigError(name, "'weight_averaging_epochs' and 'checkpoint_model: true' both choose the weights "
+                              "to keep: use one of them.");
     o.renormalize = flag("renormalize_confidences", false);
     o.masked_lm = flag("use_masked_language_model", false);
     if (o.masked_lm && o.layers == 0)
@@ -799,6 +808,11 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
 
   double flops = 0, best_score = -1;
   std::vector<torch::Tensor> best_state;
+  // weight_averaging_epochs: the running mean of the weights at the ends of
+  // the last epochs; the model keeps it (evaluated as the last epoch's).
+  const int averaged_epochs = std::min(o.weight_averaging_epochs, o.epochs);
+  std::vector<torch::Tensor> average;
+  int averaged = 0;
   model_->train();
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
     const int batch_size = BatchSizeForEpoch(o.batch_first, o.batch_last, epoch, o.epochs);
@@ -862,8 +876,21 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
     }
     const bool last = epoch + 1 == o.epochs;
     const bool evaluating = !eval_ids.empty() && ((epoch + 1) % o.evaluate_every == 0 || last);
-    if (evaluating || last)
+    const bool averaging = averaged_epochs > 1 && epoch >= o.epochs - averaged_epochs;
+    if (evaluating || last || averaging)
       for (LazyAdam& l : lazy) l.Flush();
+    if (averaging) {
+      torch::NoGradGuard no_grad;
+      const std::vector<torch::Tensor> params = model_->parameters();
+      if (average.empty())
+        for (const torch::Tensor& p : params) average.push_back(p.detach().clone());
+      else
+        for (size_t i = 0; i < params.size(); ++i)
+          average[i].add_(params[i].detach() - average[i], 1.0 / static_cast<double>(averaged + 1));
+      ++averaged;
+      if (last)
+        for (size_t i = 0; i < params.size(); ++i) params[i].copy_(average[i]);
+    }
     if (evaluating) {
       const EvalResult r = evaluate(eval_ids);
       if (o.intent_classification) metrics["val_i_acc"] = r.intent_accuracy;
@@ -1068,6 +1095,7 @@ Json DietDefaults() {
           {"tensorboard_log_directory", nullptr},
           {"tensorboard_log_level", "epoch"},
           {"checkpoint_model", false},
+          {"weight_averaging_epochs", 0},
           {"featurizers", Json::array()},
           {"split_entities_by_comma", true},
           {"constrain_similarities", false},

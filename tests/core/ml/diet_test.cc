@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <fstream>
 
+#include <torch/torch.h>
+
 #include "core/ml/device.h"
 #include "core/storage/archive.h"
 #include "core/training/model.h"
@@ -256,6 +258,8 @@ TEST_F(DietTest, SameSeedSamePredictionsAcrossTrainingsAndLoads) {
 TEST_F(DietTest, OptionsAreCheckedWithTheComponentNamed) {
   for (const std::string& bad : {std::string("    loss_type: hinge\n"), std::string("    batch_strategy: random\n"),
                                  std::string("    connection_density: 0\n"),
+                                 std::string("    weight_averaging_epochs: 2\n"),  // more than the 1 epoch
+                                 std::string("    weight_averaging_epochs: 1\n    checkpoint_model: true\n"),
                                  std::string("    use_masked_language_model: true\n    number_of_transformer_layers: 0\n")}) {
     dir_.Write("bad.yml", Config(1, bad));
     training::TrainOptions o;
@@ -270,6 +274,53 @@ TEST_F(DietTest, OptionsAreCheckedWithTheComponentNamed) {
       EXPECT_NE(std::string(e.what()).find("DIETClassifier"), std::string::npos) << e.what();
     }
   }
+}
+
+// weight_averaging_epochs: 2 keeps the mean of the weights after the last
+// two epochs. With a fixed batch size and the same held-out evaluation after
+// every epoch (LazyAdam brings every row up to date there, as averaging does),
+// a 4-epoch training is the first 4 epochs of a 5-epoch one, so the kept
+// weights are the mean of those two trainings' (read from the archives).
+TEST_F(DietTest, WeightAveragingKeepsTheMeanOfTheLastEpochsWeights) {
+  auto config = [](int epochs, const std::string& extra) {
+    std::string c = Config(epochs, "    evaluate_on_number_of_examples: 2\n    evaluate_every_number_of_epochs: 1\n" + extra);
+    const std::string grows = "batch_size: [8, 16]";
+    return c.replace(c.find(grows), grows.size(), "batch_size: 8");
+  };
+  auto weights = [this](const fs::path& archive, const std::string& name) {
+    const fs::path dir = dir_.path() / ("unpacked_" + archive.stem().stem().string());
+    if (!fs::exists(dir)) storage::UnpackArchive(archive, dir);
+    for (const auto& entry : fs::recursive_directory_iterator(dir))
+      if (entry.path().filename() == "diet.pt") {
+        // Module::save nests each submodule's archive under its name.
+        torch::serialize::InputArchive in;
+        in.load_from(entry.path().string());
+        std::string rest = name;
+        for (size_t dot = rest.find('.'); dot != std::string::npos; dot = rest.find('.')) {
+          torch::serialize::InputArchive child;
+          in.read(rest.substr(0, dot), child);
+          in = std::move(child);
+          rest = rest.substr(dot + 1);
+        }
+        torch::Tensor t;
+        in.read(rest, t);
+        return t;
+      }
+    ADD_FAILURE() << "no diet.pt in " << archive;
+    return torch::Tensor();
+  };
+  const fs::path four = TrainWith(config(4, ""), "four");
+  const fs::path five = TrainWith(config(5, ""), "five");
+  const fs::path averaged = TrainWith(config(5, "    weight_averaging_epochs: 2\n"), "averaged");
+  for (const std::string name : {"text_embed.weight", "sequence_input.weight", "transformer.layer0_query.weight",
+                                 "crf.transitions"}) {
+    const torch::Tensor last = weights(five, name);
+    const torch::Tensor kept = weights(averaged, name);
+    EXPECT_TRUE(torch::allclose(kept, (weights(four, name) + last) / 2, 1e-5, 1e-6)) << name;
+    EXPECT_FALSE(torch::allclose(kept, last, 1e-3, 1e-4)) << name << ": the last epoch's weights were kept";
+  }
+  // The archive loads and predicts with them.
+  EXPECT_EQ(training::Model::Load(averaged)->Parse("i want a pizza from luigi")["intent_ranking"].size(), 4u);
 }
 
 TEST_F(DietTest, MarginLossLinearNormAndRelativeAttentionTrain) {
