@@ -44,10 +44,11 @@ torch::Tensor Rng::RandInt(int64_t high, at::IntArrayRef shape) const {
 
 namespace {
 
-// Dropout on the CPU in one pass: element i is kept (times `keep_scale`) when the top 24
-// bits of a hash of (seed, i) (SplitMix64's finalizer) fall at or above
-// `rate`, so the mask needs no generator calls, no storage (backward
-// recomputes it) and comes out the same whatever the number of threads.
+// Dropout on the CPU in one pass: element i is kept (times `keep_scale`)
+// when the top 24 bits of a hash of (seed, i) (SplitMix64's finalizer) fall
+// at or above `rate`, so the mask needs no generator calls, no storage
+// (backward recomputes it) and comes out the same whatever the number of
+// threads.
 // torch::rand, a comparison and two products cost several times as much. (One
 // hash for two elements was slower: the loop no longer vectorizes.)
 TRAINYARD_VECTOR_CLONES void HashedDropoutRange(const float* src, float* dst, int64_t begin, int64_t end,

@@ -66,7 +66,8 @@ struct SparseRows {
 // Sparse features times a [vocabulary, units] kernel (Rasa's DenseForSparse),
 // as an embedding bag with per-entry weights: FLOPs only for non-zeros. With
 // drop_rate > 0 in training, non-zero inputs are dropped and the rest kept
-// unscaled, as Rasa's SparseDropout does (sparse input dropout). The kernel's gradient is sparse: train it with LazyAdam.
+// unscaled, as Rasa's SparseDropout does (sparse input dropout). The
+// kernel's gradient is sparse: train it with LazyAdam.
 class SparseDenseImpl : public torch::nn::Module {
  public:
   SparseDenseImpl(int64_t vocabulary, int64_t units, const Rng& rng);
