@@ -350,6 +350,69 @@ TransformerEncoderImpl::TransformerEncoderImpl(int64_t input_size, const Transfo
   final_norm_ = register_module("final_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.units}).eps(1e-6)));
 }
 
+namespace {
+
+// Runs fn(chunk, begin, end) over `rows` split into one contiguous chunk
+// (of at least `min_rows`) per intra-op thread, the chunks side by side on the
+// CPU; inside each, libtorch's kernels and the BLAS see a parallel region and
+// stay on their thread. For work made of many small operations that libtorch
+// and the BLAS would run on one thread: the CRF's recursion, a chain of
+// [B, T] steps, and attention's matmuls of [L, D] matrices.
+template <typename Fn>
+int64_t ForRowChunks(const torch::Tensor& like, int64_t rows, int64_t min_rows, Fn fn) {
+  const int64_t chunks =
+      like.is_cpu() ? std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), rows / min_rows)) : 1;
+  auto run = [&](int64_t c) {
+    torch::NoGradGuard no_grad;  // grad mode is per thread
+    fn(c, c * rows / chunks, (c + 1) * rows / chunks);
+  };
+  if (chunks == 1) {
+    run(0);
+  } else {
+    at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t c = begin; c < end; ++c) run(c);
+    });
+  }
+  return chunks;
+}
+
+// matmul of [N, ..., n, k] and [N, ..., k, m] batches of small matrices,
+// split along N over the threads (libtorch's batched matmul on the CPU
+// calls the BLAS once per matrix, one after the other, each too small to be
+// threaded), forward and backward.
+class SplitMatmul : public torch::autograd::Function<SplitMatmul> {
+ public:
+  static torch::Tensor Run(const torch::Tensor& a, const torch::Tensor& b) {
+    std::vector<int64_t> shape = a.sizes().vec();
+    shape.back() = b.size(-1);
+    torch::Tensor out = torch::empty(shape, a.options());
+    ForRowChunks(a, a.size(0), 2, [&](int64_t, int64_t begin, int64_t end) {
+      torch::Tensor part = out.slice(0, begin, end);
+      torch::matmul_out(part, a.slice(0, begin, end), b.slice(0, begin, end));
+    });
+    return out;
+  }
+
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& a, const torch::Tensor& b) {
+    ctx->save_for_backward({a, b});
+    return Run(a.detach(), b.detach());
+  }
+
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor a = saved[0].detach(), b = saved[1].detach(), g = grads[0].detach();
+    return {Run(g, b.transpose(-1, -2)), Run(a.transpose(-1, -2), g)};
+  }
+};
+
+torch::Tensor BatchMatmul(const torch::Tensor& a, const torch::Tensor& b) {
+  if (!a.is_cpu() || at::get_num_threads() < 2) return torch::matmul(a, b);
+  return SplitMatmul::apply(a, b);
+}
+
+}  // namespace
+
 torch::Tensor TransformerEncoderImpl::Attention(Layer& l, const torch::Tensor& x, const Packing& p, bool training,
                                                 const Rng& rng) {
   const int64_t B = p.batch, L = p.max_length, H = options_.heads, D = options_.units / options_.heads;
@@ -357,7 +420,7 @@ torch::Tensor TransformerEncoderImpl::Attention(Layer& l, const torch::Tensor& x
     return p.Unpack(packed).view({B, L, H, D}).permute({0, 2, 1, 3});
   };
   torch::Tensor q = heads(l.q->forward(x)), k = heads(l.k->forward(x)), v = heads(l.v->forward(x));
-  torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2));  // [B, H, L, L]
+  torch::Tensor scores = BatchMatmul(q, k.transpose(-1, -2));  // [B, H, L, L]
   // Each place's position within its own sequence, and the relative
   // distance bucket of every (query, key) pair.
   torch::Tensor pos = p.Unpack(p.positions.unsqueeze(1)).view({B, L});
@@ -378,7 +441,7 @@ torch::Tensor TransformerEncoderImpl::Attention(Layer& l, const torch::Tensor& x
   if (options_.unidirectional) blocked = blocked.logical_or(pos.unsqueeze(1).gt(pos.unsqueeze(2)).unsqueeze(1));
   scores = scores.masked_fill(blocked, -1e9);
   torch::Tensor attention = Dropout(torch::softmax(scores, -1), options_.attention_dropout, training, rng);
-  torch::Tensor out = torch::matmul(attention, v);  // [B, H, L, D]
+  torch::Tensor out = BatchMatmul(attention, v);  // [B, H, L, D]
   if (l.rel_values.defined()) {  // sum_j a_ij r[rel(i, j)]: weights per bucket, then one matmul
     torch::Tensor buckets = torch::zeros({B, H, L, S}, attention.options()).scatter_add(3, relative, attention);
     out = out + torch::matmul(buckets, l.rel_values.unsqueeze(0));
@@ -413,6 +476,94 @@ CrfImpl::CrfImpl(int64_t num_tags, const Rng& rng) {
   transitions = register_parameter("transitions", Glorot(num_tags, num_tags, rng));
 }
 
+namespace {
+
+// log Z of a linear-chain CRF for each sequence (the forward algorithm), whose
+// gradient is computed from the forward-backward marginals: d log Z / d e[t, j]
+// = P(y_t = j), d log Z / d A[i, j] = sum over t of P(y_t-1 = i, y_t = j).
+// Autograd through the recursion recorded about ten nodes per token (most of
+// DIET's entity cost); this is two matmuls per token and direction. A position
+// whose mask is false is skipped: the chain links the positions around it.
+// Each step is in exp space, [B, T] x [T, T], both factors shifted by their
+// maxima to stay in range.
+class CrfLogPartition : public torch::autograd::Function<CrfLogPartition> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& emissions_in,
+                               const torch::Tensor& transitions_in, const torch::Tensor& mask_in) {
+    const torch::Tensor emissions = emissions_in.detach(), transitions = transitions_in.detach(),
+                        mask = mask_in.detach();
+    const int64_t B = emissions.size(0), L = emissions.size(1), T = emissions.size(2);
+    const torch::Tensor trans_max = transitions.max();
+    const torch::Tensor exp_trans = torch::exp(transitions - trans_max);
+    // alphas[t]: the forward scores at t, or at the last real position before t.
+    torch::Tensor alphas = torch::empty({L, B, T}, emissions.options());
+    torch::Tensor log_z = torch::empty({B}, emissions.options());
+    ForRowChunks(emissions, B, 8, [&](int64_t, int64_t begin, int64_t end) {
+      const torch::Tensor e = emissions.slice(0, begin, end), m = mask.slice(0, begin, end);
+      torch::Tensor alpha = e.select(1, 0);
+      alphas.select(0, 0).slice(0, begin, end).copy_(alpha);
+      for (int64_t t = 1; t < L; ++t) {
+        const torch::Tensor alpha_max = std::get<0>(alpha.max(1, true));
+        torch::Tensor next = torch::matmul(torch::exp(alpha - alpha_max), exp_trans)
+                                 .clamp_min_(1e-30)
+                                 .log_()
+                                 .add_(alpha_max + trans_max)
+                                 .add_(e.select(1, t));
+        alpha = torch::where(m.select(1, t).unsqueeze(1), next, alpha);
+        alphas.select(0, t).slice(0, begin, end).copy_(alpha);
+      }
+      log_z.slice(0, begin, end).copy_(torch::logsumexp(alpha, 1));
+    });
+    ctx->save_for_backward({emissions, mask, alphas, log_z, exp_trans, trans_max});
+    return log_z;
+  }
+
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor &emissions = saved[0], &mask = saved[1], &alphas = saved[2], &log_z = saved[3],
+                        &exp_trans = saved[4], &trans_max = saved[5];
+    const torch::Tensor grad = grads[0].detach().contiguous();
+    const int64_t B = emissions.size(0), L = emissions.size(1), T = emissions.size(2);
+    torch::Tensor grad_emissions = torch::zeros_like(emissions);
+    const int64_t most = std::max<int64_t>(1, at::get_num_threads());
+    torch::Tensor pair_sums = torch::zeros({most, T, T}, emissions.options());  // one per chunk
+    const int64_t chunks = ForRowChunks(emissions, B, 8, [&](int64_t c, int64_t begin, int64_t end) {
+      const torch::Tensor e = emissions.slice(0, begin, end), m = mask.slice(0, begin, end);
+      const torch::Tensor z = log_z.slice(0, begin, end).unsqueeze(1), g = grad.slice(0, begin, end).unsqueeze(1);
+      torch::Tensor pairs = pair_sums.select(0, c);
+      // beta: the log score of everything after the current real position.
+      torch::Tensor beta = torch::zeros({end - begin, T}, emissions.options());
+      const torch::Tensor zero = torch::zeros({}, emissions.options());
+      for (int64_t t = L - 1; t >= 1; --t) {
+        // (Where a position is not real, the exponents below are not bounded:
+        // `where` keeps an overflow there out of the sums.)
+        const torch::Tensor real = m.select(1, t).unsqueeze(1);
+        const torch::Tensor alpha = alphas.select(0, t).slice(0, begin, end);
+        grad_emissions.select(1, t).slice(0, begin, end).copy_(torch::where(real, torch::exp(alpha + beta - z) * g, zero));
+        const torch::Tensor u = e.select(1, t) + beta;
+        const torch::Tensor u_max = std::get<0>(u.max(1, true));
+        const torch::Tensor y = torch::exp(u - u_max);
+        const torch::Tensor before = alphas.select(0, t - 1).slice(0, begin, end);
+        const torch::Tensor before_max = std::get<0>(before.max(1, true));
+        // The sum over sequences of exp(alpha_s(i) + A(i, j) + u(j) - log Z),
+        // exp(A) multiplied in at the end.
+        const torch::Tensor scale = torch::where(real, torch::exp(before_max + u_max + trans_max - z) * g, zero);
+        pairs.addmm_(torch::exp(before - before_max).t(), y * scale);
+        torch::Tensor previous =
+            torch::matmul(y, exp_trans.t()).clamp_min_(1e-30).log_().add_(u_max + trans_max);
+        beta = torch::where(real, previous, beta);
+      }
+      const torch::Tensor alpha = alphas.select(0, 0).slice(0, begin, end);
+      grad_emissions.select(1, 0).slice(0, begin, end).copy_(torch::exp(alpha + beta - z) * g);
+    });
+    torch::Tensor grad_transitions = pair_sums.narrow(0, 0, chunks).sum(0) * exp_trans;
+    return {grad_emissions, grad_transitions, torch::Tensor()};
+  }
+};
+
+}  // namespace
+
 torch::Tensor CrfImpl::NegativeLogLikelihood(const torch::Tensor& emissions, const torch::Tensor& tags,
                                              const torch::Tensor& mask) {
   const int64_t L = emissions.size(1);
@@ -424,20 +575,7 @@ torch::Tensor CrfImpl::NegativeLogLikelihood(const torch::Tensor& emissions, con
     torch::Tensor steps = transitions.index({tags.index({Slice(), Slice(0, L - 1)}), tags.index({Slice(), Slice(1, L)})});
     gold = gold + (steps * real.index({Slice(), Slice(1, L)})).sum(1);
   }
-  // The forward recursion in exp space, so each step is one [B, T] x [T, T]
-  // matmul instead of a logsumexp over [B, T, T] (hundreds of BILOU tags make
-  // that the most expensive part of DIET): both factors are shifted by their
-  // maxima to stay in range.
-  torch::Tensor alpha = emissions.select(1, 0);  // [B, T]
-  torch::Tensor trans_max = transitions.max().detach();
-  torch::Tensor exp_trans = torch::exp(transitions - trans_max);
-  for (int64_t t = 1; t < L; ++t) {
-    torch::Tensor alpha_max = std::get<0>(alpha.max(1, true)).detach();
-    torch::Tensor next = torch::log(torch::matmul(torch::exp(alpha - alpha_max), exp_trans).clamp_min(1e-30)) +
-                         alpha_max + trans_max + emissions.select(1, t);
-    alpha = torch::where(mask.select(1, t).unsqueeze(1), next, alpha);
-  }
-  return (torch::logsumexp(alpha, 1) - gold).mean();
+  return (CrfLogPartition::apply(emissions, transitions, mask.to(torch::kBool)) - gold).mean();
 }
 
 std::vector<std::vector<int>> CrfImpl::Decode(const torch::Tensor& emissions_in, const std::vector<int64_t>& lengths,

@@ -115,6 +115,97 @@ TEST(CrfTest, MatchesBruteForceWithPaddingAndMarginals) {
   EXPECT_NEAR(crf->NegativeLogLikelihood(e, tags, mask).item<double>(), nll / 2, 1e-4);
 }
 
+// The CRF's log-partition has a hand-written backward (forward-backward
+// marginals), run over chunks of sequences side by side. Its loss and
+// gradients must equal autograd's through the plain recursion, with ragged
+// lengths, a hole in a mask, large scores and garbage on the padding.
+TEST(CrfTest, GradientsEqualAutogradThroughThePlainRecursion) {
+  const int64_t B = 24, L = 7, T = 5;
+  torch::manual_seed(11);
+  torch::Tensor mask = torch::zeros({B, L}, torch::kBool);
+  for (int64_t b = 0; b < B; ++b) mask[b].slice(0, 0, 1 + b % L).fill_(true);
+  mask[5][2] = false;  // positions 0, 1, 3, 4, 5 real: the chain links 1 to 3
+  torch::Tensor e0 = torch::randn({B, L, T}) * 6;
+  e0.masked_fill_(mask.logical_not().unsqueeze(2), 900.0);  // not real: must not count
+  torch::Tensor tags = torch::randint(T, {B, L}, torch::kLong);
+
+  auto reference = [&](const torch::Tensor& e, const torch::Tensor& tr) {
+    torch::Tensor alpha = e.select(1, 0);
+    for (int64_t t = 1; t < L; ++t) {
+      torch::Tensor next = torch::logsumexp(alpha.unsqueeze(2) + tr.unsqueeze(0), 1) + e.select(1, t);
+      alpha = torch::where(mask.select(1, t).unsqueeze(1), next, alpha);
+    }
+    return torch::logsumexp(alpha, 1);
+  };
+  torch::Tensor tr0 = torch::randn({T, T}) * 4;
+  tr0[1][2] = -60.0;  // a transition the data forbids
+
+  const int threads = at::get_num_threads();
+  for (int n : {1, 2}) {
+    at::set_num_threads(n);
+    Rng rng(1, kCpu);
+    Crf crf(T, rng);
+    {
+      torch::NoGradGuard no_grad;
+      crf->transitions.copy_(tr0);
+    }
+    torch::Tensor e2 = e0.clone().requires_grad_(true);
+    torch::Tensor loss = crf->NegativeLogLikelihood(e2, tags, mask);
+    loss.backward();
+    // The reference: autograd through the plain recursion, and the gold path's score.
+    torch::Tensor e_want = e0.clone().requires_grad_(true), tr_want = tr0.clone().requires_grad_(true);
+    torch::Tensor gold = (e_want.gather(2, tags.unsqueeze(2)).squeeze(2) * mask.to(torch::kFloat)).sum(1);
+    using torch::indexing::Slice;
+    gold = gold + (tr_want.index({tags.index({Slice(), Slice(0, L - 1)}), tags.index({Slice(), Slice(1, L)})}) *
+                   mask.index({Slice(), Slice(1, L)}).to(torch::kFloat))
+                      .sum(1);
+    torch::Tensor want = (reference(e_want, tr_want) - gold).mean();
+    want.backward();
+    EXPECT_NEAR(loss.item<double>(), want.item<double>(), 1e-3) << n << " threads";
+    EXPECT_TRUE(torch::allclose(e2.grad(), e_want.grad(), 1e-4, 1e-5)) << n << " threads";
+    EXPECT_TRUE(torch::allclose(crf->transitions.grad(), tr_want.grad(), 1e-4, 1e-5)) << n << " threads";
+    EXPECT_TRUE(torch::isfinite(crf->transitions.grad()).all().item<bool>());
+    // Padding positions get no gradient.
+    EXPECT_EQ(e2.grad().masked_select(mask.logical_not().unsqueeze(2).expand({B, L, T})).abs().max().item<float>(), 0.0f);
+  }
+  at::set_num_threads(threads);
+}
+
+// On the CPU attention's matmuls are split over the threads (one BLAS call
+// per small matrix otherwise runs them one after another): the encoder's
+// output and its gradients must not depend on the thread count.
+TEST(TransformerTest, OutputAndGradientsDoNotDependOnTheThreadCount) {
+  TransformerOptions o;
+  o.layers = 1;
+  o.units = 16;
+  o.heads = 2;
+  o.filter_units = 32;
+  o.dropout = 0;
+  const Packing p = Packing::Chunked({3, 5, 2, 4, 6, 1, 3, 2}, 8, kCpu);
+  ASSERT_GE(p.batch, 4);
+  torch::manual_seed(5);
+  const torch::Tensor input = torch::randn({p.rows(), 12});
+  const int threads = at::get_num_threads();
+  std::vector<torch::Tensor> outputs, input_grads, weight_grads;
+  for (int n : {1, 2}) {
+    at::set_num_threads(n);
+    Rng rng(3, kCpu);
+    TransformerEncoder encoder(12, o, rng);
+    torch::Tensor x = input.clone().requires_grad_(true);
+    torch::Tensor out = encoder->forward(x, p, true, rng);
+    (out * torch::arange(out.numel()).view(out.sizes()).sin()).sum().backward();
+    outputs.push_back(out.detach());
+    input_grads.push_back(x.grad());
+    weight_grads.push_back(encoder->named_parameters()["layer0_query.weight"].grad());
+  }
+  at::set_num_threads(threads);
+  EXPECT_TRUE(torch::allclose(outputs[0], outputs[1], 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(input_grads[0], input_grads[1], 1e-5, 1e-6));
+  ASSERT_TRUE(weight_grads[0].defined());
+  EXPECT_TRUE(torch::allclose(weight_grads[0], weight_grads[1], 1e-5, 1e-6));
+  EXPECT_GT(weight_grads[0].abs().max().item<float>(), 0.0f);
+}
+
 TEST(PackingTest, ChunksHoldWholeSequencesAndRoundTrip) {
   const Packing p = Packing::Chunked({3, 2, 4, 1}, 5, kCpu);
   EXPECT_EQ(p.max_length, 5);
