@@ -540,7 +540,8 @@ class CrfLogPartition : public torch::autograd::Function<CrfLogPartition> {
         // `where` keeps an overflow there out of the sums.)
         const torch::Tensor real = m.select(1, t).unsqueeze(1);
         const torch::Tensor alpha = alphas.select(0, t).slice(0, begin, end);
-        grad_emissions.select(1, t).slice(0, begin, end).copy_(torch::where(real, torch::exp(alpha + beta - z) * g, zero));
+        grad_emissions.select(1, t).slice(0, begin, end).copy_(
+            torch::where(real, torch::exp(alpha + beta - z) * g, zero));
         const torch::Tensor u = e.select(1, t) + beta;
         const torch::Tensor u_max = std::get<0>(u.max(1, true));
         const torch::Tensor y = torch::exp(u - u_max);

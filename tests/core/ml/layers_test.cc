@@ -166,7 +166,8 @@ TEST(CrfTest, GradientsEqualAutogradThroughThePlainRecursion) {
     EXPECT_TRUE(torch::allclose(crf->transitions.grad(), tr_want.grad(), 1e-4, 1e-5)) << n << " threads";
     EXPECT_TRUE(torch::isfinite(crf->transitions.grad()).all().item<bool>());
     // Padding positions get no gradient.
-    EXPECT_EQ(e2.grad().masked_select(mask.logical_not().unsqueeze(2).expand({B, L, T})).abs().max().item<float>(), 0.0f);
+    const torch::Tensor padding = mask.logical_not().unsqueeze(2).expand({B, L, T});
+    EXPECT_EQ(e2.grad().masked_select(padding).abs().max().item<float>(), 0.0f);
   }
   at::set_num_threads(threads);
 }
