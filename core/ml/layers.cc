@@ -352,16 +352,19 @@ TransformerEncoderImpl::TransformerEncoderImpl(int64_t input_size, const Transfo
 
 namespace {
 
-// Runs fn(chunk, begin, end) over `rows` split into one contiguous chunk
-// (of at least `min_rows`) per intra-op thread, the chunks side by side on the
-// CPU; inside each, libtorch's kernels and the BLAS see a parallel region and
-// stay on their thread. For work made of many small operations that libtorch
-// and the BLAS would run on one thread: the CRF's recursion, a chain of
-// [B, T] steps, and attention's matmuls of [L, D] matrices.
+// Work made of many small operations that libtorch and the BLAS would run on
+// one thread (the CRF's recursion, a chain of [B, T] steps; attention's
+// matmuls of [L, D] matrices) split by rows: one contiguous chunk of at least
+// `min_rows` per intra-op thread on the CPU, one chunk elsewhere.
+int64_t RowChunks(const torch::Tensor& like, int64_t rows, int64_t min_rows) {
+  return like.is_cpu() ? std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), rows / min_rows)) : 1;
+}
+
+// Runs fn(chunk, begin, end) for the chunks of `rows` side by side; inside
+// each, libtorch's kernels and the BLAS see a parallel region and stay on
+// their thread.
 template <typename Fn>
-int64_t ForRowChunks(const torch::Tensor& like, int64_t rows, int64_t min_rows, Fn fn) {
-  const int64_t chunks =
-      like.is_cpu() ? std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), rows / min_rows)) : 1;
+void ForRowChunks(int64_t chunks, int64_t rows, Fn fn) {
   auto run = [&](int64_t c) {
     torch::NoGradGuard no_grad;  // grad mode is per thread
     fn(c, c * rows / chunks, (c + 1) * rows / chunks);
@@ -373,7 +376,6 @@ int64_t ForRowChunks(const torch::Tensor& like, int64_t rows, int64_t min_rows, 
       for (int64_t c = begin; c < end; ++c) run(c);
     });
   }
-  return chunks;
 }
 
 // matmul of [N, ..., n, k] and [N, ..., k, m] batches of small matrices,
@@ -386,7 +388,7 @@ class SplitMatmul : public torch::autograd::Function<SplitMatmul> {
     std::vector<int64_t> shape = a.sizes().vec();
     shape.back() = b.size(-1);
     torch::Tensor out = torch::empty(shape, a.options());
-    ForRowChunks(a, a.size(0), 2, [&](int64_t, int64_t begin, int64_t end) {
+    ForRowChunks(RowChunks(a, a.size(0), 2), a.size(0), [&](int64_t, int64_t begin, int64_t end) {
       torch::Tensor part = out.slice(0, begin, end);
       torch::matmul_out(part, a.slice(0, begin, end), b.slice(0, begin, end));
     });
@@ -498,7 +500,7 @@ class CrfLogPartition : public torch::autograd::Function<CrfLogPartition> {
     // alphas[t]: the forward scores at t, or at the last real position before t.
     torch::Tensor alphas = torch::empty({L, B, T}, emissions.options());
     torch::Tensor log_z = torch::empty({B}, emissions.options());
-    ForRowChunks(emissions, B, 8, [&](int64_t, int64_t begin, int64_t end) {
+    ForRowChunks(RowChunks(emissions, B, 8), B, [&](int64_t, int64_t begin, int64_t end) {
       const torch::Tensor e = emissions.slice(0, begin, end), m = mask.slice(0, begin, end);
       torch::Tensor alpha = e.select(1, 0);
       alphas.select(0, 0).slice(0, begin, end).copy_(alpha);
@@ -526,9 +528,9 @@ class CrfLogPartition : public torch::autograd::Function<CrfLogPartition> {
     const torch::Tensor grad = grads[0].detach().contiguous();
     const int64_t B = emissions.size(0), L = emissions.size(1), T = emissions.size(2);
     torch::Tensor grad_emissions = torch::zeros_like(emissions);
-    const int64_t most = std::max<int64_t>(1, at::get_num_threads());
-    torch::Tensor pair_sums = torch::zeros({most, T, T}, emissions.options());  // one per chunk
-    const int64_t chunks = ForRowChunks(emissions, B, 8, [&](int64_t c, int64_t begin, int64_t end) {
+    const int64_t chunks = RowChunks(emissions, B, 8);
+    torch::Tensor pair_sums = torch::zeros({chunks, T, T}, emissions.options());  // one per chunk
+    ForRowChunks(chunks, B, [&](int64_t c, int64_t begin, int64_t end) {
       const torch::Tensor e = emissions.slice(0, begin, end), m = mask.slice(0, begin, end);
       const torch::Tensor z = log_z.slice(0, begin, end).unsqueeze(1), g = grad.slice(0, begin, end).unsqueeze(1);
       torch::Tensor pairs = pair_sums.select(0, c);
@@ -558,7 +560,7 @@ class CrfLogPartition : public torch::autograd::Function<CrfLogPartition> {
       const torch::Tensor alpha = alphas.select(0, 0).slice(0, begin, end);
       grad_emissions.select(1, 0).slice(0, begin, end).copy_(torch::exp(alpha + beta - z) * g);
     });
-    torch::Tensor grad_transitions = pair_sums.narrow(0, 0, chunks).sum(0) * exp_trans;
+    torch::Tensor grad_transitions = pair_sums.sum(0) * exp_trans;
     return {grad_emissions, grad_transitions, torch::Tensor()};
   }
 };
