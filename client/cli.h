@@ -33,6 +33,18 @@ int RunTrain(const std::vector<std::string>& args, std::ostream& out, std::ostre
 int RunParse(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int RunTest(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
+}  // namespace trainyard::client
+
+namespace trainyard::v1 {
+class JobEvent;
+}
+
+namespace trainyard::client {
+
+// One job event as a line of `trainyard watch`'s progress display (nothing
+// for a heartbeat).
+void RenderJobEvent(const v1::JobEvent& e, std::ostream& out);
+
 // `trainyard submit | watch | jobs | cancel | download` against a server.
 int RunRemote(const std::string& command, const std::vector<std::string>& args, std::ostream& out,
               std::ostream& err);

@@ -4,10 +4,13 @@
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <map>
+#include <sstream>
 #include <thread>
 
 #include "client/args.h"
@@ -85,38 +88,49 @@ const char* StateName(v1::JobState s) {
   return v1::JobState_Name(s).c_str() + std::strlen("JOB_STATE_");
 }
 
-// Renders one event as a line of the progress display.
-void Render(const v1::JobEvent& e, std::ostream& out) {
+}  // namespace
+
+void RenderJobEvent(const v1::JobEvent& e, std::ostream& out) {
   if (e.heartbeat()) return;
-  out << "[" << std::setw(4) << e.sequence() << "] ";
-  if (e.has_queued_position()) out << "queued (position " << e.queued_position() << ")";
-  else if (e.has_started()) out << "started";
-  else if (e.has_node_started()) out << "training " << e.node_started().component() << " (" << e.node_started().node() << ")";
+  std::ostringstream line;  // formatting flags stay on this line
+  line << "[" << std::setw(4) << e.sequence() << "] ";
+  if (e.has_queued_position()) line << "queued (position " << e.queued_position() << ")";
+  else if (e.has_started()) line << "started";
+  else if (e.has_node_started()) line << "training " << e.node_started().component() << " (" << e.node_started().node() << ")";
   else if (e.has_node_finished())
-    out << "finished " << e.node_finished().component() << " in " << std::fixed << std::setprecision(2)
+    line << "finished " << e.node_finished().component() << " in " << std::fixed << std::setprecision(2)
         << e.node_finished().seconds() << " s";
-  else if (e.has_node_restored()) out << "restored " << e.node_restored().component() << " from cache";
+  else if (e.has_node_restored()) line << "restored " << e.node_restored().component() << " from cache";
   else if (e.has_progress()) {
     const auto& p = e.progress();
     const int width = 20;
     const int filled = p.total() > 0 ? width * p.epoch() / p.total() : width;
-    out << p.node() << " [" << std::string(filled, '#') << std::string(width - filled, '.') << "] " << p.epoch() << "/"
+    line << p.node() << " [" << std::string(filled, '#') << std::string(width - filled, '.') << "] " << p.epoch() << "/"
         << p.total();
-    for (const auto& [k, v] : p.metrics()) out << " " << k << "=" << v;
-  } else if (e.has_warning()) out << "warning: " << e.warning().location().file() << ":" << e.warning().location().line()
+    const std::map<std::string, double> metrics(p.metrics().begin(), p.metrics().end());  // in name order
+    for (const auto& [k, v] : metrics) line << " " << k << "=" << std::setprecision(3) << v;
+  } else if (e.has_warning()) line << "warning: " << e.warning().location().file() << ":" << e.warning().location().line()
                                   << " " << e.warning().message();
-  else if (e.has_succeeded()) out << "succeeded: " << e.succeeded().model_uri() << " (" << e.succeeded().model_size()
+  else if (e.has_succeeded()) line << "succeeded: " << e.succeeded().model_uri() << " (" << e.succeeded().model_size()
                                   << " bytes, sha256 " << e.succeeded().model_sha256() << ")";
   else if (e.has_failed()) {
-    out << "failed: " << e.failed().code() << ": " << e.failed().message();
+    line << "failed: " << e.failed().code() << ": " << e.failed().message();
     for (const auto& d : e.failed().details())
-      out << "\n       " << d.location().file() << ":" << d.location().line() << ":" << d.location().column() << " "
+      line << "\n       " << d.location().file() << ":" << d.location().line() << ":" << d.location().column() << " "
           << d.message();
-  } else if (e.has_cancelled()) out << "cancelled: " << e.cancelled();
-  else if (e.has_state_changed()) out << "state " << StateName(e.state_changed());
-  out << "\n";
+  } else if (e.has_cancelled()) line << "cancelled: " << e.cancelled();
+  else if (e.has_state_changed()) line << "state " << StateName(e.state_changed());
+  else if (e.has_telemetry()) {
+    const auto& t = e.telemetry();
+    line << "telemetry: " << (t.device().empty() ? "cpu" : t.device()) << ", cpu " << std::lround(t.cpu_percent())
+         << " %, RSS " << t.rss_bytes() / (1024 * 1024) << " MiB";
+    if (t.gpu_memory_bytes() > 0) line << ", GPU memory " << t.gpu_memory_bytes() / (1024 * 1024) << " MiB";
+  }
+  out << line.str() << "\n";
   out.flush();
 }
+
+namespace {
 
 // Follows a job to its end, reconnecting (from the last sequence seen) when
 // the connection drops. Exit status: 0 succeeded, 1 otherwise.
@@ -133,7 +147,7 @@ int Follow(const Remote& remote, const std::string& job_id, std::ostream& out, s
     while (reader->Read(&e)) {
       attempt = 0;
       if (!e.heartbeat()) last = e.sequence();
-      Render(e, out);
+      RenderJobEvent(e, out);
       if (e.has_succeeded()) outcome = kExitOk;
       if (e.has_failed() || e.has_cancelled()) outcome = kExitFailure;
     }

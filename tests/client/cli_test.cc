@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "client/cli.h"
+#include "trainyard/v1/training_service.pb.h"
 #include "core/util/fs.h"
 #include "tests/core/data/project_fixture.h"
 
@@ -225,6 +226,46 @@ TEST(TrainAndParse, CoreCompareModeTrainsEveryConfigPercentageAndRun) {
   // The fixture has one story and one rule: 50 % keeps one step, 100 % (as in Rasa) keeps both.
   EXPECT_EQ(util::ReadFile(dir.path() / "compare" / "num_stories.json"), "[1,2]\n");
   ::unsetenv("TRAINYARD_CACHE_DIR");
+}
+
+// Every event of `trainyard watch` is a line with words after its sequence
+// number: the telemetry events printed as empty lines before.
+TEST(Watch, EveryEventRendersAsALineOfItsOwn) {
+  v1::JobEvent telemetry;
+  telemetry.set_sequence(3);
+  telemetry.mutable_telemetry()->set_cpu_percent(35.7);
+  telemetry.mutable_telemetry()->set_rss_bytes(376ull << 20);
+  telemetry.mutable_telemetry()->set_gpu_memory_bytes(615ull << 20);
+  telemetry.mutable_telemetry()->set_device("cuda:0");
+  std::ostringstream out;
+  RenderJobEvent(telemetry, out);
+  EXPECT_EQ(out.str(), "[   3] telemetry: cuda:0, cpu 36 %, RSS 376 MiB, GPU memory 615 MiB\n");
+
+  // A finished node's two decimals do not leak into the next line's metrics,
+  // which come in name order whatever the map's order.
+  v1::JobEvent finished, progress;
+  finished.set_sequence(4);
+  finished.mutable_node_finished()->set_component("DIETClassifier");
+  finished.mutable_node_finished()->set_seconds(3.14159);
+  progress.set_sequence(5);
+  auto* p = progress.mutable_progress();
+  p->set_node("train_DIETClassifier5");
+  p->set_epoch(5);
+  p->set_total(10);
+  (*p->mutable_metrics())["t_loss"] = 0.0912345;
+  (*p->mutable_metrics())["i_acc"] = 1.0;
+  (*p->mutable_metrics())["e_loss"] = 2.5;
+  out.str("");
+  RenderJobEvent(finished, out);
+  RenderJobEvent(progress, out);
+  EXPECT_EQ(out.str(), "[   4] finished DIETClassifier in 3.14 s\n"
+                       "[   5] train_DIETClassifier5 [##########..........] 5/10 e_loss=2.5 i_acc=1 t_loss=0.0912\n");
+
+  v1::JobEvent heartbeat;
+  heartbeat.set_heartbeat(true);
+  out.str("");
+  RenderJobEvent(heartbeat, out);
+  EXPECT_EQ(out.str(), "");
 }
 
 }  // namespace
