@@ -94,37 +94,47 @@ void RenderJobEvent(const v1::JobEvent& e, std::ostream& out) {
   if (e.heartbeat()) return;
   std::ostringstream line;  // formatting flags stay on this line
   line << "[" << std::setw(4) << e.sequence() << "] ";
-  if (e.has_queued_position()) line << "queued (position " << e.queued_position() << ")";
-  else if (e.has_started()) line << "started";
-  else if (e.has_node_started()) line << "training " << e.node_started().component() << " (" << e.node_started().node() << ")";
+  if (e.has_queued_position())
+    line << "queued (position " << e.queued_position() << ")";
+  else if (e.has_started())
+    line << "started";
+  else if (e.has_node_started())
+    line << "training " << e.node_started().component() << " (" << e.node_started().node() << ")";
   else if (e.has_node_finished())
-    line << "finished " << e.node_finished().component() << " in " << std::fixed << std::setprecision(2)
-        << e.node_finished().seconds() << " s";
-  else if (e.has_node_restored()) line << "restored " << e.node_restored().component() << " from cache";
+    line << "finished " << e.node_finished().component() << " in " << std::fixed
+         << std::setprecision(2) << e.node_finished().seconds() << " s";
+  else if (e.has_node_restored())
+    line << "restored " << e.node_restored().component() << " from cache";
   else if (e.has_progress()) {
     const auto& p = e.progress();
     const int width = 20;
     const int filled = p.total() > 0 ? width * p.epoch() / p.total() : width;
-    line << p.node() << " [" << std::string(filled, '#') << std::string(width - filled, '.') << "] " << p.epoch() << "/"
-        << p.total();
-    const std::map<std::string, double> metrics(p.metrics().begin(), p.metrics().end());  // in name order
+    line << p.node() << " [" << std::string(filled, '#') << std::string(width - filled, '.') << "] "
+         << p.epoch() << "/" << p.total();
+    // In name order: a protobuf map's order changes from event to event.
+    const std::map<std::string, double> metrics(p.metrics().begin(), p.metrics().end());
     for (const auto& [k, v] : metrics) line << " " << k << "=" << std::setprecision(3) << v;
-  } else if (e.has_warning()) line << "warning: " << e.warning().location().file() << ":" << e.warning().location().line()
-                                  << " " << e.warning().message();
-  else if (e.has_succeeded()) line << "succeeded: " << e.succeeded().model_uri() << " (" << e.succeeded().model_size()
-                                  << " bytes, sha256 " << e.succeeded().model_sha256() << ")";
+  } else if (e.has_warning())
+    line << "warning: " << e.warning().location().file() << ":" << e.warning().location().line()
+         << " " << e.warning().message();
+  else if (e.has_succeeded())
+    line << "succeeded: " << e.succeeded().model_uri() << " (" << e.succeeded().model_size()
+         << " bytes, sha256 " << e.succeeded().model_sha256() << ")";
   else if (e.has_failed()) {
     line << "failed: " << e.failed().code() << ": " << e.failed().message();
     for (const auto& d : e.failed().details())
-      line << "\n       " << d.location().file() << ":" << d.location().line() << ":" << d.location().column() << " "
-          << d.message();
-  } else if (e.has_cancelled()) line << "cancelled: " << e.cancelled();
-  else if (e.has_state_changed()) line << "state " << StateName(e.state_changed());
+      line << "\n       " << d.location().file() << ":" << d.location().line() << ":"
+           << d.location().column() << " " << d.message();
+  } else if (e.has_cancelled())
+    line << "cancelled: " << e.cancelled();
+  else if (e.has_state_changed())
+    line << "state " << StateName(e.state_changed());
   else if (e.has_telemetry()) {
     const auto& t = e.telemetry();
-    line << "telemetry: " << (t.device().empty() ? "cpu" : t.device()) << ", cpu " << std::lround(t.cpu_percent())
-         << " %, RSS " << t.rss_bytes() / (1024 * 1024) << " MiB";
-    if (t.gpu_memory_bytes() > 0) line << ", GPU memory " << t.gpu_memory_bytes() / (1024 * 1024) << " MiB";
+    line << "telemetry: " << (t.device().empty() ? "cpu" : t.device()) << ", cpu "
+         << std::lround(t.cpu_percent()) << " %, RSS " << t.rss_bytes() / (1024 * 1024) << " MiB";
+    if (t.gpu_memory_bytes() > 0)
+      line << ", GPU memory " << t.gpu_memory_bytes() / (1024 * 1024) << " MiB";
   }
   out << line.str() << "\n";
   out.flush();
