@@ -7,9 +7,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -609,6 +611,25 @@ void WarmStart(DietModel& model, DietModel& old, const Layout& layout, const Lay
   }
 }
 
+namespace {
+
+// training.json's statistics, with the operator calls per step by phase when
+// they were counted (TRAINYARD_COUNT_OPS).
+Json OpStats(Json stats, const std::map<std::string, int64_t>& phase_ops, int64_t steps) {
+  if (phase_ops.empty() || steps == 0) return stats;
+  Json per_step = Json::object();
+  int64_t total = 0;
+  for (const auto& [name, count] : phase_ops) {
+    per_step[name] = static_cast<double>(count) / static_cast<double>(steps);
+    total += count;
+  }
+  per_step["total"] = static_cast<double>(total) / static_cast<double>(steps);
+  stats["ops_per_step"] = per_step;
+  return stats;
+}
+
+}  // namespace
+
 // The masked language model's label ids of tokens `chosen` of a batch: tokens
 // with the same sequence features share an id, so that a token is never its
 // own negative.
@@ -768,12 +789,7 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
     if (n == "sequence_input.weight" || n == "sentence_input.weight") continue;
     (IsRegularized(n) ? decayed : plain).push_back(p.value());
   }
-  std::vector<torch::optim::OptimizerParamGroup> param_groups;
-  param_groups.emplace_back(decayed, std::make_unique<torch::optim::AdamOptions>(
-                                   torch::optim::AdamOptions(o.learning_rate).eps(1e-7).weight_decay(2 * o.regularization)));
-  param_groups.emplace_back(plain, std::make_unique<torch::optim::AdamOptions>(
-                                 torch::optim::AdamOptions(o.learning_rate).eps(1e-7)));
-  torch::optim::Adam adam(param_groups, torch::optim::AdamOptions(o.learning_rate).eps(1e-7));
+  GroupAdam adam({{decayed, 2 * o.regularization}, {plain, 0.0}}, o.learning_rate);
 
   auto evaluate = [&](const std::vector<size_t>& ids) {
     torch::NoGradGuard no_grad;
@@ -813,6 +829,18 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
   const int averaged_epochs = std::min(o.weight_averaging_epochs, o.epochs);
   std::vector<torch::Tensor> average;
   int averaged = 0;
+  // TRAINYARD_COUNT_OPS=1: libtorch operator calls per training step, by
+  // phase, into training.json (the host cost of a step on a GPU; see OpCounter).
+  std::optional<OpCounter> counter;
+  if (const char* v = std::getenv("TRAINYARD_COUNT_OPS"); v && *v && std::string(v) != "0") counter.emplace();
+  std::map<std::string, int64_t> phase_ops;
+  int64_t steps = 0, mark = 0;
+  auto phase = [&](const char* name) {
+    if (!counter) return;
+    const int64_t now = counter->Count();
+    phase_ops[name] += now - mark;
+    mark = now;
+  };
   model_->train();
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
     const int batch_size = BatchSizeForEpoch(o.batch_first, o.batch_last, epoch, o.epochs);
@@ -822,9 +850,12 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
       if (c.cancel) c.cancel->ThrowIfCancelled();
       std::vector<size_t> pick;
       for (size_t i : local) pick.push_back(train_ids[i]);
+      phase("other");
       Batch b = MakeBatch(examples, pick, seq, sent, device, o.entity_recognition);
+      phase("batch");
       DietModelImpl::Masked masked;
       torch::Tensor x = model_->Encode(b, true, rng, o.masked_lm ? &masked : nullptr);
+      phase("encode");
       torch::Tensor loss = torch::zeros({}, torch::TensorOptions().device(device));
       if (masked.positions.defined()) {
         // The hidden tokens are recovered from the transformer's output.
@@ -845,6 +876,7 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
         loss = loss + r.loss;
         acc_sum += r.accuracy.item<double>();
       }
+      phase("intent_loss");
       if (o.entity_recognition) {
         torch::Tensor nll = model_->crf->NegativeLogLikelihood(model_->Emissions(x, b), b.tags, b.tag_mask);
         // Roles and groups learn from the gold entity tags (predicted ones at inference).
@@ -857,12 +889,16 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
         loss = loss + nll;
         entity_sum += nll.item<double>();
       }
-      adam.zero_grad();
+      phase("entity_loss");
+      adam.ZeroGrad();
       for (SparseDense* s : {&model_->sequence_input, &model_->sentence_input})
         if (*s) (*s)->weight.mutable_grad() = torch::Tensor();
       loss.backward();
-      adam.step();
+      phase("backward");
+      adam.Step();
       for (LazyAdam& l : lazy) l.Step();
+      phase("optimizer");
+      ++steps;
       loss_sum += loss.item<double>();
       flops += 3 * model_->ForwardFlops(b);
     }
@@ -932,8 +968,9 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
                           {"groups", names(groups_)}, {"bilou", o.bilou},
                           {"responses", responses_}, {"all_retrieval_intents", all_retrieval_intents_}});
   nlu::WriteJsonResource(c, kStatsFile,
-                         {{"examples", train_ids.size()}, {"epochs", o.epochs}, {"seconds", seconds},
-                          {"flops", flops}, {"device", device_name}, {"threads", torch::get_num_threads()}});
+                         OpStats({{"examples", train_ids.size()}, {"epochs", o.epochs}, {"seconds", seconds},
+                                  {"flops", flops}, {"device", device_name}, {"threads", torch::get_num_threads()}},
+                                 phase_ops, steps));
   options_ = o;
 }
 

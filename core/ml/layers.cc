@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <map>
 #include <vector>
 
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 
 #include "core/util/strings.h"
 
@@ -143,6 +145,46 @@ void CopyConnectionMasks(torch::nn::Module& model, const torch::nn::Module& old)
     if (from && from->sizes() == b.value().sizes()) b.value().copy_(*from);
   }
 }
+
+namespace {
+
+std::atomic<int64_t> op_count{0};
+thread_local int op_depth = 0;
+
+// What a call's end has to undo: a function's nesting level, or the level a
+// backward function saved (the calls it makes count as top-level ones).
+struct OpDepth : at::ObserverContext {
+  explicit OpDepth(int saved) : saved(saved) {}
+  int saved;
+};
+
+std::unique_ptr<at::ObserverContext> OpStart(const at::RecordFunction& fn) {
+  if (fn.scope() == at::RecordScope::BACKWARD_FUNCTION) {
+    op_count.fetch_add(1, std::memory_order_relaxed);
+    auto saved = std::make_unique<OpDepth>(op_depth);
+    op_depth = 0;
+    return saved;
+  }
+  if (op_depth++ == 0) op_count.fetch_add(1, std::memory_order_relaxed);
+  return nullptr;
+}
+
+void OpEnd(const at::RecordFunction&, at::ObserverContext* context) {
+  if (context) op_depth = static_cast<OpDepth*>(context)->saved;
+  else --op_depth;
+}
+
+}  // namespace
+
+OpCounter::OpCounter() {
+  op_count = 0;
+  handle_ = at::addGlobalCallback(at::RecordFunctionCallback(OpStart, OpEnd).scopes(
+      {at::RecordScope::FUNCTION, at::RecordScope::BACKWARD_FUNCTION}));
+}
+
+OpCounter::~OpCounter() { at::removeCallback(handle_); }
+
+int64_t OpCounter::Count() const { return op_count.load(std::memory_order_relaxed); }
 
 void SparseRows::To(const torch::Device& device) {
   indices = indices.to(device);
@@ -726,6 +768,55 @@ SimilarityLossResult DotProductLoss(const SimilarityOptions& o, const torch::Ten
   }
   r.loss = loss;
   return r;
+}
+
+GroupAdam::GroupAdam(std::vector<Group> groups, double learning_rate, double epsilon, double beta1, double beta2)
+    : lr_(learning_rate), eps_(epsilon), beta1_(beta1), beta2_(beta2) {
+  for (Group& g : groups)
+    for (torch::Tensor& p : g.params) slots_.push_back({p, torch::Tensor(), torch::Tensor(), 0, g.weight_decay});
+}
+
+void GroupAdam::ZeroGrad() {
+  std::vector<torch::Tensor> grads;
+  for (Slot& s : slots_)
+    if (s.param.grad().defined()) grads.push_back(s.param.mutable_grad());
+  if (!grads.empty()) torch::_foreach_zero_(grads);
+}
+
+void GroupAdam::Step() {
+  torch::NoGradGuard no_grad;
+  // Parameters with a gradient, by step count and weight decay: each set
+  // shares its bias corrections and its decay.
+  std::map<std::pair<int64_t, double>, std::vector<Slot*>> sets;
+  for (Slot& s : slots_) {
+    if (!s.param.grad().defined()) continue;
+    if (!s.m.defined()) {
+      s.m = torch::zeros_like(s.param, torch::MemoryFormat::Preserve);
+      s.v = torch::zeros_like(s.param, torch::MemoryFormat::Preserve);
+    }
+    sets[{++s.step, s.weight_decay}].push_back(&s);
+  }
+  for (const auto& [key, set] : sets) {
+    const auto [step, weight_decay] = key;
+    std::vector<torch::Tensor> params, grads, m, v;
+    for (Slot* s : set) {
+      params.push_back(s->param);
+      grads.push_back(s->param.grad());
+      m.push_back(s->m);
+      v.push_back(s->v);
+    }
+    if (weight_decay != 0) grads = torch::_foreach_add(grads, params, weight_decay);
+    torch::_foreach_mul_(m, beta1_);
+    torch::_foreach_add_(m, grads, 1 - beta1_);
+    torch::_foreach_mul_(v, beta2_);
+    torch::_foreach_addcmul_(v, grads, grads, 1 - beta2_);
+    const double correction1 = 1 - std::pow(beta1_, static_cast<double>(step));
+    const double correction2 = 1 - std::pow(beta2_, static_cast<double>(step));
+    std::vector<torch::Tensor> denominators = torch::_foreach_sqrt(v);
+    torch::_foreach_div_(denominators, std::sqrt(correction2));
+    torch::_foreach_add_(denominators, eps_);
+    torch::_foreach_addcdiv_(params, m, denominators, -lr_ / correction1);
+  }
 }
 
 LazyAdam::LazyAdam(torch::Tensor weight, double learning_rate, double l2, double beta1, double beta2, double epsilon)

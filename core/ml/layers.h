@@ -193,6 +193,54 @@ torch::Tensor Similarities(const torch::Tensor& inputs, const torch::Tensor& can
 // clipped to 0, then normalised).
 torch::Tensor Confidences(const torch::Tensor& similarities, const std::string& model_confidence);
 
+// Counts libtorch's operator calls made by our code and by autograd's
+// backward functions (each of those, and each call it makes), on every
+// thread, while one lives; calls an operator makes inside itself are not
+// counted (on the CPU a batched matmul loops over its matrices, a _foreach_
+// operation over its tensors: one call each on a GPU). On a GPU each counted
+// call costs some microseconds of host dispatch and a kernel launch however
+// small its tensors, so the count per training step bounds the step's time
+// there from below; it is measured the same on the CPU.
+class OpCounter {
+ public:
+  OpCounter();
+  ~OpCounter();
+  OpCounter(const OpCounter&) = delete;
+  OpCounter& operator=(const OpCounter&) = delete;
+  int64_t Count() const;
+
+ private:
+  uint64_t handle_;
+};
+
+// Adam over groups of dense parameters, with the arithmetic of libtorch
+// 1.13's torch::optim::Adam (weight decay added to the gradient, both moments'
+// bias corrections, epsilon added after the corrected root), but one
+// operator call per step for all the parameters that share a step count
+// (libtorch's _foreach_ operations) instead of about ten per parameter.
+// ZeroGrad zeroes the gradients (1.13's zero_grad; 2.x's resets them, which
+// would skip a parameter that a step leaves without gradient).
+class GroupAdam {
+ public:
+  struct Group {
+    std::vector<torch::Tensor> params;
+    double weight_decay = 0;
+  };
+  GroupAdam(std::vector<Group> groups, double learning_rate, double epsilon = 1e-7, double beta1 = 0.9,
+            double beta2 = 0.999);
+  void ZeroGrad();
+  void Step();
+
+ private:
+  struct Slot {
+    torch::Tensor param, m, v;
+    int64_t step = 0;
+    double weight_decay = 0;
+  };
+  std::vector<Slot> slots_;
+  double lr_, eps_, beta1_, beta2_;
+};
+
 // Adam for an embedding table whose gradient is sparse, costing O(rows
 // touched) per step instead of O(vocabulary), yet moving the rows as plain
 // (dense) Adam does, as Rasa's DenseForSparse kernels are trained: in dense

@@ -679,7 +679,7 @@ class TEDPolicy : public graph::Component {
     std::vector<torch::Tensor> rest;
     for (const auto& p : model_->named_parameters(true))
       if (p.key() != "input.weight" && p.key() != "token_input.weight") rest.push_back(p.value());
-    torch::optim::Adam adam(rest, torch::optim::AdamOptions(o.learning_rate).eps(1e-7));
+    GroupAdam adam({{rest, 0.0}}, o.learning_rate);
 
     std::vector<int> first_labels;
     for (const Example& e : examples) first_labels.push_back(e.labels.front());
@@ -761,11 +761,11 @@ class TEDPolicy : public graph::Component {
               loss = loss + *e_loss;
             }
         }
-        adam.zero_grad();
+        adam.ZeroGrad();
         model_->input->weight.mutable_grad() = torch::Tensor();
         if (model_->token_input) model_->token_input->weight.mutable_grad() = torch::Tensor();
         loss.backward();
-        adam.step();
+        adam.Step();
         lazy.Step();
         if (lazy_tokens) lazy_tokens->Step();
         loss_sum += loss.item<double>();

@@ -460,6 +460,47 @@ TEST(BatchingTest, BalancedBatchesRepeatRareLabelsAsRasaDoes) {
   EXPECT_EQ(BatchSizeForEpoch(64, 128, 5, 1), 64);
 }
 
+// GroupAdam moves the parameters exactly as libtorch's Adam: two groups (with
+// and without weight decay), and a parameter that gets its first gradient at
+// the third step (its own step count starts there).
+TEST(GroupAdamTest, MovesTheParametersAsLibtorchsAdam) {
+  torch::manual_seed(3);
+  auto make = [] {
+    return std::vector<torch::Tensor>{torch::randn({5, 4}), torch::randn({4}), torch::randn({3, 2}),
+                                      torch::randn({2})};
+  };
+  std::vector<torch::Tensor> ours = make(), theirs;
+  for (const torch::Tensor& p : ours) theirs.push_back(p.clone());
+  for (auto* set : {&ours, &theirs})
+    for (torch::Tensor& p : *set) p.requires_grad_(true);
+  GroupAdam group({{{ours[0], ours[1]}, 0.004}, {{ours[2], ours[3]}, 0.0}}, 0.01);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(std::vector<torch::Tensor>{theirs[0], theirs[1]},
+                      std::make_unique<torch::optim::AdamOptions>(torch::optim::AdamOptions(0.01).eps(1e-7).weight_decay(0.004)));
+  groups.emplace_back(std::vector<torch::Tensor>{theirs[2], theirs[3]},
+                      std::make_unique<torch::optim::AdamOptions>(torch::optim::AdamOptions(0.01).eps(1e-7)));
+  torch::optim::Adam adam(groups, torch::optim::AdamOptions(0.01).eps(1e-7));
+  auto loss = [](const std::vector<torch::Tensor>& p, int step) {
+    torch::Tensor l = (p[0].sum(0) * p[1]).pow(2).sum() + (p[2] * step).sin().sum();
+    if (step >= 3) l = l + (p[3] * p[2].sum(0)).exp().sum();
+    return l;
+  };
+  for (int step = 1; step <= 6; ++step) {
+    group.ZeroGrad();
+    adam.zero_grad();
+    loss(ours, step).backward();
+    loss(theirs, step).backward();
+    EXPECT_EQ(ours[3].grad().defined(), step >= 3);
+    group.Step();
+    adam.step();
+    for (size_t i = 0; i < ours.size(); ++i)
+      EXPECT_TRUE(torch::equal(ours[i], theirs[i])) << "step " << step << ", parameter " << i << "\n"
+                                                                << ours[i] - theirs[i];
+  }
+  // The last parameter moved from its third step on, the others from the first.
+  for (size_t i = 0; i < ours.size(); ++i) EXPECT_FALSE(torch::equal(ours[i], make()[i])) << i;
+}
+
 TEST(DeviceTest, CudaRequestFallsBackToCpuOnlyWithoutCuda) {
   bool fell_back = false;
   const std::string d = ResolveDevice("cuda", &fell_back);
