@@ -542,19 +542,23 @@ class CrfLogPartition : public torch::autograd::Function<CrfLogPartition> {
     // alphas[t]: the forward scores at t, or at the last real position before t.
     torch::Tensor alphas = torch::empty({L, B, T}, emissions.options());
     torch::Tensor log_z = torch::empty({B}, emissions.options());
+    // (The per-position views are taken once: on a GPU every operator call
+    // costs its dispatch, whatever its size.)
     ForRowChunks(RowChunks(emissions, B, 8), B, [&](int64_t, int64_t begin, int64_t end) {
-      const torch::Tensor e = emissions.slice(0, begin, end), m = mask.slice(0, begin, end);
-      torch::Tensor alpha = e.select(1, 0);
-      alphas.select(0, 0).slice(0, begin, end).copy_(alpha);
+      const std::vector<torch::Tensor> e = emissions.slice(0, begin, end).unbind(1),
+                                       real = mask.slice(0, begin, end).unsqueeze(2).unbind(1);
+      const std::vector<torch::Tensor> out = alphas.slice(1, begin, end).unbind(0);  // views
+      torch::Tensor alpha = e[0];
+      out[0].copy_(alpha);
       for (int64_t t = 1; t < L; ++t) {
         const torch::Tensor alpha_max = std::get<0>(alpha.max(1, true));
         torch::Tensor next = torch::matmul(torch::exp(alpha - alpha_max), exp_trans)
                                  .clamp_min_(1e-30)
                                  .log_()
                                  .add_(alpha_max + trans_max)
-                                 .add_(e.select(1, t));
-        alpha = torch::where(m.select(1, t).unsqueeze(1), next, alpha);
-        alphas.select(0, t).slice(0, begin, end).copy_(alpha);
+                                 .add_(e[t]);
+        alpha = torch::where(real[t], next, alpha);
+        out[t].copy_(alpha);
       }
       log_z.slice(0, begin, end).copy_(torch::logsumexp(alpha, 1));
     });
@@ -569,38 +573,41 @@ class CrfLogPartition : public torch::autograd::Function<CrfLogPartition> {
                         &exp_trans = saved[4], &trans_max = saved[5];
     const torch::Tensor grad = grads[0].detach().contiguous();
     const int64_t B = emissions.size(0), L = emissions.size(1), T = emissions.size(2);
-    torch::Tensor grad_emissions = torch::zeros_like(emissions);
+    torch::Tensor grad_emissions = torch::empty_like(emissions);  // every position is written
     const int64_t chunks = RowChunks(emissions, B, 8);
     torch::Tensor pair_sums = torch::zeros({chunks, T, T}, emissions.options());  // one per chunk
+    const torch::Tensor exp_trans_t = exp_trans.t();
     ForRowChunks(chunks, B, [&](int64_t c, int64_t begin, int64_t end) {
-      const torch::Tensor e = emissions.slice(0, begin, end), m = mask.slice(0, begin, end);
+      const std::vector<torch::Tensor> e = emissions.slice(0, begin, end).unbind(1),
+                                       real = mask.slice(0, begin, end).unsqueeze(2).unbind(1);
+      const torch::Tensor a = alphas.slice(1, begin, end);
+      const std::vector<torch::Tensor> alpha = a.unbind(0);
+      // The scores' maxima at every position, in one reduction.
+      const torch::Tensor a_max = std::get<0>(a.max(2, true));
+      const std::vector<torch::Tensor> alpha_max = a_max.unbind(0);
       const torch::Tensor z = log_z.slice(0, begin, end).unsqueeze(1), g = grad.slice(0, begin, end).unsqueeze(1);
       torch::Tensor pairs = pair_sums.select(0, c);
+      const std::vector<torch::Tensor> grad_e = grad_emissions.slice(0, begin, end).unbind(1);  // views
       // beta: the log score of everything after the current real position.
       torch::Tensor beta = torch::zeros({end - begin, T}, emissions.options());
       const torch::Tensor zero = torch::zeros({}, emissions.options());
       for (int64_t t = L - 1; t >= 1; --t) {
         // (Where a position is not real, the exponents below are not bounded:
         // `where` keeps an overflow there out of the sums.)
-        const torch::Tensor real = m.select(1, t).unsqueeze(1);
-        const torch::Tensor alpha = alphas.select(0, t).slice(0, begin, end);
-        grad_emissions.select(1, t).slice(0, begin, end).copy_(
-            torch::where(real, torch::exp(alpha + beta - z) * g, zero));
-        const torch::Tensor u = e.select(1, t) + beta;
+        grad_e[t].copy_(torch::where(real[t], torch::exp(alpha[t] + beta - z) * g, zero));
+        const torch::Tensor u = e[t] + beta;
         const torch::Tensor u_max = std::get<0>(u.max(1, true));
         const torch::Tensor y = torch::exp(u - u_max);
-        const torch::Tensor before = alphas.select(0, t - 1).slice(0, begin, end);
-        const torch::Tensor before_max = std::get<0>(before.max(1, true));
         // The sum over sequences of exp(alpha_s(i) + A(i, j) + u(j) - log Z),
         // exp(A) multiplied in at the end.
-        const torch::Tensor scale = torch::where(real, torch::exp(before_max + u_max + trans_max - z) * g, zero);
-        pairs.addmm_(torch::exp(before - before_max).t(), y * scale);
+        const torch::Tensor scale =
+            torch::where(real[t], torch::exp(alpha_max[t - 1] + u_max + trans_max - z) * g, zero);
+        pairs.addmm_(torch::exp(alpha[t - 1] - alpha_max[t - 1]).t(), y * scale);
         torch::Tensor previous =
-            torch::matmul(y, exp_trans.t()).clamp_min_(1e-30).log_().add_(u_max + trans_max);
-        beta = torch::where(real, previous, beta);
+            torch::matmul(y, exp_trans_t).clamp_min_(1e-30).log_().add_(u_max + trans_max);
+        beta = torch::where(real[t], previous, beta);
       }
-      const torch::Tensor alpha = alphas.select(0, 0).slice(0, begin, end);
-      grad_emissions.select(1, 0).slice(0, begin, end).copy_(torch::exp(alpha + beta - z) * g);
+      grad_e[0].copy_(torch::exp(alpha[0] + beta - z) * g);
     });
     torch::Tensor grad_transitions = pair_sums.sum(0) * exp_trans;
     return {grad_emissions, grad_transitions, torch::Tensor()};
