@@ -4,6 +4,7 @@
 #include <array>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <vector>
@@ -159,6 +160,9 @@ struct OpDepth : at::ObserverContext {
 };
 
 std::unique_ptr<at::ObserverContext> OpStart(const at::RecordFunction& fn) {
+  // The autograd engine's record around each backward node: the node's own
+  // record, inside it, is the one counted.
+  if (std::strncmp(fn.name(), "autograd::engine::", 18) == 0) return std::make_unique<OpDepth>(op_depth);
   if (fn.scope() == at::RecordScope::BACKWARD_FUNCTION) {
     op_count.fetch_add(1, std::memory_order_relaxed);
     auto saved = std::make_unique<OpDepth>(op_depth);
