@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "client/args.h"
+#include "core/ml/device.h"
 #include "core/util/errors.h"
 #include "core/util/fs.h"
 #include "server/grpc_service.h"
@@ -99,8 +100,10 @@ int main(int argc, char** argv) {
     std::cerr << "trainyard-server: workers, max-queue, job-timeout, per-tenant-running, grace and telemetry-interval take numbers\n";
     return 2;
   }
+  std::string gpu_warning;
   try {
-    options.devices = server::ParseGpus(setting("gpus").value_or("auto"));
+    const std::string gpus = setting("gpus").value_or("auto");
+    options.devices = server::UsableGpus(gpus, server::ParseGpus(gpus), ml::CudaDeviceCount(), &gpu_warning);
   } catch (const util::Error& e) {
     std::cerr << "trainyard-server: " << e.what() << "\n";
     return 2;
@@ -170,6 +173,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (auto file = setting("port-file")) std::ofstream(*file) << port << "\n";
+  if (!gpu_warning.empty()) server::log::Warning(gpu_warning);
   server::log::Info("listening", {{"address", listen}, {"port", port}, {"state_dir", options.state_dir.string()},
                                   {"artifacts", artifacts},
                                   {"workers", options.devices.empty() ? options.workers : options.devices.size()},

@@ -73,4 +73,24 @@ std::vector<std::string> ParseGpus(const std::string& spec, const std::filesyste
   return devices;
 }
 
+std::vector<std::string> UsableGpus(const std::string& spec, const std::vector<std::string>& listed,
+                                    int cuda_devices, std::string* warning) {
+  std::vector<std::string> usable;
+  for (const std::string& device : listed) {
+    const int index = std::stoi(device.substr(device.find(':') + 1));
+    if (index < cuda_devices) {
+      usable.push_back(device);
+    } else if (spec != "auto") {
+      throw util::Error(util::ErrorCode::kInvalidArgument,
+                        "gpus lists " + device + ", but libtorch sees " + std::to_string(cuda_devices) +
+                            " CUDA device(s)" + (cuda_devices == 0 ? " (a CPU-only libtorch?)" : "") + ".");
+    }
+  }
+  if (warning && usable.size() < listed.size())
+    *warning = "the NVIDIA driver lists " + std::to_string(listed.size()) + " GPU(s), libtorch sees " +
+               std::to_string(cuda_devices) + (usable.empty() ? ": jobs share the CPU cores" : ": training on " +
+               std::to_string(usable.size()) + " of them");
+  return usable;
+}
+
 }  // namespace trainyard::server

@@ -31,4 +31,12 @@ std::optional<std::string> ResolveSetting(const std::string& name, const std::op
 std::vector<std::string> ParseGpus(const std::string& spec,
                                    const std::filesystem::path& driver_dir = "/proc/driver/nvidia/gpus");
 
+// The GPUs of ParseGpus that libtorch can train on, given how many CUDA
+// devices it sees: "auto" keeps those it sees and says in *warning what it
+// left out (the driver lists GPUs, but a CPU-only libtorch sees none: the
+// jobs then share the CPU cores); indices it cannot see throw util::Error
+// (INVALID_ARGUMENT), as a job given one would train on the CPU unannounced.
+std::vector<std::string> UsableGpus(const std::string& spec, const std::vector<std::string>& listed,
+                                    int cuda_devices, std::string* warning);
+
 }  // namespace trainyard::server

@@ -15,6 +15,8 @@ namespace trainyard::ml {
 
 bool CudaAvailable() { return torch::cuda::is_available(); }
 
+int CudaDeviceCount() { return CudaAvailable() ? static_cast<int>(torch::cuda::device_count()) : 0; }
+
 std::string ResolveDevice(const std::string& requested, bool* fell_back) {
   if (fell_back) *fell_back = false;
   if (requested.empty() || requested == "auto") return CudaAvailable() ? "cuda:0" : "cpu";

@@ -15,6 +15,9 @@ std::string ResolveDevice(const std::string& requested, bool* fell_back = nullpt
 // True when libtorch sees a CUDA device.
 bool CudaAvailable();
 
+// How many CUDA devices libtorch sees (0 with a CPU-only libtorch).
+int CudaDeviceCount();
+
 // Sets libtorch's intra-op threads: `threads` > 0, else every core.
 void SetComputeThreads(int threads);
 

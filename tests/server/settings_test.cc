@@ -65,5 +65,26 @@ TEST(Settings, GpusAreFoundOrListed) {
   for (const char* bad : {"", "yes", "0,", "0,0", "-1", "1,x"}) EXPECT_THROW(ParseGpus(bad), util::Error) << bad;
 }
 
+// The driver lists GPUs that a CPU-only libtorch cannot use: "auto" trains on
+// the CPU and says so; indices libtorch does not see are refused.
+TEST(Settings, GpusLibtorchCannotSeeAreLeftOutOrRefused) {
+  const std::vector<std::string> two{"cuda:0", "cuda:1"};
+  std::string warning;
+  EXPECT_EQ(UsableGpus("auto", two, 2, &warning), two);
+  EXPECT_EQ(warning, "");
+  EXPECT_TRUE(UsableGpus("auto", two, 0, &warning).empty());
+  EXPECT_EQ(warning, "the NVIDIA driver lists 2 GPU(s), libtorch sees 0: jobs share the CPU cores");
+  EXPECT_EQ(UsableGpus("auto", two, 1, &warning), (std::vector<std::string>{"cuda:0"}));
+  EXPECT_EQ(UsableGpus("0", {"cuda:0"}, 1, nullptr), (std::vector<std::string>{"cuda:0"}));
+  try {
+    UsableGpus("0", {"cuda:0"}, 0, nullptr);
+    ADD_FAILURE() << "no error";
+  } catch (const util::Error& e) {
+    EXPECT_EQ(e.code(), util::ErrorCode::kInvalidArgument);
+    EXPECT_EQ(std::string(e.what()), "gpus lists cuda:0, but libtorch sees 0 CUDA device(s) (a CPU-only libtorch?).");
+  }
+  EXPECT_THROW(UsableGpus("1,0", {"cuda:1", "cuda:0"}, 1, nullptr), util::Error);
+}
+
 }  // namespace
 }  // namespace trainyard::server
