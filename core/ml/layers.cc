@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <vector>
 
 #include <ATen/Parallel.h>
@@ -180,15 +181,27 @@ void OpEnd(const at::RecordFunction&, at::ObserverContext* context) {
 
 }  // namespace
 
+namespace {
+// One callback serves every live counter.
+std::mutex op_counters_mutex;
+int op_counters = 0;
+at::CallbackHandle op_callback = 0;
+}  // namespace
+
 OpCounter::OpCounter() {
-  op_count = 0;
-  handle_ = at::addGlobalCallback(at::RecordFunctionCallback(OpStart, OpEnd).scopes(
-      {at::RecordScope::FUNCTION, at::RecordScope::BACKWARD_FUNCTION}));
+  const std::lock_guard<std::mutex> lock(op_counters_mutex);
+  if (op_counters++ == 0)
+    op_callback = at::addGlobalCallback(at::RecordFunctionCallback(OpStart, OpEnd).scopes(
+        {at::RecordScope::FUNCTION, at::RecordScope::BACKWARD_FUNCTION}));
+  start_ = op_count.load(std::memory_order_relaxed);
 }
 
-OpCounter::~OpCounter() { at::removeCallback(handle_); }
+OpCounter::~OpCounter() {
+  const std::lock_guard<std::mutex> lock(op_counters_mutex);
+  if (--op_counters == 0) at::removeCallback(op_callback);
+}
 
-int64_t OpCounter::Count() const { return op_count.load(std::memory_order_relaxed); }
+int64_t OpCounter::Count() const { return op_count.load(std::memory_order_relaxed) - start_; }
 
 void SparseRows::To(const torch::Device& device) {
   indices = indices.to(device);

@@ -200,17 +200,18 @@ torch::Tensor Confidences(const torch::Tensor& similarities, const std::string& 
 // operation over its tensors: one call each on a GPU). On a GPU each counted
 // call costs some microseconds of host dispatch and a kernel launch however
 // small its tensors, so the count per training step bounds the step's time
-// there from below; it is measured the same on the CPU.
+// there from below; it is measured the same on the CPU. Calls of other
+// trainings running at the same time (TED beside DIET) count too.
 class OpCounter {
  public:
   OpCounter();
   ~OpCounter();
   OpCounter(const OpCounter&) = delete;
   OpCounter& operator=(const OpCounter&) = delete;
-  int64_t Count() const;
+  int64_t Count() const;  // since construction
 
  private:
-  uint64_t handle_;
+  int64_t start_ = 0;
 };
 
 // Adam over groups of dense parameters, with the arithmetic of libtorch

@@ -501,6 +501,28 @@ TEST(GroupAdamTest, MovesTheParametersAsLibtorchsAdam) {
   for (size_t i = 0; i < ours.size(); ++i) EXPECT_FALSE(torch::equal(ours[i], make()[i])) << i;
 }
 
+// A batched matmul is one call, though on the CPU it calls the BLAS once per
+// matrix through the dispatcher; counters alive at once each see it once.
+TEST(OpCounterTest, CountsTheCallsMadeNotTheCallsInsideThem) {
+  const torch::Tensor a = torch::randn({16, 64, 64});
+  OpCounter outer;
+  (void)torch::bmm(a, a);
+  EXPECT_EQ(outer.Count(), 1);
+  {
+    OpCounter inner;
+    (void)torch::bmm(a, a);
+    (void)(a + a);
+    EXPECT_EQ(inner.Count(), 2);
+  }
+  EXPECT_EQ(outer.Count(), 3);
+  // A backward pass counts its nodes and what they call: more than nothing.
+  const torch::Tensor w = torch::randn({3}, torch::requires_grad());
+  const torch::Tensor loss = (w * w).sum();
+  const int64_t before = outer.Count();
+  loss.backward();
+  EXPECT_GE(outer.Count() - before, 3);  // the sum's, the product's and the accumulation's nodes at least
+}
+
 TEST(DeviceTest, CudaRequestFallsBackToCpuOnlyWithoutCuda) {
   bool fell_back = false;
   const std::string d = ResolveDevice("cuda", &fell_back);
