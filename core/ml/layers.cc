@@ -550,9 +550,10 @@ namespace {
 class CrfLogPartition : public torch::autograd::Function<CrfLogPartition> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& emissions_in,
-                               const torch::Tensor& transitions_in, const torch::Tensor& mask_in) {
+                               const torch::Tensor& transitions_in, const torch::Tensor& mask_in, bool all_at_once) {
     const torch::Tensor emissions = emissions_in.detach(), transitions = transitions_in.detach(),
                         mask = mask_in.detach();
+    ctx->saved_data["all_at_once"] = all_at_once;
     const int64_t B = emissions.size(0), L = emissions.size(1), T = emissions.size(2);
     const torch::Tensor trans_max = transitions.max();
     const torch::Tensor exp_trans = torch::exp(transitions - trans_max);
@@ -594,40 +595,87 @@ class CrfLogPartition : public torch::autograd::Function<CrfLogPartition> {
     const int64_t chunks = RowChunks(emissions, B, 8);
     torch::Tensor pair_sums = torch::zeros({chunks, T, T}, emissions.options());  // one per chunk
     const torch::Tensor exp_trans_t = exp_trans.t();
-    ForRowChunks(chunks, B, [&](int64_t c, int64_t begin, int64_t end) {
-      const std::vector<torch::Tensor> e = emissions.slice(0, begin, end).unbind(1),
-                                       real = mask.slice(0, begin, end).unsqueeze(2).unbind(1);
-      const torch::Tensor a = alphas.slice(1, begin, end);
-      const std::vector<torch::Tensor> alpha = a.unbind(0);
-      // The scores' maxima at every position, in one reduction.
-      const torch::Tensor a_max = std::get<0>(a.max(2, true));
-      const std::vector<torch::Tensor> alpha_max = a_max.unbind(0);
-      const torch::Tensor z = log_z.slice(0, begin, end).unsqueeze(1), g = grad.slice(0, begin, end).unsqueeze(1);
-      torch::Tensor pairs = pair_sums.select(0, c);
-      const std::vector<torch::Tensor> grad_e = grad_emissions.slice(0, begin, end).unbind(1);  // views
-      // beta: the log score of everything after the current real position.
-      torch::Tensor beta = torch::zeros({end - begin, T}, emissions.options());
-      const torch::Tensor zero = torch::zeros({}, emissions.options());
-      for (int64_t t = L - 1; t >= 1; --t) {
-        // (Where a position is not real, the exponents below are not bounded:
-        // `where` keeps an overflow there out of the sums.)
-        grad_e[t].copy_(torch::where(real[t], torch::exp(alpha[t] + beta - z) * g, zero));
-        const torch::Tensor u = e[t] + beta;
-        const torch::Tensor u_max = std::get<0>(u.max(1, true));
-        const torch::Tensor y = torch::exp(u - u_max);
-        // The sum over sequences of exp(alpha_s(i) + A(i, j) + u(j) - log Z),
-        // exp(A) multiplied in at the end.
-        const torch::Tensor scale =
-            torch::where(real[t], torch::exp(alpha_max[t - 1] + u_max + trans_max - z) * g, zero);
-        pairs.addmm_(torch::exp(alpha[t - 1] - alpha_max[t - 1]).t(), y * scale);
-        torch::Tensor previous =
-            torch::matmul(y, exp_trans_t).clamp_min_(1e-30).log_().add_(u_max + trans_max);
-        beta = torch::where(real[t], previous, beta);
-      }
-      grad_e[0].copy_(torch::exp(alpha[0] + beta - z) * g);
-    });
+    if (ctx->saved_data["all_at_once"].toBool()) {
+      ForRowChunks(chunks, B, [&](int64_t c, int64_t begin, int64_t end) {
+        const std::vector<torch::Tensor> e = emissions.slice(0, begin, end).unbind(1),
+                                         real = mask.slice(0, begin, end).unsqueeze(2).unbind(1);
+        const torch::Tensor z = log_z.slice(0, begin, end).unsqueeze(1), g = grad.slice(0, begin, end).unsqueeze(1);
+        const torch::Tensor zero = torch::zeros({}, emissions.options());
+        // Only the backward recursion goes position by position; what each
+        // position adds to the gradients is computed for all of them after it.
+        // beta: the log score of everything after the current real position.
+        std::vector<torch::Tensor> betas(static_cast<size_t>(L)), ys, u_maxes;
+        torch::Tensor beta = torch::zeros({end - begin, T}, emissions.options());
+        for (int64_t t = L - 1; t >= 1; --t) {
+          // (Where a position is not real, the exponents are not bounded:
+          // `where` keeps an overflow there out of the sums.)
+          betas[t] = beta;
+          const torch::Tensor u = e[t] + beta;
+          const torch::Tensor u_max = std::get<0>(u.max(1, true));
+          const torch::Tensor y = torch::exp(u - u_max);
+          ys.push_back(y);
+          u_maxes.push_back(u_max);
+          torch::Tensor previous =
+              torch::matmul(y, exp_trans_t).clamp_min_(1e-30).log_().add_(u_max + trans_max);
+          beta = torch::where(real[t], previous, beta);
+        }
+        betas[0] = beta;
+        // [L, b, 1]: the real positions, the first always one.
+        torch::Tensor m = mask.slice(0, begin, end).t().unsqueeze(2).clone();
+        m.select(0, 0).fill_(true);
+        const torch::Tensor a = alphas.slice(1, begin, end);  // [L, b, T]
+        // d log Z / d e[t, j] = P(y_t = j).
+        grad_emissions.slice(0, begin, end)
+            .copy_(torch::where(m, torch::exp(a + torch::stack(betas) - z) * g, zero).transpose(0, 1));
+        if (L < 2) return;
+        // d log Z / d A[i, j]: the sum over positions t >= 1 and sequences of
+        // exp(alpha_t-1(i) + A(i, j) + u_t(j) - log Z), exp(A) multiplied in at
+        // the end, as one matmul of the positions' rows.
+        std::reverse(ys.begin(), ys.end());  // positions 1 .. L-1
+        std::reverse(u_maxes.begin(), u_maxes.end());
+        const torch::Tensor before = a.narrow(0, 0, L - 1);
+        const torch::Tensor before_max = std::get<0>(before.max(2, true));
+        const torch::Tensor scale = torch::where(
+            m.narrow(0, 1, L - 1), torch::exp(before_max + torch::stack(u_maxes) + trans_max - z) * g, zero);
+        const torch::Tensor weighted = (torch::stack(ys) * scale).reshape({-1, T});
+        pair_sums.select(0, c).copy_(torch::exp(before - before_max).reshape({-1, T}).t().mm(weighted));
+      });
+    } else {
+      ForRowChunks(chunks, B, [&](int64_t c, int64_t begin, int64_t end) {
+        const std::vector<torch::Tensor> e = emissions.slice(0, begin, end).unbind(1),
+                                         real = mask.slice(0, begin, end).unsqueeze(2).unbind(1);
+        const torch::Tensor a = alphas.slice(1, begin, end);
+        const std::vector<torch::Tensor> alpha = a.unbind(0);
+        // The scores' maxima at every position, in one reduction.
+        const torch::Tensor a_max = std::get<0>(a.max(2, true));
+        const std::vector<torch::Tensor> alpha_max = a_max.unbind(0);
+        const torch::Tensor z = log_z.slice(0, begin, end).unsqueeze(1), g = grad.slice(0, begin, end).unsqueeze(1);
+        torch::Tensor pairs = pair_sums.select(0, c);
+        const std::vector<torch::Tensor> grad_e = grad_emissions.slice(0, begin, end).unbind(1);  // views
+        // beta: the log score of everything after the current real position.
+        torch::Tensor beta = torch::zeros({end - begin, T}, emissions.options());
+        const torch::Tensor zero = torch::zeros({}, emissions.options());
+        for (int64_t t = L - 1; t >= 1; --t) {
+          // (Where a position is not real, the exponents below are not bounded:
+          // `where` keeps an overflow there out of the sums.)
+          grad_e[t].copy_(torch::where(real[t], torch::exp(alpha[t] + beta - z) * g, zero));
+          const torch::Tensor u = e[t] + beta;
+          const torch::Tensor u_max = std::get<0>(u.max(1, true));
+          const torch::Tensor y = torch::exp(u - u_max);
+          // The sum over sequences of exp(alpha_s(i) + A(i, j) + u(j) - log Z),
+          // exp(A) multiplied in at the end.
+          const torch::Tensor scale =
+              torch::where(real[t], torch::exp(alpha_max[t - 1] + u_max + trans_max - z) * g, zero);
+          pairs.addmm_(torch::exp(alpha[t - 1] - alpha_max[t - 1]).t(), y * scale);
+          torch::Tensor previous =
+              torch::matmul(y, exp_trans_t).clamp_min_(1e-30).log_().add_(u_max + trans_max);
+          beta = torch::where(real[t], previous, beta);
+        }
+        grad_e[0].copy_(torch::exp(alpha[0] + beta - z) * g);
+      });
+    }
     torch::Tensor grad_transitions = pair_sums.sum(0) * exp_trans;
-    return {grad_emissions, grad_transitions, torch::Tensor()};
+    return {grad_emissions, grad_transitions, torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -644,7 +692,9 @@ torch::Tensor CrfImpl::NegativeLogLikelihood(const torch::Tensor& emissions, con
     torch::Tensor steps = transitions.index({tags.index({Slice(), Slice(0, L - 1)}), tags.index({Slice(), Slice(1, L)})});
     gold = gold + (steps * real.index({Slice(), Slice(1, L)})).sum(1);
   }
-  return (CrfLogPartition::apply(emissions, transitions, mask.to(torch::kBool)) - gold).mean();
+  const bool all_at_once = gradient_terms == GradientTerms::kAllAtOnce ||
+                           (gradient_terms == GradientTerms::kAuto && !emissions.is_cpu());
+  return (CrfLogPartition::apply(emissions, transitions, mask.to(torch::kBool), all_at_once) - gold).mean();
 }
 
 std::vector<std::vector<int>> CrfImpl::Decode(const torch::Tensor& emissions_in, const std::vector<int64_t>& lengths,

@@ -141,33 +141,42 @@ TEST(CrfTest, GradientsEqualAutogradThroughThePlainRecursion) {
   tr0[1][2] = -60.0;  // a transition the data forbids
 
   const int threads = at::get_num_threads();
-  for (int n : {1, 2}) {
-    at::set_num_threads(n);
-    Rng rng(1, kCpu);
-    Crf crf(T, rng);
-    {
-      torch::NoGradGuard no_grad;
-      crf->transitions.copy_(tr0);
+  using Terms = CrfImpl::GradientTerms;
+  for (const Terms terms : {Terms::kPerPosition, Terms::kAllAtOnce}) {
+    for (int n : {1, 2}) {
+      SCOPED_TRACE(terms == Terms::kPerPosition ? "per position" : "all positions at once");
+      at::set_num_threads(n);
+      Rng rng(1, kCpu);
+      Crf crf(T, rng);
+      crf->gradient_terms = terms;
+      {
+        torch::NoGradGuard no_grad;
+        crf->transitions.copy_(tr0);
+      }
+      torch::Tensor e2 = e0.clone().requires_grad_(true);
+      torch::Tensor loss = crf->NegativeLogLikelihood(e2, tags, mask);
+      loss.backward();
+      // The reference: autograd through the plain recursion, and the gold path's score.
+      torch::Tensor e_want = e0.clone().requires_grad_(true),
+                    tr_want = tr0.clone().requires_grad_(true);
+      torch::Tensor gold =
+          (e_want.gather(2, tags.unsqueeze(2)).squeeze(2) * mask.to(torch::kFloat)).sum(1);
+      using torch::indexing::Slice;
+      gold = gold + (tr_want.index({tags.index({Slice(), Slice(0, L - 1)}),
+                                    tags.index({Slice(), Slice(1, L)})}) *
+                     mask.index({Slice(), Slice(1, L)}).to(torch::kFloat))
+                        .sum(1);
+      torch::Tensor want = (reference(e_want, tr_want) - gold).mean();
+      want.backward();
+      EXPECT_NEAR(loss.item<double>(), want.item<double>(), 1e-3) << n << " threads";
+      EXPECT_TRUE(torch::allclose(e2.grad(), e_want.grad(), 1e-4, 1e-5)) << n << " threads";
+      EXPECT_TRUE(torch::allclose(crf->transitions.grad(), tr_want.grad(), 1e-4, 1e-5))
+          << n << " threads";
+      EXPECT_TRUE(torch::isfinite(crf->transitions.grad()).all().item<bool>());
+      // Padding positions get no gradient.
+      const torch::Tensor padding = mask.logical_not().unsqueeze(2).expand({B, L, T});
+      EXPECT_EQ(e2.grad().masked_select(padding).abs().max().item<float>(), 0.0f);
     }
-    torch::Tensor e2 = e0.clone().requires_grad_(true);
-    torch::Tensor loss = crf->NegativeLogLikelihood(e2, tags, mask);
-    loss.backward();
-    // The reference: autograd through the plain recursion, and the gold path's score.
-    torch::Tensor e_want = e0.clone().requires_grad_(true), tr_want = tr0.clone().requires_grad_(true);
-    torch::Tensor gold = (e_want.gather(2, tags.unsqueeze(2)).squeeze(2) * mask.to(torch::kFloat)).sum(1);
-    using torch::indexing::Slice;
-    gold = gold + (tr_want.index({tags.index({Slice(), Slice(0, L - 1)}), tags.index({Slice(), Slice(1, L)})}) *
-                   mask.index({Slice(), Slice(1, L)}).to(torch::kFloat))
-                      .sum(1);
-    torch::Tensor want = (reference(e_want, tr_want) - gold).mean();
-    want.backward();
-    EXPECT_NEAR(loss.item<double>(), want.item<double>(), 1e-3) << n << " threads";
-    EXPECT_TRUE(torch::allclose(e2.grad(), e_want.grad(), 1e-4, 1e-5)) << n << " threads";
-    EXPECT_TRUE(torch::allclose(crf->transitions.grad(), tr_want.grad(), 1e-4, 1e-5)) << n << " threads";
-    EXPECT_TRUE(torch::isfinite(crf->transitions.grad()).all().item<bool>());
-    // Padding positions get no gradient.
-    const torch::Tensor padding = mask.logical_not().unsqueeze(2).expand({B, L, T});
-    EXPECT_EQ(e2.grad().masked_select(padding).abs().max().item<float>(), 0.0f);
   }
   at::set_num_threads(threads);
 }
