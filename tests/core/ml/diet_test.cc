@@ -405,6 +405,35 @@ TEST_F(DietTest, LogisticRegressionClassifierSeparatesIntents) {
   EXPECT_EQ(again->Parse("i want a burger please").dump(), order.dump());
 }
 
+// TRAINYARD_COUNT_OPS=1: training.json carries the operator calls per step
+// by phase, which add up to the total; the dense parameters' Adam is a few
+// calls, not some per parameter. Without the variable nothing is counted.
+TEST_F(DietTest, CountsOperatorCallsPerStepWhenAsked) {
+  auto stats = [&](const fs::path& archive, const std::string& name) {
+    const fs::path dir = dir_.path() / (name + "_unpacked");
+    storage::UnpackArchive(archive, dir);
+    for (const auto& entry : fs::recursive_directory_iterator(dir))
+      if (entry.path().filename() == "training.json" && entry.path().string().find("DIET") != std::string::npos)
+        return nlohmann::json::parse(std::ifstream(entry.path()));
+    ADD_FAILURE() << "no DIET training.json in " << archive;
+    return nlohmann::json();
+  };
+  ::setenv("TRAINYARD_COUNT_OPS", "1", 1);
+  const nlohmann::json counted = stats(TrainWith(Config(2), "ops"), "ops");
+  ::unsetenv("TRAINYARD_COUNT_OPS");
+  ASSERT_TRUE(counted.contains("ops_per_step")) << counted.dump();
+  const nlohmann::json& ops = counted["ops_per_step"];
+  double sum = 0;
+  for (const char* phase : {"batch", "encode", "intent_loss", "entity_loss", "backward", "optimizer", "other"}) {
+    ASSERT_TRUE(ops.contains(phase)) << phase << " " << ops.dump();
+    sum += ops[phase].get<double>();
+  }
+  EXPECT_NEAR(sum, ops["total"].get<double>(), 1e-6);
+  EXPECT_GT(ops["backward"].get<double>(), 50);
+  EXPECT_LT(ops["optimizer"].get<double>(), 100) << ops.dump();  // 49 here; ~9 per parameter before
+  EXPECT_FALSE(stats(TrainWith(Config(2), "plain"), "plain").contains("ops_per_step"));
+}
+
 TEST_F(DietTest, TrainsOnCudaWhenPresent) {
   if (!CudaAvailable()) GTEST_SKIP() << "no CUDA device";
   const auto model = training::Model::Load(TrainWith(Config(60), "gpu", nullptr, "cuda"));
