@@ -224,9 +224,9 @@ class OpCounter {
 
 // Adam over groups of dense parameters, with the arithmetic of libtorch
 // 1.13's torch::optim::Adam (weight decay added to the gradient, both moments'
-// bias corrections, epsilon added after the corrected root), but one
-// operator call per step for all the parameters that share a step count
-// (libtorch's _foreach_ operations) instead of about ten per parameter.
+// bias corrections, epsilon added after the corrected root), but each of a
+// step's ~10 operations is one call for all the parameters that share a step
+// count (libtorch's _foreach_ operations), not one call per parameter.
 // ZeroGrad zeroes the gradients (1.13's zero_grad; 2.x's resets them, which
 // would skip a parameter that a step leaves without gradient).
 class GroupAdam {
