@@ -29,7 +29,7 @@ std::string ResolveDevice(const std::string& requested, bool* fell_back) {
         throw util::InvalidConfigError("Unknown device '" + requested + "': use cpu, cuda or cuda:N.");
       index = std::stoi(digits);
     }
-    if (!CudaAvailable() || index >= static_cast<int>(torch::cuda::device_count())) {
+    if (index >= CudaDeviceCount()) {
       if (fell_back) *fell_back = true;
       return "cpu";
     }
