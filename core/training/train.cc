@@ -1,6 +1,5 @@
 #include "core/training/train.h"
 
-#include <cstdio>
 #include <set>
 
 #include "core/data/importer.h"
@@ -15,6 +14,7 @@
 #include "core/training/config_file.h"
 #include "core/training/model.h"
 #include "core/util/errors.h"
+#include "core/util/git.h"
 #include "core/util/sha256.h"
 #include "core/util/strings.h"
 #include "core/version.h"
@@ -26,17 +26,14 @@ namespace {
 
 using data::TrainingType;
 
-// SHA-256 of `git remote get-url origin` in the working directory (Rasa's
-// project_fingerprint), or nothing outside a git checkout.
-std::optional<std::string> ProjectFingerprint() {
-  FILE* pipe = ::popen("git remote get-url origin 2>/dev/null", "r");
-  if (!pipe) return std::nullopt;
-  std::string url;
-  char buffer[512];
-  while (std::fgets(buffer, sizeof buffer, pipe)) url += buffer;
-  const int status = ::pclose(pipe);
-  if (status != 0 || url.empty()) return std::nullopt;
-  return util::Sha256Hex(url);
+// Rasa's project_fingerprint: the SHA-256 of what `git remote get-url origin`
+// prints (the URL and its newline) for the checkout holding `directory`, or
+// nothing outside a checkout.
+std::optional<std::string> ProjectFingerprint(const std::optional<fs::path>& directory) {
+  if (!directory) return std::nullopt;
+  const std::optional<std::string> url = util::GitRemoteUrl(*directory);
+  if (!url) return std::nullopt;
+  return util::Sha256Hex(*url + "\n");
 }
 
 void Warn(const TrainOptions& options, const util::SourceLocation& where, const std::string& message) {
@@ -194,7 +191,7 @@ TrainingResult TrainProject(const TrainOptions& options, const data::Project& pr
   metadata.core_target = graphs.core_target;
   metadata.nlu_target = graphs.nlu_target;
   metadata.language = graphs.language;
-  metadata.project_fingerprint = ProjectFingerprint();
+  metadata.project_fingerprint = ProjectFingerprint(options.fingerprint_directory);
   metadata.device = device;
   for (const auto& [node, seconds] : run.node_seconds) metadata.node_durations[node] = seconds;
   for (const std::string& node : run.restored) metadata.cache_hits.push_back(node);

@@ -46,6 +46,11 @@ struct TrainOptions {
   // The device trainable components use: "cpu" or "cuda:N". The server gives
   // each GPU worker its own device; libtorch components read it.
   std::string device = "cpu";
+  // The folder whose git checkout fingerprints the project: the SHA-256 of its
+  // origin's URL goes into the archive's metadata (Rasa's project_fingerprint,
+  // taken from the working directory). None: no fingerprint. The command line
+  // passes its working directory; the server none (a job's project is an upload).
+  std::optional<std::filesystem::path> fingerprint_directory;
   // Intra-op threads of libtorch components; 0 = every core. The server gives
   // each job its share of the cores.
   size_t compute_threads = 0;

@@ -5,8 +5,12 @@
 
 #include "client/cli.h"
 #include "trainyard/v1/training_service.pb.h"
+#include "core/storage/archive.h"
 #include "core/util/fs.h"
+#include "core/util/sha256.h"
 #include "tests/core/data/project_fixture.h"
+
+namespace fs = std::filesystem;
 
 namespace trainyard::client {
 namespace {
@@ -132,6 +136,26 @@ TEST(TrainAndParse, TrainWritesAModelThatParseUses) {
   dry.push_back("--force");
   EXPECT_EQ(RunTrainyard(dry).code, 8);
   ::unsetenv("TRAINYARD_CACHE_DIR");
+}
+
+// As `rasa train`: the archive's project_fingerprint is the hash of what `git remote
+// get-url origin` prints in the checkout the command runs in (read from .git/config, git not run).
+TEST(TrainAndParse, TrainFingerprintsTheCheckoutItRunsIn) {
+  testing::TempDir dir;
+  data::WriteFixture(dir);
+  dir.Write("config.yml", "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+                          "  - name: KeywordIntentClassifier\npolicies: []\n");
+  dir.Write(".git/config", "[remote \"origin\"]\n\turl = https://example.com/team/bot.git\n");
+  ::setenv("TRAINYARD_CACHE_DIR", (dir.path() / "cache").c_str(), 1);
+  const fs::path before = fs::current_path();
+  fs::current_path(dir.path() / "data");  // a folder inside the checkout
+  const Result trained = RunTrainyard({"train", "--config", "../config.yml", "--domain", "../domain.yml", "--data",
+                                       ".", "--out", "../models", "--fixed-model-name", "m"});
+  fs::current_path(before);
+  ::unsetenv("TRAINYARD_CACHE_DIR");
+  ASSERT_EQ(trained.code, kExitOk) << trained.out << trained.err;
+  EXPECT_EQ(storage::ReadArchiveMetadata(dir.path() / "models" / "m.tar.gz").project_fingerprint,
+            util::Sha256Hex("https://example.com/team/bot.git\n"));  // git's output, as Rasa hashes it
 }
 
 TEST(TrainAndParse, MissingConfigAndBadModelsFail) {
