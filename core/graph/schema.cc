@@ -98,7 +98,11 @@ GraphSchema GraphSchema::FromJson(const Json& json) {
   if (!json.is_object() || !json.contains("nodes") || !json["nodes"].is_object())
     throw util::InvalidConfigError("A graph schema must be a mapping with a 'nodes' mapping.");
   GraphSchema schema;
-  for (const auto& [name, j] : json["nodes"].items()) {
+  for (const auto& item : json["nodes"].items()) {
+    // Named references, not a structured binding: C++17 lets lambdas capture
+    // only variables (clang refuses the bindings; the fuzz build uses clang).
+    const std::string& name = item.key();
+    const Json& j = item.value();
     auto field = [&](const char* key) -> const Json& {
       if (!j.is_object() || !j.contains(key))
         throw util::InvalidConfigError("Node '" + name + "' of the graph schema has no '" + key + "'.");
