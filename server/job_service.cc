@@ -199,6 +199,11 @@ v1::Job JobService::Submit(const std::string& tenant, const v1::TrainRequest& re
   } else if (static_cast<size_t>(request.files().files_size()) > options_.max_files)
     throw util::Error(util::ErrorCode::kInvalidArgument, "The project has " + std::to_string(request.files().files_size()) +
                                                              " files; the limit is " + std::to_string(options_.max_files) + ".");
+  const std::string& fingerprint = request.options().project_fingerprint();
+  if (!fingerprint.empty() &&
+      (fingerprint.size() != 64 || fingerprint.find_first_not_of("0123456789abcdef") != std::string::npos))
+    throw util::Error(util::ErrorCode::kInvalidArgument,
+                      "options.project_fingerprint must be a SHA-256: 64 lowercase hexadecimal digits.");
   size_t bytes = 0;
   for (const v1::ProjectFile& f : request.files().files()) {
     CheckPath(f.path());
@@ -474,6 +479,7 @@ void JobService::RunJob(const JobRecord& job, const std::string& device) {
   train.dry_run = o.dry_run();
   train.force_training = o.force();
   if (!o.fixed_model_name().empty()) train.fixed_model_name = o.fixed_model_name();
+  if (!o.project_fingerprint().empty()) train.project_fingerprint = o.project_fingerprint();
   train.persist_nlu_training_data = o.persist_nlu_data();
   if (o.has_epoch_fraction()) train.finetuning_epoch_fraction = o.epoch_fraction();
   train.cache_directory = options_.state_dir / "cache";

@@ -26,16 +26,6 @@ namespace {
 
 using data::TrainingType;
 
-// Rasa's project_fingerprint: the SHA-256 of what `git remote get-url origin`
-// prints (the URL and its newline) for the checkout holding `directory`, or
-// nothing outside a checkout.
-std::optional<std::string> ProjectFingerprint(const std::optional<fs::path>& directory) {
-  if (!directory) return std::nullopt;
-  const std::optional<std::string> url = util::GitRemoteUrl(*directory);
-  if (!url) return std::nullopt;
-  return util::Sha256Hex(*url + "\n");
-}
-
 void Warn(const TrainOptions& options, const util::SourceLocation& where, const std::string& message) {
   if (options.on_warning) options.on_warning({util::Severity::kWarning, message, where});
 }
@@ -191,7 +181,9 @@ TrainingResult TrainProject(const TrainOptions& options, const data::Project& pr
   metadata.core_target = graphs.core_target;
   metadata.nlu_target = graphs.nlu_target;
   metadata.language = graphs.language;
-  metadata.project_fingerprint = ProjectFingerprint(options.fingerprint_directory);
+  metadata.project_fingerprint = options.project_fingerprint;
+  if (!metadata.project_fingerprint && options.fingerprint_directory)
+    metadata.project_fingerprint = ProjectFingerprint(*options.fingerprint_directory);
   metadata.device = device;
   for (const auto& [node, seconds] : run.node_seconds) metadata.node_durations[node] = seconds;
   for (const std::string& node : run.restored) metadata.cache_hits.push_back(node);
@@ -206,6 +198,12 @@ TrainingResult TrainProject(const TrainOptions& options, const data::Project& pr
 }
 
 }  // namespace
+
+std::optional<std::string> ProjectFingerprint(const fs::path& directory) {
+  const std::optional<std::string> url = util::GitRemoteUrl(directory);
+  if (!url) return std::nullopt;
+  return util::Sha256Hex(*url + "\n");
+}
 
 TrainingResult Train(const TrainOptions& options) {
   const data::Project project = ImportProject(options);

@@ -51,6 +51,9 @@ struct TrainOptions {
   // taken from the working directory). None: no fingerprint. The command line
   // passes its working directory; the server none (a job's project is an upload).
   std::optional<std::filesystem::path> fingerprint_directory;
+  // A fingerprint taken elsewhere (a client's checkout, sent with a server job);
+  // it takes precedence over fingerprint_directory.
+  std::optional<std::string> project_fingerprint;
   // Intra-op threads of libtorch components; 0 = every core. The server gives
   // each job its share of the cores.
   size_t compute_threads = 0;
@@ -70,6 +73,11 @@ struct TrainingResult {
   data::TrainingType training_type = data::TrainingType::kBoth;
   std::vector<std::string> messages;  // Rasa's user-facing notes ("No stories present. ...")
 };
+
+// Rasa's project_fingerprint: the SHA-256 of what `git remote get-url origin`
+// prints (the URL and its newline) in the checkout holding `directory`, read
+// from its git config (git is not run); nothing outside a checkout.
+std::optional<std::string> ProjectFingerprint(const std::filesystem::path& directory);
 
 // `rasa train`: detects the training type from the data (SPEC §1.2).
 // Throws util::InvalidDataError (bad data, unresolved slots),

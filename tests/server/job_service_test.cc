@@ -80,6 +80,33 @@ TEST_F(JobServiceTest, SubmitTrainsAndStoresTheModelWithItsChecksum) {
   EXPECT_EQ(util::Sha256File(model), done.result().model_sha256());
   EXPECT_EQ(storage::ReadArchiveMetadata(model).training_type, 3);
   EXPECT_EQ(done.result().training_type(), "BOTH");
+  // No fingerprint sent: none, not the server's own working directory's (a trainyard checkout here).
+  EXPECT_FALSE(storage::ReadArchiveMetadata(model).project_fingerprint);
+}
+
+// `trainyard submit` sends its checkout's project_fingerprint; the archive
+// carries it as `trainyard train` there would. Anything but a SHA-256 is refused.
+TEST_F(JobServiceTest, TheClientsProjectFingerprintGoesIntoTheArchive) {
+  auto service = Start();
+  const std::vector<std::string> malformed = {"abc", std::string(64, 'G'), std::string(64, 'A'), std::string(65, 'a')};
+  for (const std::string& bad : malformed) {
+    v1::TrainRequest r = Request();
+    r.mutable_options()->set_project_fingerprint(bad);
+    try {
+      service->Submit("t1", r);
+      FAIL() << bad;
+    } catch (const util::Error& e) {
+      EXPECT_EQ(e.code(), util::ErrorCode::kInvalidArgument) << bad;
+      EXPECT_NE(std::string(e.what()).find("project_fingerprint"), std::string::npos) << e.what();
+    }
+  }
+  const std::string fingerprint = util::Sha256Hex("https://example.com/team/bot.git\n");
+  v1::TrainRequest r = Request();
+  r.mutable_options()->set_project_fingerprint(fingerprint);
+  const v1::Job job = service->Submit("t1", r);
+  ASSERT_TRUE(Follow(*service, job.id()).back().has_succeeded());
+  const std::string uri = service->Get("t1", job.id()).result().model_uri();
+  EXPECT_EQ(storage::ReadArchiveMetadata(uri.substr(7)).project_fingerprint, fingerprint);
 }
 
 TEST_F(JobServiceTest, ResubmittingTheSameRequestIdIsIdempotent) {

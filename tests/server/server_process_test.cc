@@ -15,6 +15,7 @@
 
 #include "client/cli.h"
 #include "core/storage/archive.h"
+#include "core/util/sha256.h"
 #include "core/util/fs.h"
 #include "tests/core/data/project_fixture.h"
 
@@ -108,6 +109,7 @@ class ServerProcessTest : public ::testing::Test {
 TEST_F(ServerProcessTest, SubmitWatchListAndDownload) {
   ServerProcess server(state_.path() / "state", state_.path() / "port");
   ASSERT_NE(server.port(), 0);
+  project_.Write(".git/config", "[remote \"origin\"]\n\turl = https://example.com/team/bot.git\n");
   const Result submitted = InProject(project_.path(), [&] {
     return Cli({"submit", "--watch", "--server", server.address()});
   });
@@ -121,6 +123,9 @@ TEST_F(ServerProcessTest, SubmitWatchListAndDownload) {
   const Result downloaded = Cli({"download", id, "--out", target.string(), "--server", server.address()});
   ASSERT_EQ(downloaded.code, 0) << downloaded.err;
   EXPECT_EQ(storage::ReadArchiveMetadata(target).training_type, 3);
+  // The checkout's fingerprint travelled with the job, as `trainyard train` there would record it.
+  EXPECT_EQ(storage::ReadArchiveMetadata(target).project_fingerprint,
+            util::Sha256Hex("https://example.com/team/bot.git\n"));
   EXPECT_EQ(Cli({"cancel", "no-such-job", "--server", server.address()}).code, 1);
   const Result uploaded = InProject(project_.path(), [&] {
     return Cli({"submit", "--upload", "--watch", "--server", server.address()});
