@@ -49,7 +49,8 @@ struct TrainOptions {
   // The folder whose git checkout fingerprints the project: the SHA-256 of its
   // origin's URL goes into the archive's metadata (Rasa's project_fingerprint,
   // taken from the working directory). None: no fingerprint. The command line
-  // passes its working directory; the server none (a job's project is an upload).
+  // passes its working directory; the server none (a job's project is an upload:
+  // it passes the client's fingerprint as project_fingerprint instead).
   std::optional<std::filesystem::path> fingerprint_directory;
   // A fingerprint taken elsewhere (a client's checkout, sent with a server job);
   // it takes precedence over fingerprint_directory.
