@@ -1,7 +1,9 @@
 #include "client/cli.h"
 
 #include <exception>
+#include <filesystem>
 
+#include "core/training/train.h"
 #include "core/version.h"
 
 namespace trainyard::client {
@@ -30,6 +32,13 @@ constexpr const char* kUsage =
 graph::CancellationToken& InterruptToken() {
   static graph::CancellationToken token;
   return token;
+}
+
+std::optional<std::string> WorkingDirectoryFingerprint() {
+  std::error_code error;
+  const std::filesystem::path cwd = std::filesystem::current_path(error);
+  if (error) return std::nullopt;
+  return training::ProjectFingerprint(cwd);
 }
 
 int ReportError(const util::Error& error, std::ostream& err) {

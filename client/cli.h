@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -21,6 +22,10 @@ graph::CancellationToken& InterruptToken();
 // diagnostic with its file:line:column for invalid data) and returns the exit
 // status for it (1, as Rasa's CLI exits on errors).
 int ReportError(const util::Error& error, std::ostream& err);
+
+// The project fingerprint of the git checkout the command runs in, as
+// `rasa train` records it (training::ProjectFingerprint); none outside one.
+std::optional<std::string> WorkingDirectoryFingerprint();
 
 // Runs `trainyard <args...>` writing to `out` / `err`; returns the exit code.
 // Never throws. Used by main() and by the CLI tests.

@@ -16,7 +16,6 @@
 #include "client/args.h"
 #include "client/cli.h"
 #include "core/storage/archive.h"
-#include "core/training/train.h"
 #include "core/util/fs.h"
 #include "core/util/sha256.h"
 #include "core/util/strings.h"
@@ -235,9 +234,7 @@ int RunRemote(const std::string& command, const std::vector<std::string>& args, 
     o->set_persist_nlu_data(parsed->Has("--persist-nlu-data"));
     if (auto v = parsed->Value("--fixed-model-name")) o->set_fixed_model_name(*v);
     // As `trainyard train` here: the archive carries this checkout's fingerprint.
-    std::error_code cwd_error;
-    if (const fs::path cwd = fs::current_path(cwd_error); !cwd_error)
-      if (const auto fingerprint = training::ProjectFingerprint(cwd)) o->set_project_fingerprint(*fingerprint);
+    if (const auto fingerprint = WorkingDirectoryFingerprint()) o->set_project_fingerprint(*fingerprint);
     if (auto v = parsed->Value("--request-id")) request.set_request_id(*v);
     try {
       if (auto v = parsed->Value("--priority")) request.set_priority(std::stoi(*v));

@@ -201,8 +201,7 @@ int RunTrain(const std::vector<std::string>& all_args, std::ostream& out, std::o
   }
   if (auto v = parsed->Value("--out")) options.output = *v;
   options.device = parsed->Value("--device").value_or("auto");
-  std::error_code cwd_error;
-  if (fs::path cwd = fs::current_path(cwd_error); !cwd_error) options.fingerprint_directory = std::move(cwd);
+  options.project_fingerprint = WorkingDirectoryFingerprint();
   options.fixed_model_name = parsed->Value("--fixed-model-name");
   options.dry_run = parsed->Has("--dry-run");
   options.force_training = parsed->Has("--force");

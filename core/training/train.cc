@@ -182,8 +182,6 @@ TrainingResult TrainProject(const TrainOptions& options, const data::Project& pr
   metadata.nlu_target = graphs.nlu_target;
   metadata.language = graphs.language;
   metadata.project_fingerprint = options.project_fingerprint;
-  if (!metadata.project_fingerprint && options.fingerprint_directory)
-    metadata.project_fingerprint = ProjectFingerprint(*options.fingerprint_directory);
   metadata.device = device;
   for (const auto& [node, seconds] : run.node_seconds) metadata.node_durations[node] = seconds;
   for (const std::string& node : run.restored) metadata.cache_hits.push_back(node);

@@ -46,14 +46,9 @@ struct TrainOptions {
   // The device trainable components use: "cpu" or "cuda:N". The server gives
   // each GPU worker its own device; libtorch components read it.
   std::string device = "cpu";
-  // The folder whose git checkout fingerprints the project: the SHA-256 of its
-  // origin's URL goes into the archive's metadata (Rasa's project_fingerprint,
-  // taken from the working directory). None: no fingerprint. The command line
-  // passes its working directory; the server none (a job's project is an upload:
-  // it passes the client's fingerprint as project_fingerprint instead).
-  std::optional<std::filesystem::path> fingerprint_directory;
-  // A fingerprint taken elsewhere (a client's checkout, sent with a server job);
-  // it takes precedence over fingerprint_directory.
+  // The archive's project_fingerprint (see ProjectFingerprint). None: none.
+  // The command line takes it from its working directory; the server from the
+  // client that submitted the job (a job's project is an upload, not a checkout).
   std::optional<std::string> project_fingerprint;
   // Intra-op threads of libtorch components; 0 = every core. The server gives
   // each job its share of the cores.

@@ -65,7 +65,7 @@ TEST_F(TrainTest, FullTrainWritesOneArchiveThatParses) {
   EXPECT_EQ(metadata.model_id.size(), 32u);
   EXPECT_EQ(metadata.domain["intents"].size(), 3u);
   EXPECT_EQ(metadata.nlu_target, "run_RegexMessageHandler");
-  // No fingerprint_directory: none, although the tests run inside trainyard's own checkout.
+  // No project_fingerprint given: none, although the tests run inside trainyard's own checkout.
   EXPECT_FALSE(metadata.project_fingerprint);
   const auto model = Model::Load(*result.model);
   EXPECT_EQ(model->Parse("well hi")["intent"]["name"], "greet");
