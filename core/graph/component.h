@@ -102,6 +102,11 @@ struct ComponentImplementation {
                                            const std::optional<std::string>& resource,
                                            const ExecutionContext& context)>
       make;
+  // Refuses options the component cannot train with (util::InvalidConfigError)
+  // before anything runs; `config` = defaults merged with the node config. The
+  // default.v1 recipe calls it and names where config.yml writes the
+  // component. Empty: the component checks its options when it is built.
+  std::function<void(const nlohmann::ordered_json& config)> check;
 };
 
 // Registers the implementation of component `name` (a registry name such as

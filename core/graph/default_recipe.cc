@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/graph/component.h"
 #include "core/graph/recipe.h"
 #include "core/graph/registry.h"
 #include "core/util/errors.h"
@@ -30,6 +31,19 @@ const ComponentInfo& Lookup(const ComponentSpec& spec) {
         ". Please make sure to provide a valid name of a component trainyard supports; custom "
         "components written in Python cannot be loaded.");
   return *info;
+}
+
+// Refuses options the component's implementation cannot train with, naming
+// the file and line where config.yml writes the component.
+void CheckOptions(const ComponentSpec& spec, const ComponentInfo& info, const Json& config) {
+  const ComponentImplementation* implementation = FindImplementation(info.name);
+  if (!implementation || !implementation->check) return;
+  try {
+    implementation->check(MergeConfig(implementation->defaults, config));
+  } catch (const util::InvalidConfigError& e) {
+    if (spec.location.empty()) throw;
+    throw util::InvalidDataError(spec.location, e.what());
+  }
 }
 
 bool HasEpochs(const ComponentInfo& info) {
@@ -74,6 +88,7 @@ class DefaultRecipe {
 };
 
 Json DefaultRecipe::TrainConfig(const ComponentSpec& spec, const ComponentInfo& info) const {
+  CheckOptions(spec, info, spec.params);
   Json config = spec.params;
   if (options_.num_threads && (info.name == "SklearnIntentClassifier" || info.name == "MitieIntentClassifier" ||
                                info.name == "MitieEntityExtractor"))

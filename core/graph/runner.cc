@@ -11,6 +11,7 @@
 
 #include "core/util/cpus.h"
 #include "core/util/errors.h"
+#include "core/util/strings.h"
 
 namespace trainyard::graph {
 namespace {
@@ -67,15 +68,16 @@ Output Execute(RunState& s, const std::string& name, const Inputs& inputs) {
     } catch (const util::Error&) {
       throw;
     } catch (const std::exception& e) {
-      throw util::Error(util::ErrorCode::kInternal,
-                        "Error initializing graph component for node '" + name + "': " + e.what());
+      throw util::Error(util::ErrorCode::kInternal, "Error initializing graph component for node '" + name +
+                                                        "': " + util::WithoutBacktrace(e.what()));
     }
     try {
       out = component->Run(node.fn, inputs, context);
     } catch (const util::Error&) {
       throw;
     } catch (const std::exception& e) {
-      throw util::Error(util::ErrorCode::kInternal, "Error running graph component for node '" + name + "': " + e.what());
+      throw util::Error(util::ErrorCode::kInternal, "Error running graph component for node '" + name +
+                                                        "': " + util::WithoutBacktrace(e.what()));
     }
   }
   // Content outputs are fingerprinted by what produced them: the node's key.

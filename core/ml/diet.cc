@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -80,55 +81,61 @@ struct DietOptions {
   static DietOptions FromJson(const Json& c, const std::string& name) {
     DietOptions o;
     const OptionReader r(c, name);
-    auto num = [&](const char* key, auto fallback) { return r.Num(key, fallback); };
     auto flag = [&](const char* key, bool fallback) { return r.Flag(key, fallback); };
     auto text = [&](const char* key, const std::string& fallback, std::set<std::string> allowed) {
       return r.Choice(key, fallback, allowed);
     };
+    // An option given once for both, or per attribute ({text: .., label: ..}); positive.
     auto per_attribute = [&](const char* key, int& text_value, int& label_value) {
-      const Json& v = c.contains(key) ? c.at(key) : Json(nullptr);
-      if (v.is_number_integer()) text_value = label_value = v.get<int>();
-      if (v.is_object()) {
-        if (v.contains("text")) text_value = v["text"].get<int>();
-        if (v.contains("label")) label_value = v["label"].get<int>();
+      const Json& v = r.Get(key);
+      if (v.is_number()) text_value = label_value = r.IntValue(v, key, text_value, 1);
+      else if (v.is_object()) {
+        text_value = r.IntValue(OptionReader::Member(v, "text"), std::string(key) + ".text", text_value, 1);
+        label_value = r.IntValue(OptionReader::Member(v, "label"), std::string(key) + ".label", label_value, 1);
+      } else if (!v.is_null()) {
+        throw r.Error(std::string("'") + key + "' must be a whole number or a mapping of 'text' and 'label' to one.");
       }
     };
     const Json& hidden = c.contains("hidden_layers_sizes") ? c.at("hidden_layers_sizes") : Json(nullptr);
     if (hidden.is_object()) {
       o.text_hidden = IntList(hidden.value("text", Json::array()), name, "hidden_layers_sizes.text");
       o.label_hidden = IntList(hidden.value("label", Json::array()), name, "hidden_layers_sizes.label");
+    } else if (!hidden.is_null()) {
+      throw r.Error("'hidden_layers_sizes' must be a mapping of 'text' and 'label' to lists of layer sizes.");
     }
-    o.layers = num("number_of_transformer_layers", 2);
-    o.transformer_size = num("transformer_size", 256);
-    o.heads = num("number_of_attention_heads", 4);
+    o.layers = r.Int("number_of_transformer_layers", 2, 0);
+    o.transformer_size = r.Int("transformer_size", 256, 1);
+    o.heads = r.Int("number_of_attention_heads", 4, 1);
     o.key_relative = flag("use_key_relative_attention", false);
     o.value_relative = flag("use_value_relative_attention", false);
-    o.max_relative_position = num("max_relative_position", 5);
+    o.max_relative_position = r.Int("max_relative_position", 5, 1);
     o.unidirectional = flag("unidirectional_encoder", false);
     r.BatchSize(o.batch_first, o.batch_last);
     o.batch_strategy = text("batch_strategy", "balanced", {"balanced", "sequence"});
-    o.epochs = num("epochs", 300);
-    if (o.epochs < 0) throw ConfigError(name, "'epochs' must not be negative.");
-    const Json& seed = c.contains("random_seed") ? c.at("random_seed") : Json(nullptr);
-    o.seed = seed.is_number_integer() ? seed.get<uint64_t>() : std::random_device{}();
-    o.learning_rate = num("learning_rate", 0.001);
-    o.embedding_dimension = num("embedding_dimension", 20);
+    o.epochs = r.Int("epochs", 300, 0);
+    if (!r.Seed("random_seed", o.seed)) o.seed = std::random_device{}();
+    o.learning_rate = r.Positive("learning_rate", 0.001);
+    o.embedding_dimension = r.Int("embedding_dimension", 20, 1);
     per_attribute("dense_dimension", o.dense_text, o.dense_label);
-    o.similarity = r.Similarity(-0.4, false);
-    o.ranking_length = num("ranking_length", 10);
-    o.regularization = num("regularization_constant", 0.002);
-    o.density = num("connection_density", 0.2);
-    if (o.density <= 0 || o.density > 1) throw ConfigError(name, "'connection_density' must be in (0, 1].");
-    o.drop_rate = num("drop_rate", 0.2);
-    o.drop_rate_attention = num("drop_rate_attention", 0.0);
+    o.similarity = ReadSimilarity(r, -0.4, false);
+    o.ranking_length = r.Int("ranking_length", 10, 0);
+    o.regularization = r.Real("regularization_constant", 0.002, 0, OptionReader::kNoLimit);
+    o.density = r.Positive("connection_density", 0.2);
+    if (o.density > 1) throw ConfigError(name, "'connection_density' must be in (0, 1].");
+    o.drop_rate = r.Real("drop_rate", 0.2, 0, 1, /*below_max=*/true);
+    o.drop_rate_attention = r.Real("drop_rate_attention", 0.0, 0, 1, /*below_max=*/true);
     o.sparse_input_dropout = flag("use_sparse_input_dropout", true);
-    o.evaluate_every = num("evaluate_every_number_of_epochs", 20);
-    o.evaluate_examples = num("evaluate_on_number_of_examples", 0);
+    // As Rasa: -1 evaluates once, after the last epoch.
+    o.evaluate_every = r.Int("evaluate_every_number_of_epochs", 20, -1);
+    if (o.evaluate_every == 0)
+      throw r.Error("'evaluate_every_number_of_epochs' must be -1 (after the last epoch) or at least 1, not 0.");
+    if (o.evaluate_every == -1) o.evaluate_every = std::max(o.epochs, 1);
+    o.evaluate_examples = r.Int("evaluate_on_number_of_examples", 0, 0);
     o.intent_classification = flag("intent_classification", true);
     o.entity_recognition = flag("entity_recognition", true);
     o.bilou = flag("BILOU_flag", true);
     o.checkpoint = flag("checkpoint_model", false);
-    o.weight_averaging_epochs = num("weight_averaging_epochs", 0);
+    o.weight_averaging_epochs = r.Int("weight_averaging_epochs", 0, std::numeric_limits<int>::min());
     if (o.weight_averaging_epochs < 0 || o.weight_averaging_epochs > std::max(o.epochs, 1))
       throw ConfigError(name, "'weight_averaging_epochs' (" + std::to_string(o.weight_averaging_epochs) +
                                   ") must be between 0 and 'epochs' (" + std::to_string(o.epochs) + ").");
@@ -1167,11 +1174,13 @@ Json ResponseSelectorDefaults() {
 constexpr const char* kDietVersion = "6";
 
 void RegisterDietClassifier() {
-  nlu::RegisterNluComponent<DietClassifier>("DIETClassifier", DietDefaults(), kDietVersion);
+  nlu::RegisterNluComponent<DietClassifier>("DIETClassifier", DietDefaults(), kDietVersion,
+                                            [](const Json& c) { DietOptions::FromJson(c, "DIETClassifier"); });
 }
 
 void RegisterResponseSelector() {
-  nlu::RegisterNluComponent<ResponseSelector>("ResponseSelector", ResponseSelectorDefaults(), kDietVersion);
+  nlu::RegisterNluComponent<ResponseSelector>("ResponseSelector", ResponseSelectorDefaults(), kDietVersion,
+                                              [](const Json& c) { DietOptions::FromJson(c, "ResponseSelector"); });
 }
 
 void RegisterMlComponents() {

@@ -31,6 +31,7 @@
 #include <cmath>
 #include <numeric>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <random>
@@ -78,51 +79,53 @@ struct TedOptions {
   static TedOptions FromJson(const Json& c, const std::string& name) {
     const OptionReader r(c, name);
     TedOptions o;
-    const Json& mh = r.Get("max_history");
-    if (mh.is_number_integer()) o.max_history = mh.get<int>();
-    else if (!mh.is_null()) throw r.Error("'max_history' must be an integer or null.");
-    if (mh.is_number_integer() && o.max_history <= 0) throw r.Error("'max_history' must be positive.");
-    auto dialogue = [&](const char* key, int fallback) {
+    o.max_history = r.Int("max_history", -1, 1);  // null: all states
+    // An option given once, or per attribute ({text: .., dialogue: .., ...}): TED reads the dialogue's.
+    auto dialogue = [&](const char* key, int fallback, int min) {
       const Json& v = r.Get(key);
-      if (v.is_number_integer()) return v.get<int>();
-      if (v.is_object() && v.contains("dialogue") && v["dialogue"].is_number_integer()) return v["dialogue"].get<int>();
-      return fallback;
+      if (v.is_object())
+        return r.IntValue(OptionReader::Member(v, "dialogue"), std::string(key) + ".dialogue", fallback, min);
+      return r.Int(key, fallback, min);
     };
-    o.transformer_size = dialogue("transformer_size", 128);
-    o.layers = dialogue("number_of_transformer_layers", 1);
-    o.heads = r.Num("number_of_attention_heads", 4);
+    o.transformer_size = dialogue("transformer_size", 128, 1);
+    o.layers = dialogue("number_of_transformer_layers", 1, 0);
+    o.heads = r.Int("number_of_attention_heads", 4, 1);
     o.unidirectional = r.Flag("unidirectional_encoder", true);
     o.key_relative = r.Flag("use_key_relative_attention", false);
     o.value_relative = r.Flag("use_value_relative_attention", false);
-    o.max_relative_position = r.Num("max_relative_position", 5);
+    o.max_relative_position = r.Int("max_relative_position", 5, 1);
     r.BatchSize(o.batch_first, o.batch_last);
     o.batch_strategy = r.Choice("batch_strategy", "balanced", {"balanced", "sequence"});
-    o.epochs = r.Num("epochs", 1);
-    if (o.epochs < 0) throw r.Error("'epochs' must not be negative.");
-    const Json& seed = r.Get("random_seed");
-    o.seed = seed.is_number_integer() ? seed.get<uint64_t>() : std::random_device{}();
-    o.learning_rate = r.Num("learning_rate", 0.001);
-    o.regularization = r.Num("regularization_constant", 0.001);
-    o.density = r.Num("connection_density", 0.2);
-    if (o.density <= 0 || o.density > 1) throw r.Error("'connection_density' must be in (0, 1].");
-    o.drop_rate_dialogue = r.Num("drop_rate_dialogue", 0.1);
-    o.drop_rate_label = r.Num("drop_rate_label", 0.0);
-    o.drop_rate_attention = r.Num("drop_rate_attention", 0.0);
-    o.embedding_dimension = r.Num("embedding_dimension", 20);
+    o.epochs = r.Int("epochs", 1, 0);
+    if (!r.Seed("random_seed", o.seed)) o.seed = std::random_device{}();
+    o.learning_rate = r.Positive("learning_rate", 0.001);
+    o.regularization = r.Real("regularization_constant", 0.001, 0, OptionReader::kNoLimit);
+    o.density = r.Positive("connection_density", 0.2);
+    if (o.density > 1) throw r.Error("'connection_density' must be in (0, 1].");
+    o.drop_rate_dialogue = r.Real("drop_rate_dialogue", 0.1, 0, 1, /*below_max=*/true);
+    o.drop_rate_label = r.Real("drop_rate_label", 0.0, 0, 1, /*below_max=*/true);
+    o.drop_rate_attention = r.Real("drop_rate_attention", 0.0, 0, 1, /*below_max=*/true);
+    o.embedding_dimension = r.Int("embedding_dimension", 20, 1);
     const Json& dense = r.Get("dense_dimension");
-    if (dense.is_object()) o.dense_dimension = dense.value("intent", 20);
-    else if (dense.is_number_integer()) o.dense_dimension = dense.get<int>();
-    o.priority = r.Num("priority", 1);
-    o.e2e_confidence_threshold = r.Num("e2e_confidence_threshold", 0.5);
+    if (dense.is_object())
+      o.dense_dimension = r.IntValue(OptionReader::Member(dense, "intent"), "dense_dimension.intent", 20, 1);
+    else
+      o.dense_dimension = r.Int("dense_dimension", 20, 1);
+    o.priority = r.Int("priority", 1, std::numeric_limits<int>::min());
+    o.e2e_confidence_threshold = r.Real("e2e_confidence_threshold", 0.5, 0, 1);
     o.entity_recognition = r.Flag("entity_recognition", true);
     o.bilou = r.Flag("BILOU_flag", true);
-    o.similarity = r.Similarity(-0.2, true);
+    o.similarity = ReadSimilarity(r, -0.2, true);
     if (o.layers > 0 && (o.transformer_size <= 0 || o.heads <= 0 || o.transformer_size % o.heads != 0))
       throw r.Error("'transformer_size' (" + std::to_string(o.transformer_size) +
                     ") must be a positive multiple of 'number_of_attention_heads' (" + std::to_string(o.heads) + ").");
     return o;
   }
 };
+
+// UnexpecTEDIntentPolicy's `tolerance` (0 to 1): which quantile of an intent's
+// training similarities becomes its threshold.
+double ReadTolerance(const OptionReader& r) { return r.Real("tolerance", 0.0, 0, 1); }
 
 using Features = std::vector<std::pair<std::string, float>>;
 
@@ -583,8 +586,7 @@ class TEDPolicy : public graph::Component {
   void ReadIntentOptions(const Json& config) {
     if (!intents_) return;
     const OptionReader r(config, name_);
-    tolerance_ = r.Num("tolerance", 0.0);
-    if (tolerance_ < 0 || tolerance_ > 1) throw r.Error("'tolerance' must be between 0 and 1.");
+    tolerance_ = ReadTolerance(r);
     ignored_.clear();
     const Json& ignore = r.Get("ignore_intents_list");
     if (ignore.is_array())
@@ -997,6 +999,11 @@ void RegisterTedPolicy() {
     impl.make = [intents](const Json& config, const std::optional<std::string>& resource,
                           const graph::ExecutionContext& c) {
       return std::make_unique<TEDPolicy>(config, resource, c, intents);
+    };
+    impl.check = [intents](const Json& config) {
+      const std::string name = intents ? "UnexpecTEDIntentPolicy" : "TEDPolicy";
+      TedOptions::FromJson(config, name);
+      if (intents) ReadTolerance(OptionReader(config, name));
     };
     graph::RegisterImplementation(intents ? "UnexpecTEDIntentPolicy" : "TEDPolicy", impl);
   }

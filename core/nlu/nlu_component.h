@@ -34,10 +34,12 @@ class NluComponent : public graph::Component {
 // Registers component T, constructed as T(config, resource, context);
 // `version` changes whenever its training output does (cache key).
 template <typename T>
-void RegisterNluComponent(const std::string& name, nlohmann::ordered_json defaults, const std::string& version = "1") {
+void RegisterNluComponent(const std::string& name, nlohmann::ordered_json defaults, const std::string& version = "1",
+                          std::function<void(const nlohmann::ordered_json&)> check = {}) {
   graph::ComponentImplementation impl;
   impl.defaults = std::move(defaults);
   impl.version = version;
+  impl.check = std::move(check);
   impl.make = [](const nlohmann::ordered_json& config, const std::optional<std::string>& resource,
                  const graph::ExecutionContext& c) { return std::make_unique<T>(config, resource, c); };
   graph::RegisterImplementation(name, impl);

@@ -178,4 +178,10 @@ std::string ToLower(std::string_view s) {
   return out;
 }
 
+std::string WithoutBacktrace(std::string_view message) {
+  size_t cut = message.size();
+  for (std::string_view marker : {"\nException raised from ", "\nframe #"}) cut = std::min(cut, message.find(marker));
+  return std::string(Strip(message.substr(0, cut)));
+}
+
 }  // namespace trainyard::util

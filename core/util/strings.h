@@ -18,6 +18,10 @@ std::vector<std::string> SplitLines(std::string_view s);
 std::vector<std::string> Split(std::string_view s, char separator);
 
 // "'a', 'b', 'c'" — Rasa's way of listing names in messages.
+// An exception's message without the stack trace libtorch appends to its own
+// ("\nException raised from ..." or "\nframe #0: ..." and all after).
+std::string WithoutBacktrace(std::string_view message);
+
 std::string QuoteJoin(const std::vector<std::string>& items);
 std::string Join(const std::vector<std::string>& items, std::string_view separator);
 

@@ -260,7 +260,10 @@ TEST_F(DietTest, OptionsAreCheckedWithTheComponentNamed) {
                                  std::string("    connection_density: 0\n"),
                                  std::string("    weight_averaging_epochs: 2\n"),  // more than the 1 epoch
                                  std::string("    weight_averaging_epochs: 1\n    checkpoint_model: true\n"),
-                                 std::string("    use_masked_language_model: true\n    number_of_transformer_layers: 0\n")}) {
+                                 std::string("    use_masked_language_model: true\n    number_of_transformer_layers: 0\n"),
+                                 std::string("    dense_dimension: {text: 0}\n"), std::string("    drop_rate: 1\n"),
+                                 std::string("    ranking_length: -1\n"),
+                                 std::string("    embedding_dimension: 2.5\n")}) {
     dir_.Write("bad.yml", Config(1, bad));
     training::TrainOptions o;
     o.config = dir_.path() / "bad.yml";
@@ -274,6 +277,19 @@ TEST_F(DietTest, OptionsAreCheckedWithTheComponentNamed) {
       EXPECT_NE(std::string(e.what()).find("DIETClassifier"), std::string::npos) << e.what();
     }
   }
+}
+
+// As in Rasa, evaluate_every_number_of_epochs: -1 evaluates the held-out
+// examples once, after the last epoch (it crashed on a division by zero with 0,
+// which is now refused, as Rasa refuses it).
+TEST_F(DietTest, EvaluatingEveryMinusOneEpochsEvaluatesAfterTheLastOnly) {
+  std::vector<std::string> progress;
+  TrainWith(Config(3, "    evaluate_on_number_of_examples: 3\n    evaluate_every_number_of_epochs: -1\n"), "eval",
+            &progress);
+  ASSERT_EQ(progress.size(), 3u);
+  EXPECT_EQ(progress[0].find("val_i_acc"), std::string::npos) << progress[0];
+  EXPECT_EQ(progress[1].find("val_i_acc"), std::string::npos) << progress[1];
+  EXPECT_NE(progress[2].find("val_i_acc"), std::string::npos) << progress[2];
 }
 
 // weight_averaging_epochs: 2 keeps the mean of the weights after the last

@@ -194,6 +194,44 @@ TEST_F(TrainTest, UnimplementedComponentsAreNamedBeforeTraining) {
   EXPECT_EQ(ArchiveCount(), 0u);
 }
 
+TEST_F(TrainTest, ImpossibleModelOptionsAreRefusedWithTheirLineBeforeAnythingTrains) {
+  // A zero-wide sparse input layer crashed DIET's training (SIGFPE); each value here must be refused
+  // with where config.yml writes the component, on a dry run as well, and before any node runs.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"  - name: DIETClassifier\n    dense_dimension: {text: 0}\n", "'dense_dimension.text'"},
+      {"  - name: DIETClassifier\n    drop_rate: 1.0\n", "'drop_rate'"},
+      {"  - name: DIETClassifier\n    evaluate_every_number_of_epochs: 0\n", "'evaluate_every_number_of_epochs'"},
+      {"  - name: ResponseSelector\n    number_of_negative_examples: 0\n", "'number_of_negative_examples'"},
+  };
+  for (const auto& [component, key] : cases) {
+    dir_.Write("config.yml", "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+                             "  - name: CountVectorsFeaturizer\n" + component + "policies: []\n");
+    for (const bool dry_run : {true, false}) {
+      train_.dry_run = dry_run;
+      try {
+        Train(train_);
+        ADD_FAILURE() << component;
+      } catch (const util::InvalidDataError& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("config.yml:6:5"), std::string::npos) << what;
+        EXPECT_NE(what.find(key), std::string::npos) << what;
+      }
+    }
+  }
+  dir_.Write("config.yml", "recipe: default.v1\nlanguage: en\npipeline: []\npolicies:\n  - name: MemoizationPolicy\n"
+                           "  - name: TEDPolicy\n    max_history: 0\n");
+  train_.dry_run = false;
+  try {
+    Train(train_);
+    ADD_FAILURE();
+  } catch (const util::InvalidDataError& e) {
+    EXPECT_NE(std::string(e.what()).find("config.yml:6:5: error: TEDPolicy: 'max_history'"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(ArchiveCount(), 0u);
+  EXPECT_FALSE(fs::exists(dir_.path() / "cache")) << "a node ran";
+}
+
 TEST_F(TrainTest, DefaultConfigTrainsEveryComponentAndPredicts) {
   // No pipeline, no policies: Rasa's defaults (DIET, ResponseSelector, Memoization, Rule, UnexpecTED, TED).
   using namespace testing::events;

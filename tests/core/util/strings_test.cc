@@ -38,5 +38,16 @@ TEST(QuoteJoin, QuotesEachItem) {
   EXPECT_EQ(Join({"a", "b", "c"}, "+"), "a+b+c");
 }
 
+TEST(WithoutBacktrace, KeepsLibtorchsMessageAndDropsItsStack) {
+  // libtorch 1.13 appends "frame #N" lines; 2.x first says where it was raised.
+  EXPECT_EQ(WithoutBacktrace("[enforce fail at alloc_cpu.cpp:75] err == 0. can't allocate memory\n"
+                             "frame #0: <unknown function> + 0x4c062\nframe #1: c10::alloc_cpu(unsigned long)"),
+            "[enforce fail at alloc_cpu.cpp:75] err == 0. can't allocate memory");
+  EXPECT_EQ(WithoutBacktrace("shapes cannot be multiplied (2x3 and 4x5)\nException raised from meta at "
+                             "LinearAlgebra.cpp:190 (most recent call first):\nframe #0: c10::Error::Error"),
+            "shapes cannot be multiplied (2x3 and 4x5)");
+  EXPECT_EQ(WithoutBacktrace("two lines\nof a message"), "two lines\nof a message");
+}
+
 }  // namespace
 }  // namespace trainyard::util

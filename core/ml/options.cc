@@ -1,0 +1,21 @@
+#include "core/ml/options.h"
+
+namespace trainyard::ml {
+
+SimilarityOptions ReadSimilarity(const OptionReader& r, double maximum_negative_similarity, bool scale_loss) {
+  SimilarityOptions s;
+  s.negatives = r.Int("number_of_negative_examples", 20, 1);
+  s.loss_type = r.Choice("loss_type", "cross_entropy", {"cross_entropy", "margin"});
+  const std::string similarity = r.Choice("similarity_type", "auto", {"auto", "inner", "cosine"});
+  s.similarity_type = similarity != "auto" ? similarity : s.loss_type == "margin" ? "cosine" : "inner";
+  s.maximum_positive_similarity = r.Num("maximum_positive_similarity", 0.8);
+  s.maximum_negative_similarity = r.Num("maximum_negative_similarity", maximum_negative_similarity);
+  s.use_maximum_negative_similarity = r.Flag("use_maximum_negative_similarity", true);
+  s.negative_margin_scale = r.Num("negative_margin_scale", 0.8);
+  s.scale_loss = r.Flag("scale_loss", scale_loss);
+  s.constrain_similarities = r.Flag("constrain_similarities", false);
+  s.model_confidence = r.Choice("model_confidence", "softmax", {"softmax", "linear_norm"});
+  return s;
+}
+
+}  // namespace trainyard::ml
