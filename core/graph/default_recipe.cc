@@ -88,7 +88,6 @@ class DefaultRecipe {
 };
 
 Json DefaultRecipe::TrainConfig(const ComponentSpec& spec, const ComponentInfo& info) const {
-  CheckOptions(spec, info, spec.params);
   Json config = spec.params;
   if (options_.num_threads && (info.name == "SklearnIntentClassifier" || info.name == "MitieIntentClassifier" ||
                                info.name == "MitieEntityExtractor"))
@@ -118,6 +117,7 @@ void DefaultRecipe::AddNluTrain() {
   for (size_t i = 0; i < config_.pipeline.size(); ++i) {
     const ComponentSpec& spec = config_.pipeline[i];
     const ComponentInfo& info = Lookup(spec);
+    CheckOptions(spec, info, spec.params);
     const std::string suffix = spec.name + std::to_string(i);
     if (info.is_policy())
       throw util::InvalidConfigError("Found policy '" + suffix + "' in NLU pipeline. Policies should "
@@ -201,6 +201,7 @@ void DefaultRecipe::AddCoreTrain() {
   for (size_t i = 0; i < config_.policies.size(); ++i) {
     const ComponentSpec& spec = config_.policies[i];
     const ComponentInfo& info = Lookup(spec);
+    CheckOptions(spec, info, spec.params);
     if (!info.is_policy())
       throw util::InvalidConfigError("Found '" + spec.name + "' in the 'policies' section, but it is not "
                                      "a policy. NLU components belong in the 'pipeline' section.");

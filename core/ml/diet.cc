@@ -125,11 +125,7 @@ struct DietOptions {
     o.drop_rate = r.Real("drop_rate", 0.2, 0, 1, /*below_max=*/true);
     o.drop_rate_attention = r.Real("drop_rate_attention", 0.0, 0, 1, /*below_max=*/true);
     o.sparse_input_dropout = flag("use_sparse_input_dropout", true);
-    // As Rasa: -1 evaluates once, after the last epoch.
-    o.evaluate_every = r.Int("evaluate_every_number_of_epochs", 20, -1);
-    if (o.evaluate_every == 0)
-      throw r.Error("'evaluate_every_number_of_epochs' must be -1 (after the last epoch) or at least 1, not 0.");
-    if (o.evaluate_every == -1) o.evaluate_every = std::max(o.epochs, 1);
+    o.evaluate_every = ReadEvaluateEvery(r, 20, o.epochs);
     o.evaluate_examples = r.Int("evaluate_on_number_of_examples", 0, 0);
     o.intent_classification = flag("intent_classification", true);
     o.entity_recognition = flag("entity_recognition", true);

@@ -1,5 +1,7 @@
 #include "core/ml/options.h"
 
+#include <algorithm>
+
 namespace trainyard::ml {
 
 SimilarityOptions ReadSimilarity(const OptionReader& r, double maximum_negative_similarity, bool scale_loss) {
@@ -16,6 +18,13 @@ SimilarityOptions ReadSimilarity(const OptionReader& r, double maximum_negative_
   s.constrain_similarities = r.Flag("constrain_similarities", false);
   s.model_confidence = r.Choice("model_confidence", "softmax", {"softmax", "linear_norm"});
   return s;
+}
+
+int ReadEvaluateEvery(const OptionReader& r, int fallback, int epochs) {
+  const int every = r.Int("evaluate_every_number_of_epochs", fallback, -1);
+  if (every == 0)
+    throw r.Error("'evaluate_every_number_of_epochs' must be -1 (after the last epoch) or at least 1, not 0.");
+  return every == -1 ? std::max(epochs, 1) : every;
 }
 
 }  // namespace trainyard::ml

@@ -28,4 +28,8 @@ using util::OptionReader;
 // The similarity loss's options; the defaults that differ between models are arguments.
 SimilarityOptions ReadSimilarity(const OptionReader& r, double maximum_negative_similarity, bool scale_loss);
 
+// `evaluate_every_number_of_epochs` as Rasa checks it: -1 (once, after the
+// last of `epochs`, which it returns) or at least 1.
+int ReadEvaluateEvery(const OptionReader& r, int fallback, int epochs);
+
 }  // namespace trainyard::ml

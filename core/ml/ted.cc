@@ -113,6 +113,9 @@ struct TedOptions {
       o.dense_dimension = r.Int("dense_dimension", 20, 1);
     o.priority = r.Int("priority", 1, std::numeric_limits<int>::min());
     o.e2e_confidence_threshold = r.Real("e2e_confidence_threshold", 0.5, 0, 1);
+    // TED does not hold out examples yet; the options are still checked as Rasa checks them.
+    ReadEvaluateEvery(r, 20, o.epochs);
+    r.Int("evaluate_on_number_of_examples", 0, 0);
     o.entity_recognition = r.Flag("entity_recognition", true);
     o.bilou = r.Flag("BILOU_flag", true);
     o.similarity = ReadSimilarity(r, -0.2, true);

@@ -9,6 +9,7 @@
 #include "core/nlu/message.h"
 #include "core/nlu/nlu_component.h"
 #include "core/util/errors.h"
+#include "core/util/option_reader.h"
 #include "core/util/strings.h"
 
 namespace trainyard::nlu {
@@ -175,23 +176,60 @@ constexpr const char* kFile = "vocabularies.json";
 // Attributes featurized, as Rasa's MESSAGE_ATTRIBUTES.
 const char* const kAttributes[] = {"text", "intent", "intent_response_key", "action_name", "action_text"};
 
+// The featurizer's options, each checked as scikit-learn's CountVectorizer
+// and Rasa check them.
+struct CountVectorsConfig {
+  NgramVocabulary::Options vocabulary;
+  bool lowercase = true;
+  std::optional<std::string> oov_token;
+  std::vector<std::string> oov_words;
+
+  static CountVectorsConfig FromJson(const Json& config) {
+    const util::OptionReader r(config, "CountVectorsFeaturizer");
+    CountVectorsConfig o;
+    NgramVocabulary::Options& v = o.vocabulary;
+    v.analyzer = r.Choice("analyzer", "word", {"word", "char", "char_wb"});
+    v.min_ngram = r.Int("min_ngram", 1, 1);
+    v.max_ngram = r.Int("max_ngram", 1, 1);
+    if (v.max_ngram < v.min_ngram)
+      throw r.Error("'max_ngram' (" + std::to_string(v.max_ngram) + ") must not be below 'min_ngram' (" +
+                    std::to_string(v.min_ngram) + ").");
+    // A fraction of the documents (up to 1) or a count of them (a whole number).
+    auto documents = [&r](const char* key, double fallback) {
+      const double x = r.Real(key, fallback, 0, util::OptionReader::kNoLimit);
+      if (x > 1 && std::floor(x) != x)
+        throw r.Error(std::string("'") + key + "' must be a fraction of the documents (0 to 1) or a whole number of "
+                      "them, not " + r.Get(key).dump() + ".");
+      return x;
+    };
+    v.min_df = documents("min_df", 1.0);
+    v.max_df = documents("max_df", 1.0);
+    v.max_features = r.Int("max_features", 0, 1);  // null: no limit
+    o.lowercase = r.Flag("lowercase", true);
+    r.Flag("use_shared_vocab", false);
+    r.Flag("use_lemma", true);
+    const Json& token = r.Get("OOV_token");
+    if (token.is_string()) o.oov_token = token.get<std::string>();
+    else if (!token.is_null()) throw r.Error("'OOV_token' must be a word or null, not " + token.dump() + ".");
+    const Json& words = r.Get("OOV_words");
+    if (!words.is_null() && !words.is_array()) throw r.Error("'OOV_words' must be a list of words.");
+    for (const Json& w : words.is_array() ? words : Json::array()) {
+      if (!w.is_string()) throw r.Error("'OOV_words' must be a list of words; " + w.dump() + " is not one.");
+      o.oov_words.push_back(w.get<std::string>());
+    }
+    return o;
+  }
+};
+
 class CountVectorsFeaturizer : public NluComponent {
  public:
   CountVectorsFeaturizer(const Json& config, const std::optional<std::string>& resource, const graph::ExecutionContext& c)
       : NluComponent("CountVectorsFeaturizer") {
-    options_.analyzer = config.value("analyzer", std::string("word"));
-    if (options_.analyzer != "word" && options_.analyzer != "char" && options_.analyzer != "char_wb")
-      throw util::InvalidConfigError("CountVectorsFeaturizer: 'analyzer' must be 'word', 'char' or 'char_wb', not '" +
-                                     options_.analyzer + "'.");
-    options_.min_ngram = config.value("min_ngram", 1);
-    options_.max_ngram = config.value("max_ngram", 1);
-    options_.min_df = config.value("min_df", 1.0);
-    options_.max_df = config.value("max_df", 1.0);
-    options_.max_features = config["max_features"].is_number() ? config["max_features"].get<int>() : 0;
-    lowercase_ = config.value("lowercase", true);
-    if (config["OOV_token"].is_string()) oov_token_ = config["OOV_token"].get<std::string>();
-    if (config["OOV_words"].is_array())
-      for (const auto& w : config["OOV_words"]) oov_words_.insert(Lower(w.get<std::string>()));
+    CountVectorsConfig o = CountVectorsConfig::FromJson(config);
+    options_ = o.vocabulary;
+    lowercase_ = o.lowercase;
+    oov_token_ = o.oov_token;
+    for (const std::string& w : o.oov_words) oov_words_.insert(Lower(w));
     const Json json = ReadJsonResource(c, resource, kFile);
     if (json.is_object())
       for (const auto& [attribute, v] : json.items()) vocabularies_.emplace(attribute, NgramVocabulary::FromJson(v));
@@ -286,6 +324,7 @@ void RegisterCountVectorsFeaturizer() {
   impl.make = [](const Json& config, const std::optional<std::string>& resource, const graph::ExecutionContext& c) {
     return std::make_unique<CountVectorsFeaturizer>(config, resource, c);
   };
+  impl.check = [](const Json& config) { CountVectorsConfig::FromJson(config); };
   graph::RegisterImplementation("CountVectorsFeaturizer", impl);
 }
 

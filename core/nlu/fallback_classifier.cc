@@ -1,5 +1,6 @@
 #include "core/nlu/components.h"
 #include "core/nlu/nlu_component.h"
+#include "core/util/option_reader.h"
 
 namespace trainyard::nlu {
 namespace {
@@ -13,8 +14,13 @@ class FallbackClassifier : public NluComponent {
  public:
   FallbackClassifier(const Json& config, const std::optional<std::string>&, const graph::ExecutionContext&)
       : NluComponent("FallbackClassifier"),
-        threshold_(config.value("threshold", 0.3)),
-        ambiguity_(config.value("ambiguity_threshold", 0.1)) {}
+        threshold_(Threshold(config, "threshold", 0.3)),
+        ambiguity_(Threshold(config, "ambiguity_threshold", 0.1)) {}
+
+  // Both thresholds compare with confidences, so lie in [0, 1].
+  static double Threshold(const Json& config, const char* key, double fallback) {
+    return util::OptionReader(config, "FallbackClassifier").Real(key, fallback, 0, 1);
+  }
 
  protected:
   void Process(NluMessage& m, bool training, const graph::ExecutionContext&) const override {
@@ -63,7 +69,11 @@ void RegisterDucklingEntityExtractor() {
 }
 
 void RegisterFallbackClassifier() {
-  RegisterNluComponent<FallbackClassifier>("FallbackClassifier", {{"threshold", 0.3}, {"ambiguity_threshold", 0.1}});
+  RegisterNluComponent<FallbackClassifier>("FallbackClassifier", {{"threshold", 0.3}, {"ambiguity_threshold", 0.1}},
+                                           "1", [](const Json& config) {
+                                             FallbackClassifier::Threshold(config, "threshold", 0.3);
+                                             FallbackClassifier::Threshold(config, "ambiguity_threshold", 0.1);
+                                           });
 }
 
 }  // namespace trainyard::nlu

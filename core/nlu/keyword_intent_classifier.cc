@@ -7,6 +7,7 @@
 #include "core/nlu/message.h"
 #include "core/nlu/nlu_component.h"
 #include "core/util/errors.h"
+#include "core/util/option_reader.h"
 #include "core/util/strings.h"
 
 namespace trainyard::nlu {
@@ -32,7 +33,8 @@ class KeywordIntentClassifier : public NluComponent {
  public:
   KeywordIntentClassifier(const Json& config, const std::optional<std::string>& resource,
                           const graph::ExecutionContext& context)
-      : NluComponent("KeywordIntentClassifier"), case_sensitive_(config.value("case_sensitive", true)) {
+      : NluComponent("KeywordIntentClassifier"),
+        case_sensitive_(util::OptionReader(config, "KeywordIntentClassifier").Flag("case_sensitive", true)) {
     const Json map = ReadJsonResource(context, resource, kFile);
     if (map.is_object())
       for (const auto& [k, v] : map.items()) keywords_[k] = v.get<std::string>();
@@ -87,6 +89,7 @@ void RegisterKeywordIntentClassifier() {
   impl.make = [](const Json& config, const std::optional<std::string>& resource, const graph::ExecutionContext& c) {
     return std::make_unique<KeywordIntentClassifier>(config, resource, c);
   };
+  impl.check = [](const Json& config) { util::OptionReader(config, "KeywordIntentClassifier").Flag("case_sensitive", true); };
   graph::RegisterImplementation("KeywordIntentClassifier", impl);
 }
 

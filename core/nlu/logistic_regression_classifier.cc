@@ -12,6 +12,7 @@
 #include "core/nlu/components.h"
 #include "core/nlu/nlu_component.h"
 #include "core/util/errors.h"
+#include "core/util/option_reader.h"
 
 namespace trainyard::nlu {
 namespace {
@@ -32,17 +33,23 @@ Row SentenceRow(const NluMessage& m, const Layout& layout) {
   return row;
 }
 
+// The options scikit-learn's LogisticRegression takes (as Rasa passes them on).
+void ReadOptions(const util::OptionReader& r, int& max_iter, double& tol, int& ranking_length) {
+  max_iter = r.Int("max_iter", 100, 1);
+  tol = r.Real("tol", 1e-4, 0, util::OptionReader::kNoLimit);
+  ranking_length = r.Int("ranking_length", 10, 0);
+  r.Choice("solver", "lbfgs", {"lbfgs"});  // the only one trainyard implements
+  uint64_t seed = 0;  // the fit is deterministic: checked, not used
+  r.Seed("random_state", seed);
+}
+
 class LogisticRegressionClassifier : public NluComponent {
  public:
   LogisticRegressionClassifier(const Json& config, const std::optional<std::string>& resource,
                                const graph::ExecutionContext& c)
       : NluComponent("LogisticRegressionClassifier") {
-    max_iter_ = config.value("max_iter", 100);
-    tol_ = config.value("tol", 1e-4);
-    ranking_length_ = config.value("ranking_length", 10);
-    if (config.contains("solver") && config["solver"] != "lbfgs")
-      throw util::InvalidConfigError("LogisticRegressionClassifier: only solver 'lbfgs' is supported.");
-    if (max_iter_ <= 0) throw util::InvalidConfigError("LogisticRegressionClassifier: 'max_iter' must be positive.");
+    const util::OptionReader r(config, "LogisticRegressionClassifier");
+    ReadOptions(r, max_iter_, tol_, ranking_length_);
     const Json json = ReadJsonResource(c, resource, kFile);
     if (!json.is_object() || json.empty()) return;
     labels_ = json.at("labels").get<std::vector<std::string>>();
@@ -222,7 +229,12 @@ class LogisticRegressionClassifier : public NluComponent {
 void RegisterLogisticRegressionClassifier() {
   RegisterNluComponent<LogisticRegressionClassifier>(
       "LogisticRegressionClassifier",
-      {{"max_iter", 100}, {"solver", "lbfgs"}, {"tol", 0.0001}, {"random_state", 42}, {"ranking_length", 10}});
+      {{"max_iter", 100}, {"solver", "lbfgs"}, {"tol", 0.0001}, {"random_state", 42}, {"ranking_length", 10}}, "1",
+      [](const Json& config) {
+        int max_iter = 0, ranking_length = 0;
+        double tol = 0;
+        ReadOptions(util::OptionReader(config, "LogisticRegressionClassifier"), max_iter, tol, ranking_length);
+      });
 }
 
 }  // namespace trainyard::nlu

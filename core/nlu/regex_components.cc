@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/nlu/nlu_component.h"
+#include "core/util/option_reader.h"
 #include "core/nlu/patterns.h"
 
 namespace trainyard::nlu {
@@ -14,12 +15,20 @@ namespace {
 using Json = nlohmann::ordered_json;
 constexpr const char* kFile = "patterns.json";
 
+// The regex components' switches must be true or false. Returns `case_sensitive`.
+bool CheckRegexOptions(const Json& config, const char* component, bool case_sensitive = true) {
+  const util::OptionReader r(config, component);
+  for (const char* key : {"use_lookup_tables", "use_regexes", "use_word_boundaries"}) r.Flag(key, true);
+  return r.Flag("case_sensitive", case_sensitive);
+}
+
 class RegexFeaturizer : public NluComponent {
  public:
   RegexFeaturizer(const Json& config, const std::optional<std::string>& resource, const graph::ExecutionContext& c)
       : NluComponent("RegexFeaturizer"),
         config_(config),
-        patterns_(PatternsFromJson(ReadJsonResource(c, resource, kFile)), config.value("case_sensitive", true)) {}
+        patterns_(PatternsFromJson(ReadJsonResource(c, resource, kFile)),
+                  CheckRegexOptions(config, "RegexFeaturizer", true)) {}
 
  protected:
   void Train(const NluTrainingData& data, const graph::ExecutionContext& c) override {
@@ -75,7 +84,8 @@ class RegexEntityExtractor : public NluComponent {
   RegexEntityExtractor(const Json& config, const std::optional<std::string>& resource, const graph::ExecutionContext& c)
       : NluComponent("RegexEntityExtractor"),
         config_(config),
-        patterns_(PatternsFromJson(ReadJsonResource(c, resource, kFile)), config.value("case_sensitive", false)) {}
+        patterns_(PatternsFromJson(ReadJsonResource(c, resource, kFile)),
+                  CheckRegexOptions(config, "RegexEntityExtractor", false)) {}
 
  protected:
   // Keeps the patterns named like an entity annotated in the training data.
@@ -111,9 +121,11 @@ class RegexEntityExtractor : public NluComponent {
 void RegisterRegexComponents() {
   RegisterNluComponent<RegexFeaturizer>("RegexFeaturizer", {{"case_sensitive", true}, {"use_lookup_tables", true},
                                                 {"use_regexes", true}, {"use_word_boundaries", true},
-                                                {"number_additional_patterns", nullptr}});
+                                                {"number_additional_patterns", nullptr}},
+                                        "1", [](const Json& config) { CheckRegexOptions(config, "RegexFeaturizer"); });
   RegisterNluComponent<RegexEntityExtractor>("RegexEntityExtractor", {{"case_sensitive", false}, {"use_lookup_tables", true},
-                                                          {"use_regexes", true}, {"use_word_boundaries", true}});
+                                                          {"use_regexes", true}, {"use_word_boundaries", true}},
+                                             "1", [](const Json& config) { CheckRegexOptions(config, "RegexEntityExtractor"); });
 }
 
 }  // namespace trainyard::nlu
