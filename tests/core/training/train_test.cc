@@ -246,6 +246,31 @@ TEST_F(TrainTest, ImpossibleModelOptionsAreRefusedWithTheirLineBeforeAnythingTra
   EXPECT_FALSE(fs::exists(dir_.path() / "cache")) << "a node ran";
 }
 
+TEST_F(TrainTest, OptionsAComponentDoesNotHaveAreWarnedOfWithAGuess) {
+  dir_.Write("config.yml", "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+                           "  - name: KeywordIntentClassifier\n    case_sensitiv: false\n    colour: red\n"
+                           "policies:\n  - name: MemoizationPolicy\n    max_histroy: 3\n");
+  std::vector<std::string> warnings;
+  train_.on_warning = [&warnings](const util::Diagnostic& d) { warnings.push_back(d.ToString()); };
+  train_.dry_run = true;
+  Train(train_);
+  auto warned = [&warnings](const std::string& text) {
+    return std::any_of(warnings.begin(), warnings.end(),
+                       [&text](const std::string& w) { return w.find(text) != std::string::npos; });
+  };
+  EXPECT_TRUE(warned("config.yml:5:5: warning: 'case_sensitiv' is not an option of trainyard's "
+                     "KeywordIntentClassifier; it is ignored. Did you mean 'case_sensitive'?"));
+  EXPECT_TRUE(warned("'colour' is not an option of trainyard's KeywordIntentClassifier; it is ignored."));
+  EXPECT_FALSE(warned("'colour' is not an option of trainyard's KeywordIntentClassifier; it is ignored. Did"));
+  EXPECT_TRUE(warned("config.yml:9:5: warning: 'max_histroy' is not an option of trainyard's MemoizationPolicy; "
+                     "it is ignored. Did you mean 'max_history'?"));
+  // Training only the dialogue says nothing of the pipeline.
+  warnings.clear();
+  TrainCore(train_);
+  EXPECT_FALSE(warned("case_sensitiv"));
+  EXPECT_TRUE(warned("max_histroy"));
+}
+
 TEST_F(TrainTest, DefaultConfigTrainsEveryComponentAndPredicts) {
   // No pipeline, no policies: Rasa's defaults (DIET, ResponseSelector, Memoization, Rule, UnexpecTED, TED).
   using namespace testing::events;
