@@ -3,6 +3,7 @@
 // stories, and prediction by recalling it.
 
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -10,11 +11,29 @@
 #include "core/policy/policies.h"
 #include "core/policy/trackers.h"
 #include "core/util/errors.h"
+#include "core/util/option_reader.h"
 
 namespace trainyard::policy {
 namespace {
 
 constexpr const char* kFile = "memorized_turns.json";
+
+// The states a memorized history holds: null keeps them all (-1).
+int MaxHistory(const Json& config, const std::string& name) {
+  return util::OptionReader(config, name).Int("max_history", -1, 1);
+}
+
+int Priority(const Json& config, const std::string& name) {
+  return util::OptionReader(config, name).Int("priority", 3, std::numeric_limits<int>::min());
+}
+
+void CheckMemoizationOptions(const Json& config, const std::string& name) {
+  MaxHistory(config, name);
+  Priority(config, name);
+  const util::OptionReader r(config, name);
+  r.Flag("enable_feature_string_compression", true);
+  r.Flag("use_nlu_confidence_as_score", false);
+}
 
 class MemoizationPolicy : public graph::Component {
  public:
@@ -33,7 +52,7 @@ class MemoizationPolicy : public graph::Component {
     if (fn != "train") throw util::InvalidConfigError(name_ + " has no method '" + fn + "'.");
     const auto& trackers = *std::any_cast<TrackersPtr>(in.at("training_trackers").value);
     const Json& domain = *std::any_cast<std::shared_ptr<const Json>>(in.at("domain").value);
-    const int max_history = config_["max_history"].is_number() ? config_["max_history"].get<int>() : -1;
+    const int max_history = MaxHistory(config_, name_);
     std::map<std::string, std::string> lookup;
     std::set<std::string> conflicting;
     for (const TrainingTracker& t : trackers) {
@@ -66,7 +85,7 @@ class MemoizationPolicy : public graph::Component {
     const Json& domain = *std::any_cast<std::shared_ptr<const Json>>(in.at("domain").value);
     const auto& raw = *std::any_cast<ConversationPtr>(in.at("tracker").value);
     const std::vector<std::string> actions = ActionNames(domain);
-    auto prediction = EmptyPrediction(actions, name_, config_.value("priority", 3));
+    auto prediction = EmptyPrediction(actions, name_, Priority(config_, name_));
     const int max_history = memory_.is_object() ? memory_.value("max_history", -1) : -1;
     auto key_of = [&](const std::vector<data::StoryEvent>& events) {
       std::vector<State> states = StoryPolicyStates(events, domain, RuleOnlyDataOf(in));
@@ -118,6 +137,7 @@ void RegisterMemoizationPolicies() {
     impl.make = [name](const Json& config, const std::optional<std::string>& resource, const graph::ExecutionContext& c) {
       return std::make_unique<MemoizationPolicy>(name, config, resource, c);
     };
+    impl.check = [name](const Json& config) { CheckMemoizationOptions(config, name); };
     graph::RegisterImplementation(name, impl);
   }
 }

@@ -6,12 +6,14 @@
 
 #include <algorithm>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 
 #include "core/graph/component.h"
 #include "core/policy/policies.h"
 #include "core/util/errors.h"
+#include "core/util/option_reader.h"
 
 namespace trainyard::policy {
 namespace {
@@ -149,12 +151,18 @@ struct RuleOptions {
   bool restrict_rules = true;
   bool check_for_contradictions = true;
   explicit RuleOptions(const Json& c) {
-    priority = c.value("priority", 6);
-    core_fallback_threshold = c.value("core_fallback_threshold", 0.3);
-    core_fallback_action_name = c.value("core_fallback_action_name", "action_default_fallback");
-    enable_fallback_prediction = c.value("enable_fallback_prediction", true);
-    restrict_rules = c.value("restrict_rules", true);
-    check_for_contradictions = c.value("check_for_contradictions", true);
+    const util::OptionReader r(c, "RulePolicy");
+    priority = r.Int("priority", 6, std::numeric_limits<int>::min());
+    core_fallback_threshold = r.Real("core_fallback_threshold", 0.3, 0, 1);  // compared with confidences
+    const Json& action = r.Get("core_fallback_action_name");
+    if (action.is_string() && !action.get<std::string>().empty())
+      core_fallback_action_name = action.get<std::string>();
+    else if (!action.is_null())
+      throw r.Error("'core_fallback_action_name' must be an action's name, not " + action.dump() + ".");
+    enable_fallback_prediction = r.Flag("enable_fallback_prediction", true);
+    restrict_rules = r.Flag("restrict_rules", true);
+    check_for_contradictions = r.Flag("check_for_contradictions", true);
+    r.Flag("use_nlu_confidence_as_score", false);
   }
 };
 
@@ -584,6 +592,7 @@ void RegisterRulePolicy() {
   impl.make = [](const Json& config, const std::optional<std::string>& resource, const graph::ExecutionContext& c) {
     return std::make_unique<RulePolicy>(config, resource, c);
   };
+  impl.check = [](const Json& config) { RuleOptions{config}; };
   graph::RegisterImplementation("RulePolicy", impl);
 }
 

@@ -231,14 +231,20 @@ TEST_F(TrainTest, ImpossibleModelOptionsAreRefusedWithTheirLineBeforeAnythingTra
   }
   train_.dry_run = false;
   // Rasa refuses 0 for TED's evaluate_every_number_of_epochs (its test_config has such a file).
-  for (const std::string key : {"max_history", "evaluate_every_number_of_epochs"}) {
+  for (const auto& [policy, option] : std::vector<std::pair<std::string, std::string>>{
+           {"TEDPolicy", "max_history: 0"},
+           {"TEDPolicy", "evaluate_every_number_of_epochs: 0"},
+           {"AugmentedMemoizationPolicy", "max_history: 0"},
+           {"RulePolicy", "core_fallback_threshold: 5"},
+           {"RulePolicy", "restrict_rules: 7"}}) {
     dir_.Write("config.yml", "recipe: default.v1\nlanguage: en\npipeline: []\npolicies:\n"
-                             "  - name: MemoizationPolicy\n  - name: TEDPolicy\n    " + key + ": 0\n");
+                             "  - name: MemoizationPolicy\n  - name: " + policy + "\n    " + option + "\n");
+    const std::string key = option.substr(0, option.find(':'));
     try {
       Train(train_);
-      ADD_FAILURE() << key;
+      ADD_FAILURE() << policy << " " << option;
     } catch (const util::InvalidDataError& e) {
-      EXPECT_NE(std::string(e.what()).find("config.yml:6:5: error: TEDPolicy: '" + key + "'"), std::string::npos)
+      EXPECT_NE(std::string(e.what()).find("config.yml:6:5: error: " + policy + ": '" + key + "'"), std::string::npos)
           << e.what();
     }
   }
