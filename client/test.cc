@@ -2,8 +2,10 @@
 // stories (core) and on NLU test data (nlu), or cross-validate a config on NLU
 // data (--cross-validation); without a subcommand, both.
 
+#include <algorithm>
 #include <cmath>
 #include <iomanip>
+#include <map>
 #include <numeric>
 #include <random>
 #include <stdlib.h>
@@ -99,7 +101,11 @@ int CrossValidate(const ParsedArgs& args, const std::vector<fs::path>& nlu, cons
                   std::ostream& out, std::ostream& err) {
   int folds = 5;
   try {
-    if (auto v = args.Value("--folds")) folds = std::stoi(*v);
+    if (auto v = args.Value("--folds")) {
+      size_t used = 0;
+      folds = std::stoi(*v, &used);
+      if (used != v->size()) folds = 0;  // "5x"
+    }
   } catch (const std::exception&) {
     folds = 0;
   }
@@ -113,6 +119,23 @@ int CrossValidate(const ParsedArgs& args, const std::vector<fs::path>& nlu, cons
     return kExitFailure;
   }
   const data::TrainingData all = training::ReadNluTestData(nlu);
+  // As the stratified folds Rasa takes from scikit-learn: some intent must
+  // have an example for every fold; an intent with fewer is tested in fewer
+  // folds, which is worth a warning.
+  std::map<std::string, int> counts;
+  for (const data::Message* m : all.IntentExamples()) ++counts[m->intent];
+  const auto largest = std::max_element(counts.begin(), counts.end(),
+                                        [](const auto& a, const auto& b) { return a.second < b.second; });
+  if (largest != counts.end() && folds > largest->second) {
+    err << "trainyard test nlu: " << folds << " folds are more than any intent has examples (the most are "
+        << largest->second << ", of '" << largest->first << "'), so no intent could be tested in every fold, "
+        << "which Rasa's stratified folds refuse too. Use --folds " << largest->second << " or fewer.\n";
+    return kExitFailure;
+  }
+  for (const auto& [intent, n] : counts)
+    if (n < folds)
+      err << "warning: intent '" << intent << "' has " << n << " example" << (n == 1 ? "" : "s") << ", fewer than the "
+          << folds << " folds: " << folds - n << " of them test none of it.\n";
   const auto parts = Folds(all, folds);
   WorkDir work;
   training::NluEvaluation combined;

@@ -89,12 +89,42 @@ TEST(TestNluCommandTest, WritesRasaReportsAndOnePredictionPerExample) {
             0)
       << cv_err.str();
   EXPECT_NE(cv_out.str().find("fold 2/2"), std::string::npos) << cv_out.str();
+  EXPECT_EQ(cv_err.str().find("warning"), std::string::npos) << cv_err.str();  // each intent in every fold
   std::ifstream cv_lines(dir.path() / "cv" / "nlu_predictions.jsonl");
   int cv_n = 0;
   while (std::getline(cv_lines, line)) ++cv_n;
   EXPECT_EQ(cv_n, 6);  // every example tested once
   std::ifstream cv_report(dir.path() / "cv" / "intent_report.json");
   EXPECT_TRUE(nlohmann::json::parse(cv_report).contains("accuracy"));
+
+  // More folds than the largest intent has examples: refused, as scikit-learn's stratified folds refuse
+  // them (with more folds than examples it trained one empty fold after another); "2x" is no number.
+  for (const std::string folds : {"3", "2x"}) {
+    std::ostringstream o3, e3;
+    EXPECT_EQ(client::RunCli({"test", "nlu", "--cross-validation", "-c", (dir.path() / "config.yml").string(), "-u",
+                              (dir.path() / "data" / "nlu.yml").string(), "--folds", folds, "--out",
+                              (dir.path() / "cv3").string()},
+                             o3, e3),
+              folds == "3" ? 1 : 2)
+        << e3.str();
+    if (folds == "3")
+      EXPECT_NE(e3.str().find("3 folds are more than any intent has examples (the most are 2"), std::string::npos)
+          << e3.str();
+  }
+  EXPECT_FALSE(fs::exists(dir.path() / "cv3"));
+  // An intent with fewer examples than folds is tested in fewer folds: said, and run.
+  dir.Write("uneven.yml", "version: \"3.1\"\nnlu:\n- intent: greet\n  examples: |\n    - hi\n    - hello\n"
+                          "    - hey\n- intent: goodbye\n  examples: |\n    - bye\n");
+  std::ostringstream o4, e4;
+  EXPECT_EQ(client::RunCli({"test", "nlu", "--cross-validation", "-c", (dir.path() / "config.yml").string(), "-u",
+                            (dir.path() / "uneven.yml").string(), "--folds", "3", "--out", (dir.path() / "cv4").string()},
+                           o4, e4),
+            0)
+      << e4.str();
+  EXPECT_NE(e4.str().find("warning: intent 'goodbye' has 1 example, fewer than the 3 folds: 2 of them test none of it."),
+            std::string::npos)
+      << e4.str();
+  EXPECT_EQ(e4.str().find("'greet'"), std::string::npos) << e4.str();
 
   // Missing test data is an error naming the path, not a crash.
   std::ostringstream out2, err2;
