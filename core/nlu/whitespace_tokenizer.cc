@@ -1,6 +1,11 @@
 #include "core/nlu/whitespace_tokenizer.h"
 
+#include <locale>
+#include <optional>
+#include <regex>
+
 #include "core/graph/component.h"
+#include "core/util/option_reader.h"
 #include "core/util/errors.h"
 #include "core/util/strings.h"
 
@@ -67,25 +72,111 @@ std::vector<Token> WhitespaceTokenize(const std::string& text) {
   return tokens;
 }
 
+struct TokenPattern::Compiled {
+  std::wregex regex;
+  bool first_group = false;  // findall gives group 1 when the pattern has exactly one
+};
+
+TokenPattern::TokenPattern(const std::string& pattern) {
+  auto compiled = std::make_shared<Compiled>();
+  std::string rest = pattern;
+  auto flags = std::regex::ECMAScript;
+  // Python's leading inline flags: (?u) is what Python 3 does anyway.
+  while (rest.size() >= 4 && rest.compare(0, 2, "(?") == 0 && rest[3] == ')' &&
+         (rest[2] == 'u' || rest[2] == 'i')) {
+    if (rest[2] == 'i') flags |= std::regex::icase;
+    rest = rest.substr(4);
+  }
+  try {
+    compiled->regex.imbue(std::locale("C.UTF-8"));  // \w and \b for every letter, as Python's
+  } catch (const std::runtime_error&) {
+  }
+  try {
+    const std::u32string cps = util::DecodeUtf8(rest);
+    compiled->regex.assign(std::wstring(cps.begin(), cps.end()), flags);
+  } catch (const std::regex_error& e) {
+    throw util::InvalidConfigError("WhitespaceTokenizer: 'token_pattern' " + util::QuoteJoin({pattern}) +
+                                   " is not a regular expression trainyard can compile (" + e.what() + ").");
+  }
+  compiled->first_group = compiled->regex.mark_count() == 1;
+  compiled_ = std::move(compiled);
+}
+
+std::vector<Token> TokenPattern::Apply(const std::vector<Token>& tokens) const {
+  static_assert(sizeof(wchar_t) == sizeof(char32_t), "code points are matched as wchar_t");
+  std::vector<Token> out;
+  for (const Token& token : tokens) {
+    const std::u32string cps = util::DecodeUtf8(token.text);
+    const std::wstring text(cps.begin(), cps.end());
+    std::vector<std::wstring> found;
+    for (std::wsregex_iterator it(text.begin(), text.end(), compiled_->regex), end; it != end; ++it) {
+      std::wstring piece = (*it)[compiled_->first_group ? 1 : 0].str();
+      if (!piece.empty()) found.push_back(std::move(piece));
+    }
+    if (found.empty()) {
+      out.push_back(token);
+      continue;
+    }
+    // Each piece's place: its first occurrence after the previous piece, as Rasa finds it.
+    size_t from = 0;
+    for (const std::wstring& piece : found) {
+      const size_t at = text.find(piece, from);
+      if (at == std::wstring::npos) continue;
+      from = at + piece.size();
+      const std::u32string part(piece.begin(), piece.end());
+      out.push_back({util::EncodeUtf8(part), token.start + static_cast<int>(at),
+                     token.start + static_cast<int>(from)});
+    }
+  }
+  return out;
+}
+
 namespace {
+
+using Json = nlohmann::ordered_json;
+
+// The options: a token pattern or none ("" as none, as Rasa's); the intent
+// splitting options are checked, but labels are one-hot in trainyard's models,
+// so they change nothing.
+std::optional<TokenPattern> ReadTokenizerOptions(const Json& config) {
+  const util::OptionReader r(config, "WhitespaceTokenizer");
+  r.Flag("intent_tokenization_flag", false);
+  const Json& split = r.Get("intent_split_symbol");
+  if (!split.is_null() && !split.is_string())
+    throw r.Error("'intent_split_symbol' must be text, not " + split.dump() + ".");
+  const Json& pattern = r.Get("token_pattern");
+  if (pattern.is_null() || (pattern.is_string() && pattern.get<std::string>().empty())) return std::nullopt;
+  if (!pattern.is_string()) throw r.Error("'token_pattern' must be a regular expression, not " + pattern.dump() + ".");
+  return TokenPattern(pattern.get<std::string>());
+}
 
 class WhitespaceTokenizer : public graph::Component {
  public:
+  explicit WhitespaceTokenizer(const Json& config) : pattern_(ReadTokenizerOptions(config)) {}
+
   graph::Output Run(const std::string& fn, const graph::Inputs& in, const graph::ExecutionContext&) override {
     if (fn == "process_training_data") {
       auto data = std::any_cast<NluTrainingDataPtr>(in.at("training_data").value);
       auto out = std::make_shared<NluTrainingData>(*data);
-      for (NluMessage& m : out->messages) m.tokens = WhitespaceTokenize(m.data.text);
+      for (NluMessage& m : out->messages) m.tokens = Tokenize(m.data.text);
       return {NluTrainingDataPtr(out), "", {}};
     }
     if (fn == "process") {
       auto messages = std::any_cast<NluMessagesPtr>(in.at("messages").value);
       auto out = std::make_shared<std::vector<NluMessage>>(*messages);
-      for (NluMessage& m : *out) m.tokens = WhitespaceTokenize(m.data.text);
+      for (NluMessage& m : *out) m.tokens = Tokenize(m.data.text);
       return {NluMessagesPtr(out), "", {}};
     }
     throw util::InvalidConfigError("WhitespaceTokenizer has no method '" + fn + "'.");
   }
+
+ private:
+  std::vector<Token> Tokenize(const std::string& text) const {
+    std::vector<Token> tokens = WhitespaceTokenize(text);
+    return pattern_ ? pattern_->Apply(tokens) : tokens;
+  }
+
+  std::optional<TokenPattern> pattern_;
 };
 
 }  // namespace
@@ -93,10 +184,11 @@ class WhitespaceTokenizer : public graph::Component {
 void RegisterWhitespaceTokenizer() {
   graph::ComponentImplementation impl;
   impl.defaults = {{"intent_tokenization_flag", false}, {"intent_split_symbol", "_"}, {"token_pattern", nullptr}};
-  impl.version = "1";
-  impl.make = [](const Json&, const std::optional<std::string>&, const graph::ExecutionContext&) {
-    return std::make_unique<WhitespaceTokenizer>();
+  impl.version = "2";  // 2: token_pattern
+  impl.make = [](const Json& config, const std::optional<std::string>&, const graph::ExecutionContext&) {
+    return std::make_unique<WhitespaceTokenizer>(config);
   };
+  impl.check = [](const Json& config) { ReadTokenizerOptions(config); };
   graph::RegisterImplementation("WhitespaceTokenizer", impl);
 }
 

@@ -67,6 +67,38 @@ class ComponentsTest : public ::testing::Test {
   std::vector<std::string> warnings_;
 };
 
+// The WhitespaceTokenizer node applies `token_pattern` from its config, in
+// training and prediction alike; none by default; a bad pattern is refused.
+TEST_F(ComponentsTest, WhitespaceTokenizerAppliesItsTokenPattern) {
+  const graph::ComponentImplementation* impl = graph::FindImplementation("WhitespaceTokenizer");
+  ASSERT_NE(impl, nullptr);
+  auto tokens = [&](const Json& config, const std::string& fn) {
+    auto component = impl->make(graph::MergeConfig(impl->defaults, config), std::nullopt, Context("t"));
+    NluMessage m;
+    m.data.text = "meet at 10:30";
+    std::vector<std::string> out;
+    if (fn == "process") {
+      auto in = std::make_shared<const std::vector<NluMessage>>(std::vector<NluMessage>{m});
+      const auto r = component->Run("process", {{"messages", {NluMessagesPtr(in), "fp", {}}}}, Context("t"));
+      for (const Token& t : std::any_cast<NluMessagesPtr>(r.value)->front().tokens) out.push_back(t.text);
+    } else {
+      auto data = std::make_shared<NluTrainingData>();
+      data->messages.push_back(m);
+      const auto r = component->Run("process_training_data", {{"training_data", {NluTrainingDataPtr(data), "fp", {}}}},
+                                    Context("t"));
+      for (const Token& t : std::any_cast<NluTrainingDataPtr>(r.value)->messages.front().tokens) out.push_back(t.text);
+    }
+    return out;
+  };
+  const Json words = {{"token_pattern", "(?u)\\b\\w+\\b"}};
+  using V = std::vector<std::string>;
+  EXPECT_EQ(tokens(Json::object(), "process"), (V{"meet", "at", "10:30"}));
+  EXPECT_EQ(tokens(words, "process"), (V{"meet", "at", "10", "30"}));
+  EXPECT_EQ(tokens(words, "process_training_data"), (V{"meet", "at", "10", "30"}));
+  EXPECT_THROW(impl->check(graph::MergeConfig(impl->defaults, {{"token_pattern", "(?P<x>a)"}})),
+               util::InvalidConfigError);
+}
+
 TEST_F(ComponentsTest, RegexFeaturizerMarksTokensAMatchOverlaps) {
   data::TrainingData extra;
   extra.regexes = {{"zipcode", "[0-9]{5}", {}}, {"greet", "hel+o", {}}};

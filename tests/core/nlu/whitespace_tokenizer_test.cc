@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/util/errors.h"
+
 namespace trainyard::nlu {
 namespace {
 
@@ -31,6 +33,33 @@ TEST(WhitespaceTokenizer, OffsetsAreCodePoints) {
   EXPECT_EQ(tokens[1].start, 5);
   EXPECT_EQ(tokens[2].text, "lait");
   EXPECT_EQ(tokens[2].end, 12);
+}
+
+// sara's config: `token_pattern: (?u)\b\w+\b` splits tokens the punctuation
+// rules keep whole, letters of every script included, with code point offsets.
+TEST(TokenPattern, SplitsTokensIntoThePatternsMatchesAsRasaDoes) {
+  const TokenPattern words("(?u)\\b\\w+\\b");
+  const auto tokens = words.Apply(WhitespaceTokenize("café-bar at 10:30 for bla@gmail.com &"));
+  std::vector<std::string> texts;
+  for (const Token& t : tokens) texts.push_back(t.text);
+  EXPECT_EQ(texts, (std::vector<std::string>{"café", "bar", "at", "10", "30", "for", "bla", "gmail", "com", "&"}));
+  ASSERT_EQ(tokens.size(), 10u);
+  EXPECT_EQ(tokens[1].start, 5);  // "bar" after "café-" (5 code points)
+  EXPECT_EQ(tokens[1].end, 8);
+  EXPECT_EQ(tokens[4].start, 15);
+  EXPECT_EQ(tokens[4].end, 17);
+  EXPECT_EQ(tokens[9].text, "&");  // no match: the token stays whole
+
+  // One group: its text, as Python's findall; (?i) ignores case.
+  const auto grouped = TokenPattern("(?i)x(\\d+)").Apply(WhitespaceTokenize("X12x3 y"));
+  ASSERT_EQ(grouped.size(), 3u);
+  EXPECT_EQ(grouped[0].text, "12");
+  EXPECT_EQ(grouped[0].start, 1);
+  EXPECT_EQ(grouped[1].text, "3");
+  EXPECT_EQ(grouped[1].start, 4);
+  EXPECT_EQ(grouped[2].text, "y");
+
+  EXPECT_THROW(TokenPattern("[a-"), util::InvalidConfigError);
 }
 
 }  // namespace
