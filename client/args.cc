@@ -1,5 +1,10 @@
 #include "client/args.h"
 
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+
 namespace trainyard::client {
 
 std::optional<std::string> ParsedArgs::Value(const std::string& name) const {
@@ -78,6 +83,41 @@ std::optional<int> HandleUsage(const std::optional<ParsedArgs>& parsed, const ch
     return 0;
   }
   return std::nullopt;
+}
+
+namespace {
+
+// `text` as a number in [min, max] (above min when `above`; whole when `whole`), or why not.
+double ParseNumber(const std::string& name, const std::string& text, double min, double max, bool whole, bool above) {
+  std::ostringstream range;
+  range << (whole ? "a whole number " : "a number ") << (above ? "above " : "of at least ") << min;
+  if (max < std::numeric_limits<double>::max()) range << " and at most " << max;
+  double value = 0;
+  size_t used = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  const bool ok = used == text.size() && !text.empty() && std::isfinite(value) && (above ? value > min : value >= min) &&
+                  value <= max && (!whole || (std::floor(value) == value && value <= std::numeric_limits<int>::max()));
+  if (!ok) throw std::invalid_argument(name + " must be " + range.str() + ", not '" + text + "'");
+  return value;
+}
+
+}  // namespace
+
+std::optional<double> NumberOption(const ParsedArgs& parsed, const std::string& name, double min, bool whole,
+                                   bool above) {
+  const std::optional<std::string> text = parsed.Value(name);
+  if (!text) return std::nullopt;
+  return ParseNumber(name, *text, min, std::numeric_limits<double>::max(), whole, above);
+}
+
+std::vector<double> NumberOptions(const ParsedArgs& parsed, const std::string& name, double min, double max) {
+  std::vector<double> out;
+  for (const std::string& text : parsed.Values(name)) out.push_back(ParseNumber(name, text, min, max, false, false));
+  return out;
 }
 
 }  // namespace trainyard::client

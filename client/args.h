@@ -42,4 +42,13 @@ std::optional<ParsedArgs> ParseArgs(const std::vector<std::string>& args, const 
 std::optional<int> HandleUsage(const std::optional<ParsedArgs>& parsed, const char* help, std::ostream& out,
                                std::ostream& err);
 
+// A numeric option's value: nullopt when absent; otherwise a number (a whole
+// one that fits an int when `whole`) of at least `min`, or above `min` when
+// `above`. Anything else throws std::invalid_argument whose message names the
+// option, the range and the value given.
+std::optional<double> NumberOption(const ParsedArgs& parsed, const std::string& name, double min, bool whole,
+                                   bool above = false);
+// The same for each value of an option that takes several, up to `max`.
+std::vector<double> NumberOptions(const ParsedArgs& parsed, const std::string& name, double min, double max);
+
 }  // namespace trainyard::client

@@ -104,13 +104,10 @@ int RunCoreCompare(training::TrainOptions options, const std::vector<std::string
   std::vector<double> percentages = {0, 25, 50, 75};
   int runs = 3;
   try {
-    if (parsed.Has("--percentages")) {
-      percentages.clear();
-      for (const std::string& p : parsed.Values("--percentages")) percentages.push_back(std::stod(p));
-    }
-    if (auto r = parsed.Value("--runs")) runs = std::stoi(*r);
-  } catch (const std::exception&) {
-    err << "trainyard train core: --percentages and --runs take numbers\n";
+    if (parsed.Has("--percentages")) percentages = NumberOptions(parsed, "--percentages", 0, 100);
+    if (auto r = NumberOption(parsed, "--runs", 1, true)) runs = static_cast<int>(*r);
+  } catch (const std::invalid_argument& e) {
+    err << "trainyard train core: " << e.what() << "\n";
     return kExitUsage;
   }
   const fs::path output = options.output;
@@ -209,12 +206,13 @@ int RunTrain(const std::vector<std::string>& all_args, std::ostream& out, std::o
   // A bare --finetune means "the newest model in --out".
   if (parsed->Has("--finetune")) options.model_to_finetune = parsed->Value("--finetune").value_or(options.output.string());
   try {
-    if (auto v = parsed->Value("--augmentation")) options.augmentation_factor = std::stoi(*v);
-    if (auto v = parsed->Value("--num-threads")) options.num_threads = std::stoi(*v);
-    if (auto v = parsed->Value("--epoch-fraction")) options.finetuning_epoch_fraction = std::stod(*v);
-    if (auto v = parsed->Value("--threads")) options.runner_threads = static_cast<size_t>(std::stoul(*v));
-  } catch (const std::exception&) {
-    err << "trainyard train: a numeric option has a value that is not a number\n";
+    if (auto v = NumberOption(*parsed, "--augmentation", 0, true)) options.augmentation_factor = static_cast<int>(*v);
+    if (auto v = NumberOption(*parsed, "--num-threads", 1, true)) options.num_threads = static_cast<int>(*v);
+    if (auto v = NumberOption(*parsed, "--epoch-fraction", 0, false, /*above=*/true))
+      options.finetuning_epoch_fraction = *v;
+    if (auto v = NumberOption(*parsed, "--threads", 1, true)) options.runner_threads = static_cast<size_t>(*v);
+  } catch (const std::invalid_argument& e) {
+    err << "trainyard train: " << e.what() << "\n";
     return kExitUsage;
   }
   if (configs.size() > 1) return RunCoreCompare(options, configs, *parsed, out, err);

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <sstream>
+#include <tuple>
 
 #include "client/cli.h"
 #include "trainyard/v1/training_service.pb.h"
@@ -170,6 +171,26 @@ TEST(TrainAndParse, MissingConfigAndBadModelsFail) {
 
 namespace trainyard::client {
 namespace {
+
+// Numeric options name themselves when their value is no number or out of range (--threads -1 once
+// asked for 2^64 - 1 runner threads; --epoch-fraction 0 finetuned for no epoch).
+TEST(TrainAndParse, NumericOptionsOutOfRangeAreUsageErrorsNamingTheOption) {
+  for (const auto& [option, value, expected] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"--threads", "-1", "--threads must be a whole number of at least 1, not '-1'"},
+           {"--num-threads", "0", "--num-threads must be a whole number of at least 1, not '0'"},
+           {"--augmentation", "2.5", "--augmentation must be a whole number of at least 0, not '2.5'"},
+           {"--epoch-fraction", "0", "--epoch-fraction must be a number above 0, not '0'"},
+           {"--epoch-fraction", "1x", "--epoch-fraction must be a number above 0, not '1x'"}}) {
+    const Result r = RunTrainyard({"train", "--config", "/nonexistent/config.yml", option, value});
+    EXPECT_EQ(r.code, kExitUsage) << option << " " << value;
+    EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
+  }
+  const Result runs = RunTrainyard({"train", "core", "-c", "a.yml", "b.yml", "--percentages", "0", "150"});
+  EXPECT_EQ(runs.code, kExitUsage);
+  EXPECT_NE(runs.err.find("--percentages must be a number of at least 0 and at most 100, not '150'"),
+            std::string::npos)
+      << runs.err;
+}
 
 TEST(TrainAndParse, ConfigChecksOfRasaTrain) {
   testing::TempDir dir;
