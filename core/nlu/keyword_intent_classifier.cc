@@ -89,7 +89,9 @@ void RegisterKeywordIntentClassifier() {
   impl.make = [](const Json& config, const std::optional<std::string>& resource, const graph::ExecutionContext& c) {
     return std::make_unique<KeywordIntentClassifier>(config, resource, c);
   };
-  impl.check = [](const Json& config) { util::OptionReader(config, "KeywordIntentClassifier").Flag("case_sensitive", true); };
+  impl.check = [](const Json& config) {
+    util::OptionReader(config, "KeywordIntentClassifier").Flag("case_sensitive", true);
+  };
   graph::RegisterImplementation("KeywordIntentClassifier", impl);
 }
 

@@ -6,8 +6,8 @@
 #include <set>
 
 #include "core/nlu/nlu_component.h"
-#include "core/util/option_reader.h"
 #include "core/nlu/patterns.h"
+#include "core/util/option_reader.h"
 
 namespace trainyard::nlu {
 namespace {

@@ -5,8 +5,8 @@
 #include <regex>
 
 #include "core/graph/component.h"
-#include "core/util/option_reader.h"
 #include "core/util/errors.h"
+#include "core/util/option_reader.h"
 #include "core/util/strings.h"
 
 namespace trainyard::nlu {

@@ -8,8 +8,8 @@ namespace {
 
 // A value as the user wrote it, for messages.
 std::string Shown(const nlohmann::ordered_json& v) {
-  if (v.is_number_float() && !std::isfinite(v.get<double>())) return v.get<double>() > 0 ? ".inf" : "-.inf";
   if (v.is_number_float() && std::isnan(v.get<double>())) return ".nan";
+  if (v.is_number_float() && std::isinf(v.get<double>())) return v.get<double>() > 0 ? ".inf" : "-.inf";
   return v.dump();
 }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace trainyard::util {
 namespace {
 
@@ -55,6 +57,8 @@ TEST(OptionReader, NumbersMustBeFiniteAndInRange) {
   const Json inf = {{"x", std::numeric_limits<double>::infinity()}};
   EXPECT_EQ(Refusal([&] { OptionReader(inf, "T").Real("x", 0, 0, OptionReader::kNoLimit); }),
             "T: 'x' must be a number of at least 0, not .inf.");
+  const Json nan = {{"x", std::nan("")}};
+  EXPECT_EQ(Refusal([&] { OptionReader(nan, "T").Positive("x", 1); }), "T: 'x' must be a number above 0, not .nan.");
 }
 
 TEST(OptionReader, BatchSizesAndSeeds) {
