@@ -499,6 +499,17 @@ TORCH_MODULE(DietModel);
 // DIETClassifier; with `response_selector`, Rasa's ResponseSelector: the same
 // model over retrieval intents' response keys ("faq/ask_name"), no entities,
 // and Rasa's response_selector output.
+// ResponseSelector's own options: the retrieval intent it learns ("" for
+// all) and whether labels are the responses' texts.
+void ReadSelectorOptions(const Json& config, std::string& retrieval_intent, bool& text_as_label) {
+  const OptionReader r(config, "ResponseSelector");
+  const Json& intent = r.Get("retrieval_intent");
+  if (intent.is_string()) retrieval_intent = intent.get<std::string>();
+  else if (!intent.is_null())
+    throw r.Error("'retrieval_intent' must be a retrieval intent's name or null, not " + intent.dump() + ".");
+  text_as_label = r.Flag("use_text_as_label", false);
+}
+
 class DietClassifier : public nlu::NluComponent {
  public:
   DietClassifier(const Json& config, const std::optional<std::string>& resource, const graph::ExecutionContext& c,
@@ -511,9 +522,7 @@ class DietClassifier : public nlu::NluComponent {
     if (selector_) {
       options_.entity_recognition = false;
       options_.intent_classification = true;
-      if (config.contains("retrieval_intent") && config["retrieval_intent"].is_string())
-        retrieval_intent_ = config["retrieval_intent"].get<std::string>();
-      text_as_label_ = config.value("use_text_as_label", false);
+      ReadSelectorOptions(config, retrieval_intent_, text_as_label_);
     }
     const Json meta = nlu::ReadJsonResource(c, resource, kMetaFile);
     if (meta.is_null() || meta.empty()) return;
@@ -1176,7 +1185,12 @@ void RegisterDietClassifier() {
 
 void RegisterResponseSelector() {
   nlu::RegisterNluComponent<ResponseSelector>("ResponseSelector", ResponseSelectorDefaults(), kDietVersion,
-                                              [](const Json& c) { DietOptions::FromJson(c, "ResponseSelector"); });
+                                              [](const Json& c) {
+                                                DietOptions::FromJson(c, "ResponseSelector");
+                                                std::string retrieval_intent;
+                                                bool text_as_label = false;
+                                                ReadSelectorOptions(c, retrieval_intent, text_as_label);
+                                              });
 }
 
 void RegisterMlComponents() {

@@ -207,6 +207,7 @@ TEST_F(TrainTest, ImpossibleModelOptionsAreRefusedWithTheirLineBeforeAnythingTra
        "config.yml:6:5"},
       {"  - name: ResponseSelector\n    number_of_negative_examples: 0\n", "'number_of_negative_examples'",
        "config.yml:6:5"},
+      {"  - name: ResponseSelector\n    retrieval_intent: [faq]\n", "'retrieval_intent'", "config.yml:6:5"},
       {"  - name: CountVectorsFeaturizer\n    min_ngram: 3\n    max_ngram: 2\n", "'max_ngram' (2)", "config.yml:6:5"},
       {"  - name: LogisticRegressionClassifier\n    tol: -1\n", "'tol'", "config.yml:6:5"},
       {"  - name: KeywordIntentClassifier\n    case_sensitive: 3\n", "'case_sensitive'", "config.yml:6:5"},
