@@ -107,9 +107,10 @@ TEST(TestNluCommandTest, WritesRasaReportsAndOnePredictionPerExample) {
                              o3, e3),
               folds == "3" ? 1 : 2)
         << e3.str();
-    if (folds == "3")
+    if (folds == "3") {
       EXPECT_NE(e3.str().find("3 folds are more than any intent has examples (the most are 2"), std::string::npos)
           << e3.str();
+    }
   }
   EXPECT_FALSE(fs::exists(dir.path() / "cv3"));
   // An intent with fewer examples than folds is tested in fewer folds: said, and run.
