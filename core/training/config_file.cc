@@ -71,7 +71,9 @@ std::string EnsureAssistantId(const fs::path& config_file) {
     }
   }
   if (!replaced) lines.push_back("assistant_id: " + id);
-  util::WriteFileAtomic(config_file, util::Join(lines, "\n") + "\n");
+  // The file keeps its line endings (a Windows-written config stays CRLF).
+  const std::string eol = text.find("\r\n") != std::string::npos ? "\r\n" : "\n";
+  util::WriteFileAtomic(config_file, util::Join(lines, eol) + eol);
   return "The config file '" + config_file.string() + "' is missing a unique value for the 'assistant_id' mandatory "
          "key. Proceeding with generating a random value and overwriting the 'assistant_id' in the config file.";
 }

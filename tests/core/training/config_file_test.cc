@@ -26,6 +26,15 @@ TEST(EnsureAssistantId, WritesAGeneratedIdOnlyWhenMissingOrPlaceholder) {
   EXPECT_TRUE(std::regex_search(util::ReadFile(missing), std::regex("^language: en\nassistant_id: ")));
 }
 
+TEST(EnsureAssistantId, KeepsTheFilesLineEndings) {
+  testing::TempDir dir;
+  const std::string crlf = "recipe: default\r\nlanguage: en\r\n";  // no regex characters
+  const auto file = dir.Write("config.yml", crlf);
+  EnsureAssistantId(file);
+  const std::string text = util::ReadFile(file);
+  EXPECT_TRUE(std::regex_match(text, std::regex(crlf + "assistant_id: [0-9]{8}-[0-9]{6}-[a-z]+-[a-z]+\r\n"))) << text;
+}
+
 TEST(MissingMandatoryKeys, LanguageIsNeededExceptForCore) {
   testing::TempDir dir;
   const auto file = dir.Write("config.yml", "pipeline: []\n");
