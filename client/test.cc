@@ -101,13 +101,9 @@ int CrossValidate(const ParsedArgs& args, const std::vector<fs::path>& nlu, cons
                   std::ostream& out, std::ostream& err) {
   int folds = 5;
   try {
-    if (auto v = args.Value("--folds")) {
-      size_t used = 0;
-      folds = std::stoi(*v, &used);
-      if (used != v->size()) folds = 0;  // "5x"
-    }
-  } catch (const std::exception&) {
-    folds = 0;
+    if (auto v = NumberOption(args, "--folds", 2, true)) folds = static_cast<int>(*v);
+  } catch (const std::invalid_argument&) {
+    folds = 0;  // reported below, as for too few folds
   }
   if (folds < 2) {
     err << "trainyard test nlu: --folds must be a number of at least 2\n";

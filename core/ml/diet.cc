@@ -503,10 +503,7 @@ TORCH_MODULE(DietModel);
 // all) and whether labels are the responses' texts.
 void ReadSelectorOptions(const Json& config, std::string& retrieval_intent, bool& text_as_label) {
   const OptionReader r(config, "ResponseSelector");
-  const Json& intent = r.Get("retrieval_intent");
-  if (intent.is_string()) retrieval_intent = intent.get<std::string>();
-  else if (!intent.is_null())
-    throw r.Error("'retrieval_intent' must be a retrieval intent's name or null, not " + intent.dump() + ".");
+  retrieval_intent = r.Text("retrieval_intent", "a retrieval intent's name or null").value_or("");
   text_as_label = r.Flag("use_text_as_label", false);
 }
 

@@ -208,9 +208,7 @@ struct CountVectorsConfig {
     o.lowercase = r.Flag("lowercase", true);
     r.Flag("use_shared_vocab", false);
     r.Flag("use_lemma", true);
-    const Json& token = r.Get("OOV_token");
-    if (token.is_string()) o.oov_token = token.get<std::string>();
-    else if (!token.is_null()) throw r.Error("'OOV_token' must be a word or null, not " + token.dump() + ".");
+    o.oov_token = r.Text("OOV_token", "a word or null");
     const Json& words = r.Get("OOV_words");
     if (!words.is_null() && !words.is_array()) throw r.Error("'OOV_words' must be a list of words.");
     for (const Json& w : words.is_array() ? words : Json::array()) {

@@ -141,13 +141,10 @@ using Json = nlohmann::ordered_json;
 std::optional<TokenPattern> ReadTokenizerOptions(const Json& config) {
   const util::OptionReader r(config, "WhitespaceTokenizer");
   r.Flag("intent_tokenization_flag", false);
-  const Json& split = r.Get("intent_split_symbol");
-  if (!split.is_null() && !split.is_string())
-    throw r.Error("'intent_split_symbol' must be text, not " + split.dump() + ".");
-  const Json& pattern = r.Get("token_pattern");
-  if (pattern.is_null() || (pattern.is_string() && pattern.get<std::string>().empty())) return std::nullopt;
-  if (!pattern.is_string()) throw r.Error("'token_pattern' must be a regular expression, not " + pattern.dump() + ".");
-  return TokenPattern(pattern.get<std::string>());
+  r.Text("intent_split_symbol", "text");
+  const std::optional<std::string> pattern = r.Text("token_pattern", "a regular expression");
+  if (!pattern || pattern->empty()) return std::nullopt;
+  return TokenPattern(*pattern);
 }
 
 class WhitespaceTokenizer : public graph::Component {

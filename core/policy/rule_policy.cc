@@ -154,11 +154,9 @@ struct RuleOptions {
     const util::OptionReader r(c, "RulePolicy");
     priority = r.Int("priority", 6, std::numeric_limits<int>::min());
     core_fallback_threshold = r.Real("core_fallback_threshold", 0.3, 0, 1);  // compared with confidences
-    const Json& action = r.Get("core_fallback_action_name");
-    if (action.is_string() && !action.get<std::string>().empty())
-      core_fallback_action_name = action.get<std::string>();
-    else if (!action.is_null())
-      throw r.Error("'core_fallback_action_name' must be an action's name, not " + action.dump() + ".");
+    const std::optional<std::string> action = r.Text("core_fallback_action_name", "an action's name");
+    if (action && action->empty()) throw r.Error("'core_fallback_action_name' must be an action's name, not \"\".");
+    if (action) core_fallback_action_name = *action;
     enable_fallback_prediction = r.Flag("enable_fallback_prediction", true);
     restrict_rules = r.Flag("restrict_rules", true);
     check_for_contradictions = r.Flag("check_for_contradictions", true);

@@ -68,6 +68,13 @@ double OptionReader::Positive(const char* key, double fallback, double min) cons
   return x;
 }
 
+std::optional<std::string> OptionReader::Text(const char* key, const std::string& what) const {
+  const Json& v = Get(key);
+  if (v.is_null()) return std::nullopt;
+  if (!v.is_string()) throw Error(std::string("'") + key + "' must be " + what + ", not " + Shown(v) + ".");
+  return v.get<std::string>();
+}
+
 void OptionReader::BatchSize(int& first, int& last) const {
   const Json& bs = Get("batch_size");
   if (bs.is_null()) return;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <set>
 #include <string>
 #include <type_traits>
@@ -65,6 +66,9 @@ class OptionReader {
     }
     return v.get<std::string>();
   }
+  // A text option: nullopt when null; anything but a string is refused as
+  // "'key' must be <what>, not <value>."
+  std::optional<std::string> Text(const char* key, const std::string& what) const;
   // `batch_size`: a whole number, or [first, last] growing over the epochs; all positive.
   void BatchSize(int& first, int& last) const;
   // A random seed: null (a fresh one each training) or a whole number in
