@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <stdexcept>
 
 namespace trainyard::ml {
 
@@ -71,6 +72,85 @@ std::vector<std::vector<size_t>> MakeBatches(const std::vector<int>& labels, int
     }
   }
   return Cut(stream, bs);
+}
+
+HeldOutSplit HoldOut(const std::vector<int>& labels, int count, std::mt19937_64& rng) {
+  std::map<int, std::vector<size_t>> by_label;
+  for (size_t i = 0; i < labels.size(); ++i) by_label[labels[i]].push_back(i);
+  const size_t n = labels.size(), label_count = by_label.size(), want = static_cast<size_t>(std::max(0, count));
+  const std::string held = std::to_string(want) + " example" + (want == 1 ? "" : "s");
+  const std::string labels_text = std::to_string(label_count) + " label" + (label_count == 1 ? "" : "s");
+  if (n < 2 * label_count + 1)
+    throw std::invalid_argument("'evaluate_on_number_of_examples' (" + std::to_string(want) + ") cannot be met: " +
+                                std::to_string(n) + " examples of " + labels_text +
+                                " are too few to hold out one per label and train on more than one per label.");
+  if (want < label_count)
+    throw std::invalid_argument("'evaluate_on_number_of_examples' holds out " + held + ", fewer than the " +
+                                labels_text + " to evaluate: hold out at least " + std::to_string(label_count) + ".");
+  if (want >= n - label_count)
+    throw std::invalid_argument("'evaluate_on_number_of_examples' holds out " + held + " of " + std::to_string(n) +
+                                ", which leaves " + std::to_string(n - want) + " to train on, not more than the " +
+                                labels_text + ": hold out at most " + std::to_string(n - label_count - 1) + ".");
+  // Each label's share of the held-out examples (labels with one example
+  // have none): rounded down, the rest to the largest remainders (ties in a
+  // random order), never the label's last example.
+  size_t pool = 0;
+  for (const auto& [label, members] : by_label)
+    if (members.size() > 1) pool += members.size();
+  struct Share {
+    std::vector<size_t>* members;
+    size_t take;
+    double remainder, tie;
+  };
+  std::vector<Share> shares;
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  size_t given = 0;
+  for (auto& [label, members] : by_label) {
+    if (members.size() < 2) continue;
+    const double exact = static_cast<double>(want) * static_cast<double>(members.size()) / static_cast<double>(pool);
+    const size_t take = std::min(members.size() - 1, static_cast<size_t>(exact));
+    shares.push_back({&members, take, exact - static_cast<double>(take), uniform(rng)});
+    given += take;
+  }
+  std::sort(shares.begin(), shares.end(), [](const Share& a, const Share& b) {
+    return a.remainder != b.remainder ? a.remainder > b.remainder : a.tie < b.tie;
+  });
+  // Rounding (and labels capped at all but one example) leaves some over:
+  // one more each in that order, round after round, until all are given.
+  while (given < want) {
+    const size_t before = given;
+    for (Share& s : shares)
+      if (given < want && s.take + 1 < s.members->size()) {
+        ++s.take;
+        ++given;
+      }
+    if (given == before) break;  // cannot happen: want < examples - labels
+  }
+  HeldOutSplit split;
+  std::vector<bool> out(n, false);
+  for (Share& s : shares) {
+    std::shuffle(s.members->begin(), s.members->end(), rng);
+    for (size_t k = 0; k < s.take; ++k) out[(*s.members)[k]] = true;
+  }
+  for (size_t i = 0; i < n; ++i) (out[i] ? split.held_out : split.train).push_back(i);
+  return split;
+}
+
+bool BestEvaluation::Improves(const std::map<std::string, double>& metrics) {
+  if (best_.empty()) {
+    best_ = metrics;
+    return !metrics.empty();
+  }
+  bool better = false;
+  for (const auto& [name, value] : metrics) {
+    auto it = best_.find(name);
+    if (it == best_.end()) continue;
+    if (value < it->second) return false;
+    better = better || value > it->second;
+  }
+  if (better)
+    for (const auto& [name, value] : metrics) best_[name] = std::max(best_[name], value);
+  return better;
 }
 
 }  // namespace trainyard::ml

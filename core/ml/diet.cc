@@ -15,6 +15,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <stdexcept>
 
 #include "core/ml/batching.h"
 #include "core/ml/device.h"
@@ -760,19 +761,20 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
     example_labels[i] = examples[i].label;
   }
 
-  // Held-out examples for evaluation during training.
+  // Held-out examples for evaluation during training, split as Rasa splits them.
   std::mt19937_64 shuffle_rng(o.seed);
   std::vector<size_t> train_ids(examples.size()), eval_ids;
   for (size_t i = 0; i < examples.size(); ++i) train_ids[i] = i;
   if (o.evaluate_examples > 0 && o.evaluate_every > 0) {
-    if (static_cast<size_t>(o.evaluate_examples) >= examples.size())
-      throw ConfigError(name(), "'evaluate_on_number_of_examples' (" + std::to_string(o.evaluate_examples) +
-                                              ") must be smaller than the number of examples (" +
-                                              std::to_string(examples.size()) + ").");
-    std::shuffle(train_ids.begin(), train_ids.end(), shuffle_rng);
-    eval_ids.assign(train_ids.begin(), train_ids.begin() + o.evaluate_examples);
-    train_ids.erase(train_ids.begin(), train_ids.begin() + o.evaluate_examples);
+    try {
+      HeldOutSplit split = HoldOut(example_labels, o.evaluate_examples, shuffle_rng);
+      train_ids = std::move(split.train);
+      eval_ids = std::move(split.held_out);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(name(), e.what());
+    }
   }
+  if (o.checkpoint && eval_ids.empty() && c.warn) c.warn(CheckpointWithoutEvaluation(name()));
   std::vector<int> train_labels;
   for (size_t i : train_ids) train_labels.push_back(example_labels[i]);
 
@@ -831,7 +833,8 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
     return r;
   };
 
-  double flops = 0, best_score = -1;
+  double flops = 0;
+  BestEvaluation best;  // checkpoint_model
   std::vector<torch::Tensor> best_state;
   // weight_averaging_epochs: the running mean of the weights at the ends of
   // the last epochs; the model keeps it (evaluated as the last epoch's).
@@ -938,11 +941,11 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
     }
     if (evaluating) {
       const EvalResult r = evaluate(eval_ids);
-      if (o.intent_classification) metrics["val_i_acc"] = r.intent_accuracy;
-      if (o.entity_recognition) metrics["val_e_f1"] = r.entity_f1;
-      const double score = r.intent_accuracy + r.entity_f1;
-      if (o.checkpoint && score > best_score) {
-        best_score = score;
+      std::map<std::string, double> held_out;
+      if (o.intent_classification) held_out["val_i_acc"] = r.intent_accuracy;
+      if (o.entity_recognition) held_out["val_e_f1"] = r.entity_f1;
+      for (const auto& [metric, value] : held_out) metrics[metric] = value;
+      if (o.checkpoint && best.Improves(held_out)) {
         best_state.clear();
         for (const auto& p : model_->parameters()) best_state.push_back(p.detach().clone());
       }
@@ -1172,8 +1175,9 @@ Json ResponseSelectorDefaults() {
 // 2: L2 only where Rasa's DIET has it (not the transformer's inner layers; the CRF transitions).
 // 3: Rasa's balanced batching. 4: a GELU on the transformer's output; the sparse input tables move as
 // under dense Adam. 5: negatives sampled without replacement, as Rasa samples them. 6: sparse input
-// dropout keeps the surviving values unscaled, as Rasa's SparseDropout does.
-constexpr const char* kDietVersion = "6";
+// dropout keeps the surviving values unscaled, as Rasa's SparseDropout does. 7: the held-out examples
+// split by label, and checkpoint_model's choice, as Rasa's.
+constexpr const char* kDietVersion = "7";
 
 void RegisterDietClassifier() {
   nlu::RegisterNluComponent<DietClassifier>("DIETClassifier", DietDefaults(), kDietVersion,

@@ -27,4 +27,9 @@ int ReadEvaluateEvery(const OptionReader& r, int fallback, int epochs) {
   return every == -1 ? std::max(epochs, 1) : every;
 }
 
+std::string CheckpointWithoutEvaluation(const std::string& component) {
+  return component + ": 'checkpoint_model: true' keeps the epoch that did best on the held-out examples, but "
+                     "'evaluate_on_number_of_examples' holds out none; the last epoch's weights are kept.";
+}
+
 }  // namespace trainyard::ml

@@ -32,4 +32,8 @@ SimilarityOptions ReadSimilarity(const OptionReader& r, double maximum_negative_
 // last of `epochs`, which it returns) or at least 1.
 int ReadEvaluateEvery(const OptionReader& r, int fallback, int epochs);
 
+// The warning for `checkpoint_model: true` without held-out examples (Rasa's
+// too): there is nothing to choose the best epoch by.
+std::string CheckpointWithoutEvaluation(const std::string& component);
+
 }  // namespace trainyard::ml

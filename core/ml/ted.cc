@@ -36,6 +36,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <stdexcept>
 
 #include "core/graph/component.h"
 #include "core/ml/batching.h"
@@ -74,6 +75,8 @@ struct TedOptions {
   int priority = 1;
   double e2e_confidence_threshold = 0.5;
   bool entity_recognition = true, bilou = true;
+  int evaluate_every = 20, evaluate_examples = 0;
+  bool checkpoint = false;
   SimilarityOptions similarity;
 
   static TedOptions FromJson(const Json& c, const std::string& name) {
@@ -113,9 +116,9 @@ struct TedOptions {
       o.dense_dimension = r.Int("dense_dimension", 20, 1);
     o.priority = r.Int("priority", 1, std::numeric_limits<int>::min());
     o.e2e_confidence_threshold = r.Real("e2e_confidence_threshold", 0.5, 0, 1);
-    // TED does not hold out examples yet; the options are still checked as Rasa checks them.
-    ReadEvaluateEvery(r, 20, o.epochs);
-    r.Int("evaluate_on_number_of_examples", 0, 0);
+    o.evaluate_every = ReadEvaluateEvery(r, 20, o.epochs);
+    o.evaluate_examples = r.Int("evaluate_on_number_of_examples", 0, 0);
+    o.checkpoint = r.Flag("checkpoint_model", false);
     o.entity_recognition = r.Flag("entity_recognition", true);
     o.bilou = r.Flag("BILOU_flag", true);
     o.similarity = ReadSimilarity(r, -0.2, true);
@@ -710,39 +713,121 @@ class TEDPolicy : public graph::Component {
     auto dialogue_of = [&](const std::vector<size_t>& pick, bool training) {
       return model_->dialogue_embed->forward(hidden_of(pick, training));
     };
-    // The CRF's loss on the tagged texts among `pick`, whose dialogues are `hidden`.
-    auto entity_loss = [&](const std::vector<size_t>& pick, const torch::Tensor& hidden) -> std::optional<torch::Tensor> {
-      std::vector<int64_t> rows_in_batch;
+    // The tag scores of the tagged texts among `pick` (which of them: `texts`,
+    // as indices into pick), whose dialogues are `hidden`.
+    struct TextEmissions {
+      std::vector<size_t> texts;
+      std::vector<int64_t> lengths;
+      torch::Tensor emissions;
+    };
+    auto text_emissions = [&](const std::vector<size_t>& pick, const torch::Tensor& hidden,
+                              bool training) -> std::optional<TextEmissions> {
+      TextEmissions out;
       std::vector<const EncodedStates*> texts;
       for (size_t k = 0; k < pick.size(); ++k)
         if (!tagged[pick[k]].tags.empty()) {
-          rows_in_batch.push_back(static_cast<int64_t>(k));
+          out.texts.push_back(k);
           texts.push_back(&tagged[pick[k]].tokens);
         }
       if (texts.empty()) return std::nullopt;
-      std::vector<int64_t> lengths;
-      const SparseRows tokens = RowsOf(texts, lengths, device);
-      const int64_t longest = *std::max_element(lengths.begin(), lengths.end());
-      std::vector<int64_t> gold(texts.size() * static_cast<size_t>(longest), 0);
-      for (size_t j = 0; j < texts.size(); ++j) {
-        const std::vector<int>& t = tagged[pick[static_cast<size_t>(rows_in_batch[j])]].tags;
+      const SparseRows tokens = RowsOf(texts, out.lengths, device);
+      const std::vector<int64_t> rows(out.texts.begin(), out.texts.end());
+      const torch::Tensor at_turn =
+          hidden.index_select(0, torch::tensor(rows, torch::TensorOptions().dtype(torch::kLong)).to(device));
+      out.emissions = model_->Emissions(tokens, out.lengths, at_turn, training, rng,
+                                        training ? o.drop_rate_dialogue : 0.0);
+      return out;
+    };
+    // The CRF's loss on the tagged texts among `pick`, whose dialogues are `hidden`.
+    auto entity_loss = [&](const std::vector<size_t>& pick, const torch::Tensor& hidden) -> std::optional<torch::Tensor> {
+      const std::optional<TextEmissions> e = text_emissions(pick, hidden, true);
+      if (!e) return std::nullopt;
+      const int64_t longest = *std::max_element(e->lengths.begin(), e->lengths.end());
+      std::vector<int64_t> gold(e->texts.size() * static_cast<size_t>(longest), 0);
+      for (size_t j = 0; j < e->texts.size(); ++j) {
+        const std::vector<int>& t = tagged[pick[e->texts[j]]].tags;
         std::copy(t.begin(), t.end(), gold.begin() + static_cast<std::ptrdiff_t>(j * static_cast<size_t>(longest)));
       }
-      const torch::Tensor at_turn = hidden.index_select(
-          0, torch::tensor(rows_in_batch, torch::TensorOptions().dtype(torch::kLong)).to(device));
-      const torch::Tensor emissions = model_->Emissions(tokens, lengths, at_turn, true, rng, o.drop_rate_dialogue);
-      const torch::Tensor gold_tags =
-          torch::tensor(gold, torch::TensorOptions().dtype(torch::kLong)).view({static_cast<int64_t>(texts.size()), longest}).to(device);
-      const torch::Tensor mask = Packing::FromLengths(lengths, device).padding.logical_not();
-      return model_->crf->NegativeLogLikelihood(emissions, gold_tags, mask);
+      const torch::Tensor gold_tags = torch::tensor(gold, torch::TensorOptions().dtype(torch::kLong))
+                                          .view({static_cast<int64_t>(e->texts.size()), longest})
+                                          .to(device);
+      const torch::Tensor mask = Packing::FromLengths(e->lengths, device).padding.logical_not();
+      return model_->crf->NegativeLogLikelihood(e->emissions, gold_tags, mask);
     };
+    // evaluate_on_number_of_examples: examples held out from training, split
+    // as Rasa splits them (by their first label), evaluated every
+    // evaluate_every_number_of_epochs: the accuracy of the predicted action
+    // (intent mode: of each label's yes or no, as in training) and, where
+    // held-out texts are tagged, the entity tags' F1 (tokens outside entities
+    // not counted). checkpoint_model keeps the best evaluation's weights.
+    std::vector<size_t> train_ids(examples.size()), eval_ids;
+    std::iota(train_ids.begin(), train_ids.end(), size_t{0});
+    if (o.evaluate_examples > 0 && o.evaluate_every > 0 && !examples.empty()) {
+      try {
+        HeldOutSplit split = HoldOut(first_labels, o.evaluate_examples, shuffle_rng);
+        train_ids = std::move(split.train);
+        eval_ids = std::move(split.held_out);
+      } catch (const std::invalid_argument& e) {
+        throw util::InvalidConfigError(name_ + ": " + e.what());
+      }
+    }
+    if (o.checkpoint && eval_ids.empty() && c.warn) c.warn(CheckpointWithoutEvaluation(name_));
+    std::vector<int> train_labels;
+    for (size_t i : train_ids) train_labels.push_back(first_labels[i]);
+    const bool tagged_held_out = model_->crf && std::any_of(eval_ids.begin(), eval_ids.end(), [&](size_t i) {
+                                   return !tagged[i].tags.empty();
+                                 });
+    auto evaluate = [&]() {
+      torch::NoGradGuard no_grad;
+      model_->eval();
+      double correct = 0, tp = 0, fp = 0, fn = 0;
+      for (size_t start = 0; start < eval_ids.size(); start += 256) {
+        const std::vector<size_t> pick(
+            eval_ids.begin() + static_cast<std::ptrdiff_t>(start),
+            eval_ids.begin() + static_cast<std::ptrdiff_t>(std::min(eval_ids.size(), start + 256)));
+        const torch::Tensor hidden = hidden_of(pick, false);
+        const torch::Tensor sims = Similarities(model_->dialogue_embed->forward(hidden),
+                                                model_->Labels(false, rng, 0.0), o.similarity.similarity_type);
+        if (intents_) {
+          correct += sims.gt(0).eq(targets(pick).gt(0.5)).to(torch::kFloat).mean(1).sum().item<double>();
+        } else {
+          std::vector<int64_t> gold;
+          for (size_t i : pick) gold.push_back(examples[i].labels.front());
+          correct += sims.argmax(1)
+                         .eq(torch::tensor(gold, torch::TensorOptions().dtype(torch::kLong)).to(device))
+                         .sum()
+                         .item<double>();
+        }
+        if (!tagged_held_out) continue;
+        const std::optional<TextEmissions> e = text_emissions(pick, hidden, false);
+        if (!e) continue;
+        const auto paths = model_->crf->Decode(e->emissions, e->lengths, nullptr);
+        for (size_t j = 0; j < e->texts.size(); ++j) {
+          const std::vector<int>& gold = tagged[pick[e->texts[j]]].tags;
+          for (size_t t = 0; t < paths[j].size() && t < gold.size(); ++t) {
+            const int predicted = paths[j][t];
+            if (predicted != 0 && predicted == gold[t]) ++tp;
+            if (predicted != 0 && predicted != gold[t]) ++fp;
+            if (gold[t] != 0 && predicted != gold[t]) ++fn;
+          }
+        }
+      }
+      model_->train();
+      std::map<std::string, double> metrics = {{"val_acc", correct / static_cast<double>(eval_ids.size())}};
+      if (tagged_held_out) metrics["val_e_f1"] = tp == 0 ? 0.0 : 2 * tp / (2 * tp + fp + fn);
+      return metrics;
+    };
+    BestEvaluation best;
+    std::vector<torch::Tensor> best_state;
     model_->train();
     for (int epoch = 0; epoch < o.epochs && !examples.empty(); ++epoch) {
       const int batch_size = BatchSizeForEpoch(o.batch_first, o.batch_last, epoch, o.epochs);
       double loss_sum = 0, acc_sum = 0, e_loss_sum = 0;
-      const auto batches = MakeBatches(first_labels, batch_size, o.batch_strategy, shuffle_rng);
-      for (const auto& pick : batches) {
+      const auto batches = MakeBatches(train_labels, batch_size, o.batch_strategy, shuffle_rng);
+      for (const auto& local : batches) {
         if (c.cancel) c.cancel->ThrowIfCancelled();
+        std::vector<size_t> pick;
+        for (size_t i : local) pick.push_back(train_ids[i]);
         const torch::Tensor hidden = hidden_of(pick, true);
         torch::Tensor dialogue = model_->dialogue_embed->forward(hidden);
         torch::Tensor all = model_->Labels(true, rng, o.drop_rate_label);
@@ -779,10 +864,25 @@ class TEDPolicy : public graph::Component {
       const double n = std::max<size_t>(1, batches.size());
       Json metrics = {{"t_loss", loss_sum / n}, {"acc", acc_sum / n}};
       if (model_->crf) metrics["e_loss"] = e_loss_sum / n;
+      if (!eval_ids.empty() && ((epoch + 1) % o.evaluate_every == 0 || epoch + 1 == o.epochs)) {
+        lazy.Flush();
+        if (lazy_tokens) lazy_tokens->Flush();
+        const std::map<std::string, double> held_out = evaluate();
+        for (const auto& [metric, value] : held_out) metrics[metric] = value;
+        if (o.checkpoint && best.Improves(held_out)) {
+          best_state.clear();
+          for (const auto& p : model_->parameters()) best_state.push_back(p.detach().clone());
+        }
+      }
       if (c.progress) c.progress(graph::Progress{epoch + 1, o.epochs, metrics});
     }
     lazy.Flush();
     if (lazy_tokens) lazy_tokens->Flush();
+    if (!best_state.empty()) {
+      torch::NoGradGuard no_grad;
+      const std::vector<torch::Tensor> params = model_->parameters();
+      for (size_t i = 0; i < params.size(); ++i) params[i].copy_(best_state[i]);
+    }
     model_->eval();
     thresholds_.clear();
     if (intents_) {
@@ -828,7 +928,7 @@ class TEDPolicy : public graph::Component {
     }
     if (intents_) meta["thresholds"] = thresholds_;
     std::ofstream(dir / kMetaFile) << meta.dump();
-    std::ofstream(dir / "training.json") << Json{{"examples", examples.size()}, {"epochs", o.epochs},
+    std::ofstream(dir / "training.json") << Json{{"examples", train_ids.size()}, {"epochs", o.epochs},
                                                  {"seconds", seconds}, {"device", device_name},
                                                  {"threads", torch::get_num_threads()}}
                                                 .dump();
@@ -982,10 +1082,10 @@ Json TedDefaults() {
 void RegisterTedPolicy() {
   for (const bool intents : {false, true}) {
     graph::ComponentImplementation impl;
-    impl.version = "8";  // 2: ted.json lists "labels"; 3: texts featurized by the NLU pipeline; 4: entities;
+    impl.version = "9";  // 2: ted.json lists "labels"; 3: texts featurized by the NLU pipeline; 4: entities;
                          // 5: the entity tokens' transformer; 6: Rasa's balanced batching; 7: a GELU on the
                          // transformers' output, the sparse input tables move as under dense Adam; 8: negatives
-                         // sampled without replacement
+                         // sampled without replacement; 9: evaluate_on_number_of_examples held out, checkpoint_model
     impl.defaults = TedDefaults();
     if (intents) {
       // UnexpecTEDIntentPolicy's differences from TED's defaults.

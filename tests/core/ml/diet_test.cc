@@ -263,7 +263,10 @@ TEST_F(DietTest, OptionsAreCheckedWithTheComponentNamed) {
                                  std::string("    use_masked_language_model: true\n    number_of_transformer_layers: 0\n"),
                                  std::string("    dense_dimension: {text: 0}\n"), std::string("    drop_rate: 1\n"),
                                  std::string("    ranking_length: -1\n"),
-                                 std::string("    embedding_dimension: 2.5\n")}) {
+                                 std::string("    embedding_dimension: 2.5\n"),
+                                 // Held out: fewer than the 4 intents, or too many to train one per intent (Rasa's bounds).
+                                 std::string("    evaluate_on_number_of_examples: 3\n"),
+                                 std::string("    evaluate_on_number_of_examples: 24\n")}) {
     dir_.Write("bad.yml", Config(1, bad));
     training::TrainOptions o;
     o.config = dir_.path() / "bad.yml";
@@ -284,7 +287,7 @@ TEST_F(DietTest, OptionsAreCheckedWithTheComponentNamed) {
 // which is now refused, as Rasa refuses it).
 TEST_F(DietTest, EvaluatingEveryMinusOneEpochsEvaluatesAfterTheLastOnly) {
   std::vector<std::string> progress;
-  TrainWith(Config(3, "    evaluate_on_number_of_examples: 3\n    evaluate_every_number_of_epochs: -1\n"), "eval",
+  TrainWith(Config(3, "    evaluate_on_number_of_examples: 4\n    evaluate_every_number_of_epochs: -1\n"), "eval",
             &progress);
   ASSERT_EQ(progress.size(), 3u);
   EXPECT_EQ(progress[0].find("val_i_acc"), std::string::npos) << progress[0];
@@ -299,7 +302,7 @@ TEST_F(DietTest, EvaluatingEveryMinusOneEpochsEvaluatesAfterTheLastOnly) {
 // weights are the mean of those two trainings' (read from the archives).
 TEST_F(DietTest, WeightAveragingKeepsTheMeanOfTheLastEpochsWeights) {
   auto config = [](int epochs, const std::string& extra) {
-    std::string c = Config(epochs, "    evaluate_on_number_of_examples: 2\n    evaluate_every_number_of_epochs: 1\n" + extra);
+    std::string c = Config(epochs, "    evaluate_on_number_of_examples: 4\n    evaluate_every_number_of_epochs: 1\n" + extra);
     const std::string grows = "batch_size: [8, 16]";
     return c.replace(c.find(grows), grows.size(), "batch_size: 8");
   };

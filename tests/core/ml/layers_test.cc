@@ -8,6 +8,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <stdexcept>
 
 #include "core/ml/batching.h"
 #include "core/ml/device.h"
@@ -472,6 +473,75 @@ TEST(BatchingTest, BalancedBatchesRepeatRareLabelsAsRasaDoes) {
 // GroupAdam moves the parameters exactly as libtorch's Adam: two groups (with
 // and without weight decay), and a parameter that gets its first gradient at
 // the third step (its own step count starts there).
+// evaluate_on_number_of_examples' split: stratified by label, never a
+// label's last training example, never an example whose label has no other;
+// the counts Rasa refuses are refused with the bound to keep to.
+TEST(BatchingTest, HeldOutExamplesAreStratifiedAsRasaSplitsThem) {
+  // Label 0: 61 examples, 1: 30, 2: 8, 3: 1 (100 examples, 4 labels).
+  std::vector<int> labels;
+  for (int label : {0, 1, 2, 3})
+    for (int k = 0; k < std::vector<int>{61, 30, 8, 1}[static_cast<size_t>(label)]; ++k) labels.push_back(label);
+  std::mt19937_64 rng(3);
+  const HeldOutSplit split = HoldOut(labels, 10, rng);
+  ASSERT_EQ(split.held_out.size(), 10u);
+  ASSERT_EQ(split.train.size(), 90u);
+  std::map<int, int> held;
+  std::set<size_t> all(split.train.begin(), split.train.end());
+  for (size_t i : split.held_out) {
+    ++held[labels[i]];
+    EXPECT_TRUE(all.insert(i).second) << i << " both trained on and held out";
+  }
+  EXPECT_EQ(all.size(), labels.size());
+  // Shares of 10 over the 99 examples of labels with more than one: 6.16, 3.03, 0.81;
+  // rounded down 6, 3, 0, and the one left to the largest remainder.
+  EXPECT_EQ(held[0], 6);
+  EXPECT_EQ(held[1], 3);
+  EXPECT_EQ(held[2], 1);
+  EXPECT_EQ(held.count(3), 0u);
+  // The same seed splits the same way, another seed otherwise.
+  std::mt19937_64 same(3), other(4);
+  EXPECT_EQ(HoldOut(labels, 10, same).held_out, split.held_out);
+  EXPECT_NE(HoldOut(labels, 10, other).held_out, split.held_out);
+  // Held out as many as can be: every label keeps one example to train on.
+  std::mt19937_64 most(5);
+  const HeldOutSplit tight = HoldOut(labels, 95, most);
+  std::set<int> trained;
+  for (size_t i : tight.train) trained.insert(labels[i]);
+  EXPECT_EQ(tight.train.size(), 5u);
+  EXPECT_EQ(trained.size(), 4u);
+
+  auto refusal = [&labels](int count) {
+    std::mt19937_64 r(1);
+    try {
+      HoldOut(labels, count, r);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(refusal(3).find("hold out at least 4"), std::string::npos) << refusal(3);
+  EXPECT_NE(refusal(96).find("hold out at most 95"), std::string::npos) << refusal(96);
+  EXPECT_EQ(refusal(4), "accepted");
+  EXPECT_EQ(refusal(95), "accepted");
+  const std::vector<int> two = {0, 1};
+  std::mt19937_64 r(1);
+  EXPECT_THROW(HoldOut(two, 2, r), std::invalid_argument);
+}
+
+// checkpoint_model's rule (Rasa's RasaModelCheckpoint): better only when no
+// held-out metric got worse and at least one got better.
+TEST(BatchingTest, AnEvaluationIsTheBestOnlyWhenNoMetricGotWorse) {
+  BestEvaluation best;
+  EXPECT_TRUE(best.Improves({{"val_i_acc", 0.5}, {"val_e_f1", 0.5}}));
+  EXPECT_FALSE(best.Improves({{"val_i_acc", 0.5}, {"val_e_f1", 0.5}}));  // both equal
+  EXPECT_TRUE(best.Improves({{"val_i_acc", 0.5}, {"val_e_f1", 0.7}}));   // one equal, one better
+  EXPECT_FALSE(best.Improves({{"val_i_acc", 0.9}, {"val_e_f1", 0.6}}));  // one better, one worse
+  EXPECT_FALSE(best.Improves({{"val_i_acc", 0.4}, {"val_e_f1", 0.7}}));  // one worse, one equal
+  EXPECT_TRUE(best.Improves({{"val_i_acc", 0.6}, {"val_e_f1", 0.8}}));   // both better
+  BestEvaluation none;
+  EXPECT_FALSE(none.Improves({}));
+}
+
 TEST(GroupAdamTest, MovesTheParametersAsLibtorchsAdam) {
   torch::manual_seed(3);
   auto make = [] {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "core/data/story_graph.h"
@@ -11,6 +12,7 @@
 #include "core/policy/trackers.h"
 #include "core/training/model.h"
 #include "core/training/train.h"
+#include "core/util/errors.h"
 #include "tests/support/story_events.h"
 #include "tests/support/test_helpers.h"
 
@@ -344,6 +346,88 @@ TEST_F(TedTest, EndToEndEntitiesAreRecognizedInTheLastUserText) {
   EXPECT_EQ(training::Model::Load(archive)->PredictNextAction(
                 {User("greet"), Action("utter_greet"), UserText("I would love some pizza")}),
             pizza);
+}
+
+// evaluate_on_number_of_examples: TED holds out examples and evaluates them
+// every evaluate_every_number_of_epochs (before, it trained on all of them and
+// evaluated nothing); checkpoint_model keeps the weights of the best
+// evaluation, Rasa's rule: the first epoch that reaches the best accuracy. With
+// a fixed batch size that is a training of exactly that many epochs.
+TEST_F(TedTest, HeldOutExamplesAreEvaluatedAndTheBestEpochIsKept) {
+  auto config = [](int epochs, bool checkpoint) {
+    return "recipe: default.v1\nlanguage: en\npipeline: []\npolicies:\n  - name: TEDPolicy\n    max_history: 5\n"
+           "    epochs: " + std::to_string(epochs) + "\n    random_seed: 2\n    batch_size: 4\n"
+           "    evaluate_on_number_of_examples: 8\n    evaluate_every_number_of_epochs: 1\n" +
+           (checkpoint ? "    checkpoint_model: true\n" : "");
+  };
+  auto train = [this](const std::string& name, const std::string& config, std::vector<double>* accuracies) {
+    dir_.Write(name + ".yml", config);
+    training::TrainOptions o = testing::ProjectTrainOptions(dir_.path(), name, name);
+    o.force_training = true;
+    o.augmentation_factor = 0;
+    o.on_event = [accuracies](const graph::TrainingEvent& e) {
+      if (e.kind != graph::TrainingEvent::Kind::kProgress || e.node.find("TEDPolicy") == std::string::npos) return;
+      ASSERT_TRUE(e.progress.metrics.contains("val_acc")) << e.progress.metrics.dump();
+      accuracies->push_back(e.progress.metrics["val_acc"].get<double>());
+    };
+    const training::TrainingResult r = training::TrainCore(o);
+    EXPECT_TRUE(r.model.has_value());
+    return training::Model::Load(r.model.value_or(fs::path()));
+  };
+  constexpr int kEpochs = 40;
+  std::vector<double> accuracies;
+  const auto kept = train("kept", config(kEpochs, true), &accuracies);
+  ASSERT_EQ(accuracies.size(), static_cast<size_t>(kEpochs));
+  const int best = static_cast<int>(std::max_element(accuracies.begin(), accuracies.end()) - accuracies.begin()) + 1;
+  ASSERT_LT(best, kEpochs) << "the last epoch was the best: nothing to tell a checkpoint from the last weights";
+  EXPECT_GT(accuracies[static_cast<size_t>(best - 1)], accuracies.front());
+
+  std::vector<double> unused;
+  const auto at_best = train("at_best", config(best, false), &unused);
+  const auto last = train("last", config(kEpochs, false), &unused);
+  using namespace testing::events;
+  const std::vector<std::vector<data::StoryEvent>> dialogues = {
+      {User("greet"), Action("utter_greet"), User("book")},
+      {User("book"), Action("utter_ask_people"), User("inform")},
+      {User("goodbye")}};
+  bool differs_from_last = false;
+  for (const auto& events : dialogues) {
+    EXPECT_EQ(kept->PredictNextAction(events)["confidence"], at_best->PredictNextAction(events)["confidence"]);
+    differs_from_last = differs_from_last ||
+                        kept->PredictNextAction(events)["confidence"] != last->PredictNextAction(events)["confidence"];
+  }
+  EXPECT_TRUE(differs_from_last);
+}
+
+// Held-out counts Rasa refuses are refused, naming the policy; a checkpoint
+// without held-out examples is warned of.
+TEST_F(TedTest, HeldOutCountsThatCannotBeSplitAreRefused) {
+  auto train = [this](const std::string& name, const std::string& options, std::vector<std::string>* warnings) {
+    dir_.Write(name + ".yml", "recipe: default.v1\nlanguage: en\npipeline: []\npolicies:\n  - name: TEDPolicy\n"
+                              "    epochs: 2\n    random_seed: 1\n" + options);
+    training::TrainOptions o = testing::ProjectTrainOptions(dir_.path(), name, name);
+    o.force_training = true;
+    o.augmentation_factor = 0;
+    o.on_event = [warnings](const graph::TrainingEvent& e) {
+      if (e.kind == graph::TrainingEvent::Kind::kWarning) warnings->push_back(e.message);
+    };
+    return training::TrainCore(o);
+  };
+  std::vector<std::string> warnings;
+  for (const std::string& count : {"1", "1000"}) {
+    try {
+      train("bad" + count, "    evaluate_on_number_of_examples: " + count + "\n", &warnings);
+      ADD_FAILURE() << "held out " << count;
+    } catch (const util::Error& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("TEDPolicy"), std::string::npos) << what;
+      EXPECT_NE(what.find(count == "1" ? "hold out at least" : "hold out at most"), std::string::npos) << what;
+    }
+  }
+  EXPECT_TRUE(train("no_eval", "    checkpoint_model: true\n", &warnings).model.has_value());
+  EXPECT_TRUE(std::any_of(warnings.begin(), warnings.end(), [](const std::string& w) {
+    return w.find("TEDPolicy: 'checkpoint_model: true'") != std::string::npos;
+  })) << ::testing::PrintToString(warnings);
 }
 
 }  // namespace
