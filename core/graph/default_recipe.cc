@@ -10,6 +10,9 @@
 #include "core/util/errors.h"
 
 namespace trainyard::graph {
+
+std::string NodeSuffix(const data::ComponentSpec& spec, size_t index) { return spec.name + std::to_string(index); }
+
 namespace {
 
 using data::ComponentSpec;
@@ -118,7 +121,7 @@ void DefaultRecipe::AddNluTrain() {
     const ComponentSpec& spec = config_.pipeline[i];
     const ComponentInfo& info = Lookup(spec);
     CheckOptions(spec, info, spec.params);
-    const std::string suffix = spec.name + std::to_string(i);
+    const std::string suffix = NodeSuffix(spec, i);
     if (info.is_policy())
       throw util::InvalidConfigError("Found policy '" + suffix + "' in NLU pipeline. Policies should "
                                      "be defined in the 'policies' section of your configuration.");
@@ -215,7 +218,7 @@ void DefaultRecipe::AddCoreTrain() {
     policy.fn = "train";
     policy.config = TrainConfig(spec, info);
     policy.is_target = true;
-    train_.Set("train_" + spec.name + std::to_string(i), policy);
+    train_.Set("train_" + NodeSuffix(spec, i), policy);
   }
 }
 
@@ -260,7 +263,7 @@ void DefaultRecipe::AddNluPredict() {
     for (size_t i = 0; i < config_.pipeline.size(); ++i) {
       const ComponentSpec& spec = config_.pipeline[i];
       const ComponentInfo& info = Lookup(spec);
-      const std::string suffix = spec.name + std::to_string(i);
+      const std::string suffix = NodeSuffix(spec, i);
       SchemaNode node;
       node.uses = info.name;
       node.constructor_name = "load";
@@ -318,7 +321,7 @@ void DefaultRecipe::AddCorePredict() {
   for (size_t i = 0; i < config_.policies.size(); ++i) {
     const ComponentSpec& spec = config_.policies[i];
     const ComponentInfo& info = Lookup(spec);
-    const std::string suffix = spec.name + std::to_string(i);
+    const std::string suffix = NodeSuffix(spec, i);
     SchemaNode policy;
     policy.needs = {{"tracker", kTrackerPlaceholder}, {"domain", "domain_provider"}};
     if (use_e2e_ && info.is(kPolicyWithEndToEnd))

@@ -1,17 +1,22 @@
 #include "core/graph/recipe.h"
 
 #include <algorithm>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "core/graph/component.h"
 #include "core/graph/registry.h"
 #include "core/util/errors.h"
+#include "core/util/strings.h"
 
 namespace trainyard::graph {
 
 GraphModelConfiguration BuildDefaultGraphs(const data::ProjectConfig& config, data::TrainingType type,
                                            const RecipeOptions& options);
+// default.v1's node names: "run_" + NodeSuffix(...) is the node of the
+// pipeline's component at `index` that processes messages.
+std::string NodeSuffix(const data::ComponentSpec& spec, size_t index);
 
 namespace {
 
@@ -40,6 +45,7 @@ void WarnUnknownOptions(const std::vector<data::ComponentSpec>& specs, util::Dia
     if (!implementation || !spec.params.is_object()) continue;
     for (const auto& [key, value] : spec.params.items()) {
       if (key == "name" || implementation->defaults.contains(key)) continue;
+      if (key == "alias" && info->is(kFeaturizer)) continue;  // every featurizer's (see CheckFeaturizerNames)
       std::string closest;
       size_t best = 3;  // suggest only a near miss
       for (const auto& [known, unused] : implementation->defaults.items())
@@ -47,6 +53,46 @@ void WarnUnknownOptions(const std::vector<data::ComponentSpec>& specs, util::Dia
       warnings.Warn(spec.location, "'" + key + "' is not an option of trainyard's " + spec.name +
                                        "; it is ignored." + (closest.empty() ? "" : " Did you mean '" + closest + "'?"));
     }
+  }
+}
+
+// Featurizers are named by their `alias`, else their node's name; DIET's and
+// ResponseSelector's `featurizers` list the names whose features they use.
+// As Rasa: two featurizers may not share an alias. A listed name that no
+// featurizer before the component has is warned of: Rasa trains without its
+// features and says nothing.
+void CheckFeaturizerNames(const std::vector<data::ComponentSpec>& pipeline, util::Diagnostics& warnings) {
+  std::map<std::string, const data::ComponentSpec*> aliases;
+  std::vector<std::string> names;  // of the featurizers so far
+  for (size_t i = 0; i < pipeline.size(); ++i) {
+    const data::ComponentSpec& spec = pipeline[i];
+    const ComponentInfo* info = FindComponent(spec.name);
+    if (!info || !spec.params.is_object()) continue;
+    const Json alias = spec.params.value("alias", Json());
+    if (info->is(kFeaturizer)) {
+      if (!alias.is_null() && (!alias.is_string() || alias.get<std::string>().empty()))
+        throw util::InvalidDataError(spec.location, spec.name + ": 'alias' must be a non-empty text, not " +
+                                                        alias.dump() + ".");
+      if (alias.is_string()) {
+        const auto [it, fresh] = aliases.emplace(alias.get<std::string>(), &spec);
+        if (!fresh)
+          throw util::InvalidDataError(
+              spec.location, "Expected the featurizers to have unique names, but '" + it->first +
+                                 "' is also the alias of the " + it->second->name +
+                                 (it->second->location.empty() ? "" : " at " + it->second->location.ToString()) +
+                                 ". Give each featurizer an alias of its own.");
+      }
+      names.push_back(alias.is_string() ? alias.get<std::string>() : "run_" + NodeSuffix(spec, i));
+      continue;
+    }
+    const Json& listed = spec.params.value("featurizers", Json());
+    if (!listed.is_array()) continue;  // the component's own check refuses other values
+    for (const Json& name : listed)
+      if (name.is_string() && std::find(names.begin(), names.end(), name.get<std::string>()) == names.end())
+        warnings.Warn(spec.location, spec.name + ": 'featurizers' lists '" + name.get<std::string>() +
+                                         "', but no featurizer before it has that name, so it gets no features "
+                                         "from it. The featurizers' names (their 'alias', else their node name): " +
+                                         (names.empty() ? std::string("none") : util::QuoteJoin(names)) + ".");
   }
 }
 
@@ -91,7 +137,10 @@ GraphModelConfiguration BuildGraphs(const data::ProjectConfig& config, data::Tra
                   "model configuration. Defaulting to recipe 'default.v1'.");
   }
   if (!config.recipe || *config.recipe == "default.v1") {
-    if (type != data::TrainingType::kCore) WarnUnknownOptions(config.pipeline, warnings);
+    if (type != data::TrainingType::kCore) {
+      WarnUnknownOptions(config.pipeline, warnings);
+      CheckFeaturizerNames(config.pipeline, warnings);
+    }
     if (type != data::TrainingType::kNlu) WarnUnknownOptions(config.policies, warnings);
     return BuildDefaultGraphs(config, type, options);
   }

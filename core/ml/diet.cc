@@ -76,6 +76,7 @@ struct DietOptions {
   bool sparse_input_dropout = true;
   int evaluate_every = 20, evaluate_examples = 0;
   int weight_averaging_epochs = 0;  // trainyard's own: 0 keeps the last epoch's weights, as Rasa
+  std::vector<std::string> featurizers;  // the featurizers whose features are used (names); empty: all
   bool intent_classification = true, entity_recognition = true, bilou = true, checkpoint = false,
        renormalize = false, masked_lm = false;
 
@@ -140,6 +141,13 @@ struct DietOptions {
       throw ConfigError(name, "'weight_averaging_epochs' and 'checkpoint_model: true' both choose the weights "
                               "to keep: use one of them.");
     o.renormalize = flag("renormalize_confidences", false);
+    const Json& featurizers = r.Get("featurizers");
+    if (!featurizers.is_null() && !featurizers.is_array())
+      throw r.Error("'featurizers' must be a list of featurizer names (their 'alias', else their node name).");
+    for (const Json& f : featurizers.is_array() ? featurizers : Json::array()) {
+      if (!f.is_string()) throw r.Error("'featurizers' must list featurizer names as texts, not " + f.dump() + ".");
+      o.featurizers.push_back(f.get<std::string>());
+    }
     o.masked_lm = flag("use_masked_language_model", false);
     if (o.masked_lm && o.layers == 0)
       throw ConfigError(name, "'use_masked_language_model: true' needs a transformer: set "
@@ -165,9 +173,9 @@ struct Layout {
     for (const auto& p : parts) w += p.second;
     return w;
   }
-  static Layout From(const std::vector<const NluMessage*>& messages) {
-    return {nlu::TextFeatureLayout(messages, nlu::FeatureType::kSequence),
-            nlu::TextFeatureLayout(messages, nlu::FeatureType::kSentence)};
+  static Layout From(const std::vector<const NluMessage*>& messages, const std::vector<std::string>& featurizers) {
+    return {nlu::TextFeatureLayout(messages, nlu::FeatureType::kSequence, featurizers),
+            nlu::TextFeatureLayout(messages, nlu::FeatureType::kSentence, featurizers)};
   }
   Json ToJson() const {
     auto part = [](const nlu::FeatureLayout& v) {
@@ -728,7 +736,15 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
     nlu::WriteJsonResource(c, kMetaFile, Json::object());
     return;
   }
-  layout_ = Layout::From(messages);
+  layout_ = Layout::From(messages, o.featurizers);
+  if (!o.featurizers.empty() && Layout::Width(layout_.sequence) + Layout::Width(layout_.sentence) == 0) {
+    std::set<std::string> names;
+    for (const NluMessage* m : messages)
+      for (const nlu::Features& f : m->features) names.insert("'" + f.Name() + "'");
+    throw ConfigError(name(), "'featurizers' names none of the featurizers whose features reached it (" +
+                                  util::Join(std::vector<std::string>(names.begin(), names.end()), ", ") +
+                                  "): it would have nothing to learn from.");
+  }
   if (old_model) {
     layout_.sequence = Widened(layout_.sequence, old_layout.sequence, name());
     layout_.sentence = Widened(layout_.sentence, old_layout.sentence, name());
@@ -1176,7 +1192,7 @@ Json ResponseSelectorDefaults() {
 // 3: Rasa's balanced batching. 4: a GELU on the transformer's output; the sparse input tables move as
 // under dense Adam. 5: negatives sampled without replacement, as Rasa samples them. 6: sparse input
 // dropout keeps the surviving values unscaled, as Rasa's SparseDropout does. 7: the held-out examples
-// split by label, and checkpoint_model's choice, as Rasa's.
+// split by label, and checkpoint_model's choice, as Rasa's; `featurizers` applied.
 constexpr const char* kDietVersion = "7";
 
 void RegisterDietClassifier() {

@@ -222,7 +222,7 @@ struct CountVectorsConfig {
 class CountVectorsFeaturizer : public NluComponent {
  public:
   CountVectorsFeaturizer(const Json& config, const std::optional<std::string>& resource, const graph::ExecutionContext& c)
-      : NluComponent("CountVectorsFeaturizer") {
+      : NluComponent("CountVectorsFeaturizer"), alias_(config.value("alias", Json())) {
     CountVectorsConfig o = CountVectorsConfig::FromJson(config);
     options_ = o.vocabulary;
     lowercase_ = o.lowercase;
@@ -234,7 +234,9 @@ class CountVectorsFeaturizer : public NluComponent {
   }
 
  protected:
-  void Process(NluMessage& m, bool, const graph::ExecutionContext& c) const override { Featurize(m, c.node_name); }
+  void Process(NluMessage& m, bool, const graph::ExecutionContext& c) const override {
+    Featurize(m, c.node_name, FeaturizerName(alias_, c.node_name));
+  }
 
  private:
   std::string Lower(const std::string& s) const { return lowercase_ ? util::LowerUtf8(s) : s; }
@@ -286,17 +288,17 @@ class CountVectorsFeaturizer : public NluComponent {
     WriteJsonResource(c, kFile, json);
   }
 
-  void Featurize(NluMessage& m, const std::string& origin) const {
+  void Featurize(NluMessage& m, const std::string& origin, const std::string& name) const {
     for (const auto& [attribute, vocabulary] : vocabularies_) {
       std::vector<std::string> tokens = Tokens(m, attribute);
       if (tokens.empty()) continue;
       if (oov_token_ && options_.analyzer == "word")
         for (std::string& t : tokens)
           if (!vocabulary.Contains(t)) t = *oov_token_;
-      Features sequence{FeatureType::kSequence, attribute, origin, {}};
+      Features sequence{FeatureType::kSequence, attribute, origin, {}, name};
       sequence.matrix.cols = vocabulary.size();
       for (const std::string& t : tokens) sequence.matrix.AddRow(vocabulary.Transform({t}));
-      Features sentence{FeatureType::kSentence, attribute, origin, {}};
+      Features sentence{FeatureType::kSentence, attribute, origin, {}, name};
       sentence.matrix.cols = vocabulary.size();
       sentence.matrix.AddRow(vocabulary.Transform(tokens));
       m.features.push_back(std::move(sequence));
@@ -305,6 +307,7 @@ class CountVectorsFeaturizer : public NluComponent {
   }
 
   NgramVocabulary::Options options_;
+  Json alias_;  // config.yml's `alias` (Features::name)
   bool lowercase_ = true;
   std::optional<std::string> oov_token_;
   std::set<std::string> oov_words_;

@@ -38,6 +38,11 @@ struct Features {
   std::string attribute = "text";
   std::string origin;  // the featurizer's node name
   SparseMatrix matrix;
+  // The featurizer's name as DIET's and ResponseSelector's `featurizers` list
+  // it (Rasa's identifier): its `alias`, else its node name. Empty: `origin`.
+  std::string name;
+
+  const std::string& Name() const { return name.empty() ? origin : name; }
 };
 
 // What the end-to-end featurization (Rasa's end_to_end_features_provider)

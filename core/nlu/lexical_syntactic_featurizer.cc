@@ -72,7 +72,7 @@ class LexicalSyntacticFeaturizer : public NluComponent {
  public:
   LexicalSyntacticFeaturizer(const Json& config, const std::optional<std::string>& resource,
                              const graph::ExecutionContext& c)
-      : NluComponent("LexicalSyntacticFeaturizer") {
+      : NluComponent("LexicalSyntacticFeaturizer"), alias_(config.value("alias", Json())) {
     if (!config["features"].is_array())
       throw util::InvalidConfigError("LexicalSyntacticFeaturizer: 'features' must be a list of lists.");
     for (const Json& window : config["features"]) {
@@ -102,7 +102,7 @@ class LexicalSyntacticFeaturizer : public NluComponent {
 
   void Process(NluMessage& m, bool, const graph::ExecutionContext& c) const override {
     if (index_.empty() || m.tokens.empty()) return;
-    Features seq{FeatureType::kSequence, "text", c.node_name, {}};
+    Features seq{FeatureType::kSequence, "text", c.node_name, {}, FeaturizerName(alias_, c.node_name)};
     seq.matrix.cols = static_cast<int>(index_.size());
     for (size_t i = 0; i < m.tokens.size(); ++i) {
       std::vector<std::pair<int32_t, float>> row;
@@ -128,6 +128,7 @@ class LexicalSyntacticFeaturizer : public NluComponent {
     return keys;
   }
 
+  Json alias_;  // config.yml's `alias` (Features::name)
   std::vector<std::vector<std::string>> windows_;
   std::map<std::string, int32_t> index_;
 };

@@ -7,11 +7,14 @@
 
 namespace trainyard::nlu {
 
-FeatureLayout TextFeatureLayout(const std::vector<const NluMessage*>& messages, FeatureType type) {
+FeatureLayout TextFeatureLayout(const std::vector<const NluMessage*>& messages, FeatureType type,
+                                const std::vector<std::string>& featurizers) {
   std::map<std::string, int> widths;
   for (const NluMessage* m : messages)
     for (const Features& f : m->features)
-      if (f.attribute == "text" && f.type == type) widths[f.origin] = std::max(widths[f.origin], f.matrix.cols);
+      if (f.attribute == "text" && f.type == type &&
+          (featurizers.empty() || std::find(featurizers.begin(), featurizers.end(), f.Name()) != featurizers.end()))
+        widths[f.origin] = std::max(widths[f.origin], f.matrix.cols);
   return {widths.begin(), widths.end()};
 }
 

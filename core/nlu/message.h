@@ -45,8 +45,11 @@ using NluMessagesPtr = std::shared_ptr<const std::vector<NluMessage>>;
 
 // The `text` features of one type, featurizer by featurizer: (origin, width)
 // in origin order. Models concatenate the featurizers' columns in this order.
+// With `featurizers` (DIET's option of that name), only the features of the
+// featurizers of those names (Features::Name) count; empty: all.
 using FeatureLayout = std::vector<std::pair<std::string, int>>;
-FeatureLayout TextFeatureLayout(const std::vector<const NluMessage*>& messages, FeatureType type);
+FeatureLayout TextFeatureLayout(const std::vector<const NluMessage*>& messages, FeatureType type,
+                                const std::vector<std::string>& featurizers = {});
 
 // Row `row` of the message's `text` features of `type`, concatenated in
 // `layout` order, as (column, value) pairs appended to `out`. Featurizers the

@@ -45,6 +45,11 @@ void RegisterNluComponent(const std::string& name, nlohmann::ordered_json defaul
   graph::RegisterImplementation(name, impl);
 }
 
+// A featurizer's name (Features::name): `alias`, the value config.yml gives
+// the featurizer's `alias` (null when none), if it is a non-empty text, else
+// the node's name.
+std::string FeaturizerName(const nlohmann::ordered_json& alias, const std::string& node_name);
+
 // Resource files as JSON.
 void WriteJsonResource(const graph::ExecutionContext& c, const std::string& file, const nlohmann::ordered_json& json);
 // The JSON in `file` of `resource`, or null when there is no such resource or file.

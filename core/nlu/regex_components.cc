@@ -60,14 +60,15 @@ class RegexFeaturizer : public NluComponent {
       }
       if (any) sentence.emplace_back(static_cast<int32_t>(p), 1.0f);
     }
-    Features seq{FeatureType::kSequence, "text", c.node_name, {}};
+    const std::string name = FeaturizerName(config_.value("alias", Json()), c.node_name);
+    Features seq{FeatureType::kSequence, "text", c.node_name, {}, name};
     seq.matrix.cols = static_cast<int>(patterns_.size());
     for (auto& row : rows) {
       // A token matched twice by one pattern still counts once.
       std::set<std::pair<int32_t, float>> unique(row.begin(), row.end());
       seq.matrix.AddRow({unique.begin(), unique.end()});
     }
-    Features sent{FeatureType::kSentence, "text", c.node_name, {}};
+    Features sent{FeatureType::kSentence, "text", c.node_name, {}, name};
     sent.matrix.cols = seq.matrix.cols;
     sent.matrix.AddRow(sentence);
     m.features.push_back(std::move(seq));

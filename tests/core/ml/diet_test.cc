@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <set>
 
 #include <torch/torch.h>
 
@@ -340,6 +341,49 @@ TEST_F(DietTest, WeightAveragingKeepsTheMeanOfTheLastEpochsWeights) {
   }
   // The archive loads and predicts with them.
   EXPECT_EQ(training::Model::Load(averaged)->Parse("i want a pizza from luigi")["intent_ranking"].size(), 4u);
+}
+
+// `featurizers`: DIET learns from the named featurizers' features only,
+// featurizers named by their `alias` (else their node name), as in Rasa.
+// Before, the option was accepted and every featurizer's features were used.
+TEST_F(DietTest, FeaturizersOptionKeepsTheNamedFeaturizersFeaturesOnly) {
+  auto config = [](const std::string& featurizers) {
+    return "recipe: default.v1\nlanguage: en\npipeline:\n"
+           "  - name: WhitespaceTokenizer\n"
+           "  - name: CountVectorsFeaturizer\n    alias: words\n"
+           "  - name: CountVectorsFeaturizer\n    alias: chars\n    analyzer: char_wb\n    min_ngram: 1\n"
+           "    max_ngram: 4\n"
+           "  - name: DIETClassifier\n    epochs: 5\n    random_seed: 1\n    transformer_size: 32\n"
+           "    number_of_attention_heads: 2\n" +
+           featurizers + "policies: []\n";
+  };
+  // The origins of the features in the trained model's input layout.
+  auto origins = [this](const fs::path& archive) {
+    const fs::path dir = dir_.path() / ("unpacked_" + archive.stem().stem().string());
+    storage::UnpackArchive(archive, dir);
+    std::set<std::string> out;
+    for (const auto& entry : fs::recursive_directory_iterator(dir))
+      if (entry.path().filename() == "diet.json") {
+        std::ifstream in(entry.path());
+        const auto meta = nlohmann::json::parse(in);
+        for (const char* type : {"sequence", "sentence"})
+          for (const auto& part : meta["layout"][type]) out.insert(part["origin"].get<std::string>());
+      }
+    return out;
+  };
+  const fs::path words = TrainWith(config("    featurizers: [words]\n"), "words");
+  EXPECT_EQ(origins(words), std::set<std::string>{"run_CountVectorsFeaturizer1"});
+  EXPECT_EQ(origins(TrainWith(config(""), "all")),
+            (std::set<std::string>{"run_CountVectorsFeaturizer1", "run_CountVectorsFeaturizer2"}));
+  EXPECT_EQ(training::Model::Load(words)->Parse("hello there")["intent_ranking"].size(), 4u);
+  // Names that none of the featurizers has leave DIET nothing: refused.
+  try {
+    TrainWith(config("    featurizers: [word]\n"), "typo");
+    ADD_FAILURE() << "trained without features";
+  } catch (const util::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'featurizers' names none of the featurizers"), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST_F(DietTest, MarginLossLinearNormAndRelativeAttentionTrain) {
