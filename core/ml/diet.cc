@@ -1024,16 +1024,12 @@ void DietClassifier::Predict(NluMessage& m) const {
     torch::Tensor sims = Similarities(model_->text_embed->forward(x.index_select(0, b.sentence_rows)),
                                       model_->AllLabels(false, rng), o.similarity.similarity_type);
     torch::Tensor conf = Confidences(sims, o.similarity.model_confidence).squeeze(0).contiguous();
-    std::vector<float> p(conf.data_ptr<float>(), conf.data_ptr<float>() + conf.numel());
-    std::vector<size_t> order(p.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b2) { return p[a] > p[b2]; });
-    size_t keep = order.size();
-    if (o.ranking_length > 0) keep = std::min(keep, static_cast<size_t>(o.ranking_length));
-    double total = 0;
-    for (size_t i = 0; i < keep; ++i) total += p[order[i]];
-    const bool renormalize = o.renormalize && keep < order.size() && total > 0;
-    auto confidence = [&](size_t i) { return renormalize ? p[order[i]] / total : static_cast<double>(p[order[i]]); };
+    const Ranking ranked =
+        RankAndMask(std::vector<float>(conf.data_ptr<float>(), conf.data_ptr<float>() + conf.numel()),
+                    o.ranking_length, ShouldRenormalize(o.renormalize, o.similarity));
+    const std::vector<size_t>& order = ranked.labels;
+    const size_t keep = order.size();
+    auto confidence = [&](size_t i) { return ranked.confidences[i]; };
     if (selector_) {
       Json ranking = Json::array();
       for (size_t i = 0; i < keep; ++i)

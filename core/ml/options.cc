@@ -27,6 +27,26 @@ int ReadEvaluateEvery(const OptionReader& r, int fallback, int epochs) {
   return every == -1 ? std::max(epochs, 1) : every;
 }
 
+Ranking RankAndMask(const std::vector<float>& confidences, int ranking_length, bool renormalize) {
+  Ranking r;
+  r.labels.resize(confidences.size());
+  for (size_t i = 0; i < r.labels.size(); ++i) r.labels[i] = i;
+  std::stable_sort(r.labels.begin(), r.labels.end(),
+                   [&](size_t a, size_t b) { return confidences[a] > confidences[b]; });
+  if (ranking_length > 0 && static_cast<size_t>(ranking_length) < r.labels.size())
+    r.labels.resize(static_cast<size_t>(ranking_length));
+  double total = 0;
+  for (size_t label : r.labels) total += confidences[label];
+  const bool divide = renormalize && r.labels.size() < confidences.size() && total > 0;
+  for (size_t label : r.labels)
+    r.confidences.push_back(divide ? confidences[label] / total : static_cast<double>(confidences[label]));
+  return r;
+}
+
+bool ShouldRenormalize(bool renormalize_confidences, const SimilarityOptions& similarity) {
+  return renormalize_confidences && similarity.model_confidence == "softmax";
+}
+
 std::string CheckpointWithoutEvaluation(const std::string& component) {
   return component + ": 'checkpoint_model: true' keeps the epoch that did best on the held-out examples, but "
                      "'evaluate_on_number_of_examples' holds out none; the last epoch's weights are kept.";

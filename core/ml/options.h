@@ -4,6 +4,7 @@
 // util::OptionReader.
 
 #include <string>
+#include <vector>
 
 #include "core/util/option_reader.h"
 
@@ -31,6 +32,19 @@ SimilarityOptions ReadSimilarity(const OptionReader& r, double maximum_negative_
 // `evaluate_every_number_of_epochs` as Rasa checks it: -1 (once, after the
 // last of `epochs`, which it returns) or at least 1.
 int ReadEvaluateEvery(const OptionReader& r, int fallback, int epochs);
+
+// Rasa's rank_and_mask over a model's confidences (DIET, ResponseSelector,
+// TED): the labels from the most confident down (ties in label order), the
+// first `ranking_length` kept (0: all), each with its confidence, divided by
+// the kept ones' sum when `renormalize` and some were left out. Rasa
+// renormalizes only `renormalize_confidences: true` with softmax confidences
+// (ShouldRenormalize).
+struct Ranking {
+  std::vector<size_t> labels;
+  std::vector<double> confidences;
+};
+Ranking RankAndMask(const std::vector<float>& confidences, int ranking_length, bool renormalize);
+bool ShouldRenormalize(bool renormalize_confidences, const SimilarityOptions& similarity);
 
 // The warning for `checkpoint_model: true` without held-out examples (Rasa's
 // too): there is nothing to choose the best epoch by.

@@ -77,6 +77,8 @@ struct TedOptions {
   bool entity_recognition = true, bilou = true;
   int evaluate_every = 20, evaluate_examples = 0;
   bool checkpoint = false;
+  int ranking_length = 0;  // TED: 0 (all actions keep their confidence)
+  bool renormalize = false;
   SimilarityOptions similarity;
 
   static TedOptions FromJson(const Json& c, const std::string& name) {
@@ -119,6 +121,8 @@ struct TedOptions {
     o.evaluate_every = ReadEvaluateEvery(r, 20, o.epochs);
     o.evaluate_examples = r.Int("evaluate_on_number_of_examples", 0, 0);
     o.checkpoint = r.Flag("checkpoint_model", false);
+    o.ranking_length = r.Int("ranking_length", 0, 0);
+    o.renormalize = r.Flag("renormalize_confidences", false);
     o.entity_recognition = r.Flag("entity_recognition", true);
     o.bilou = r.Flag("BILOU_flag", true);
     o.similarity = ReadSimilarity(r, -0.2, true);
@@ -1001,8 +1005,11 @@ class TEDPolicy : public graph::Component {
         if (by_text && last_user == events.rbegin() && model_->crf)  // right after the user's text
           prediction->entities = Entities(last_user->text, chosen.hidden, PrecomputationsOf(in));
       }
-      const float* p = conf.data_ptr<float>();
-      for (size_t k = 0; k < labels_.size(); ++k) set(labels_[k], p[k]);
+      // ranking_length: the other actions' confidences become 0 (Rasa's rank_and_mask).
+      const Ranking ranked = RankAndMask(std::vector<float>(conf.data_ptr<float>(), conf.data_ptr<float>() + conf.numel()),
+                                         options_.ranking_length,
+                                         ShouldRenormalize(options_.renormalize, options_.similarity));
+      for (size_t k = 0; k < ranked.labels.size(); ++k) set(labels_[ranked.labels[k]], ranked.confidences[k]);
     }
     return {policy::PolicyPredictionPtr(prediction), graph::RandomFingerprint(), std::nullopt};
   }

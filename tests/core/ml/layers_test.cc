@@ -12,6 +12,7 @@
 
 #include "core/ml/batching.h"
 #include "core/ml/device.h"
+#include "core/ml/options.h"
 #include "core/ml/tagging.h"
 
 namespace trainyard::ml {
@@ -540,6 +541,27 @@ TEST(BatchingTest, AnEvaluationIsTheBestOnlyWhenNoMetricGotWorse) {
   EXPECT_TRUE(best.Improves({{"val_i_acc", 0.6}, {"val_e_f1", 0.8}}));   // both better
   BestEvaluation none;
   EXPECT_FALSE(none.Improves({}));
+}
+
+// Rasa's rank_and_mask: most confident first (ties in label order), the
+// first ranking_length kept, renormalized over the kept ones when asked; only
+// softmax confidences are renormalized.
+TEST(RankingTest, RankAndMaskKeepsTheTopAndRenormalizesAsRasa) {
+  const std::vector<float> p = {0.1f, 0.5f, 0.1f, 0.3f};
+  const Ranking all = RankAndMask(p, 0, true);
+  EXPECT_EQ(all.labels, (std::vector<size_t>{1, 3, 0, 2}));
+  EXPECT_DOUBLE_EQ(all.confidences[0], 0.5f);  // nothing left out: nothing divided
+  const Ranking two = RankAndMask(p, 2, true);
+  ASSERT_EQ(two.labels, (std::vector<size_t>{1, 3}));
+  EXPECT_NEAR(two.confidences[0], 0.5 / 0.8, 1e-7);
+  EXPECT_NEAR(two.confidences[1], 0.3 / 0.8, 1e-7);
+  EXPECT_DOUBLE_EQ(RankAndMask(p, 2, false).confidences[0], 0.5f);
+  EXPECT_EQ(RankAndMask(p, 9, true).labels.size(), 4u);
+  SimilarityOptions softmax, linear;
+  linear.model_confidence = "linear_norm";
+  EXPECT_TRUE(ShouldRenormalize(true, softmax));
+  EXPECT_FALSE(ShouldRenormalize(true, linear));
+  EXPECT_FALSE(ShouldRenormalize(false, softmax));
 }
 
 TEST(GroupAdamTest, MovesTheParametersAsLibtorchsAdam) {

@@ -348,6 +348,31 @@ TEST_F(TedTest, EndToEndEntitiesAreRecognizedInTheLastUserText) {
             pizza);
 }
 
+// ranking_length keeps the top actions' confidences and zeroes the rest;
+// renormalize_confidences divides the kept ones by their sum, with softmax
+// confidences only (Rasa's rank_and_mask). Before, both were ignored.
+TEST_F(TedTest, RankingLengthMasksAndRenormalizesAsRasa) {
+  auto top = [this](const std::string& name, const std::string& options) {
+    dir_.Write(name + ".yml", Config(7) + options);
+    using namespace testing::events;
+    return training::Model::Load(Train(name, true))
+        ->PredictNextAction({User("book"), Action("utter_ask_people"), User("inform")});
+  };
+  const auto plain = top("plain", "");
+  ASSERT_EQ(plain["action"], "utter_confirm_table");
+  ASSERT_LT(plain["confidence"].get<double>(), 0.999);
+  EXPECT_EQ(top("kept", "    ranking_length: 1\n")["confidence"], plain["confidence"]);
+  const auto renormalized = top("renormalized", "    ranking_length: 1\n    renormalize_confidences: true\n");
+  EXPECT_EQ(renormalized["action"], "utter_confirm_table");
+  EXPECT_DOUBLE_EQ(renormalized["confidence"].get<double>(), 1.0);
+  // linear_norm confidences are not renormalized.
+  const auto linear = top("linear", "    model_confidence: linear_norm\n");
+  ASSERT_LT(linear["confidence"].get<double>(), 0.999);
+  EXPECT_EQ(top("linear_ranked", "    model_confidence: linear_norm\n    ranking_length: 1\n"
+                                 "    renormalize_confidences: true\n")["confidence"],
+            linear["confidence"]);
+}
+
 // evaluate_on_number_of_examples: TED holds out examples and evaluates them
 // every evaluate_every_number_of_epochs (before, it trained on all of them and
 // evaluated nothing); checkpoint_model keeps the weights of the best
