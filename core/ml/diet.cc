@@ -692,7 +692,10 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
   std::vector<const NluMessage*> messages;
   std::set<std::string> intents, entities, roles, groups;
   std::set<std::string> retrieval_intents;
+  std::vector<const NluMessage*> annotated;  // NLU examples with entities, tokens or not
   for (const NluMessage& m : data.messages) {
+    if (!m.data.text.empty() && !m.data.entities.empty() && m.data.origin == data::MessageOrigin::kNluFile)
+      annotated.push_back(&m);
     if (m.data.text.empty() || m.tokens.empty() || m.data.origin != data::MessageOrigin::kNluFile) continue;
     if (!m.data.intent_response_key.empty()) retrieval_intents.insert(m.data.intent);
     if (selector_ && !retrieval_intent_.empty() && m.data.intent != retrieval_intent_) continue;
@@ -736,6 +739,8 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
     nlu::WriteJsonResource(c, kMetaFile, Json::object());
     return;
   }
+  if (o.entity_recognition && c.warn)
+    for (const std::string& warning : nlu::MisalignedEntityWarnings(annotated)) c.warn(warning);
   layout_ = Layout::From(messages, o.featurizers);
   if (!o.featurizers.empty() && Layout::Width(layout_.sequence) + Layout::Width(layout_.sentence) == 0) {
     std::set<std::string> names;

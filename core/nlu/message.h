@@ -59,6 +59,16 @@ FeatureLayout TextFeatureLayout(const std::vector<const NluMessage*>& messages, 
 void AppendTextFeatureRow(const NluMessage& message, const FeatureLayout& layout, FeatureType type, int row,
                           std::vector<std::pair<int64_t, float>>& out);
 
+// The message's annotated entities that do not start at a token's start and
+// end at a token's end (Rasa's "misaligned entity annotation"): such an
+// entity is learned from the tokens it overlaps, which is rarely what was meant.
+std::vector<const data::EntityAnnotation*> MisalignedEntities(const NluMessage& message);
+
+// Warnings for the misaligned entities of `messages` (see above), one per
+// message, as Rasa warns, with the example's file:line: the first `limit`,
+// then one that counts the rest.
+std::vector<std::string> MisalignedEntityWarnings(const std::vector<const NluMessage*>& messages, size_t limit = 10);
+
 // Rasa's parse result for a message: text, intent, entities, intent_ranking,
 // response_selector.
 Json ParseResult(const NluMessage& message);

@@ -386,6 +386,32 @@ TEST_F(DietTest, FeaturizersOptionKeepsTheNamedFeaturizersFeaturesOnly) {
   }
 }
 
+// An entity annotation that does not start and end at token boundaries is
+// warned of with the example's line, as Rasa warns of it ("misaligned entity
+// annotation"): it was learned from the tokens it overlaps without a word.
+TEST_F(DietTest, MisalignedEntityAnnotationsAreWarnedOfWithTheirLine) {
+  std::string nlu = kNlu;
+  const std::string example = "    - i would like [pasta](food)\n";
+  nlu.replace(nlu.find(example), example.size(), "    - i would like [pasta ](food) now\n");
+  dir_.Write("data/nlu.yml", nlu);
+  dir_.Write("misaligned.yml", Config(1));
+  training::TrainOptions o = testing::ProjectTrainOptions(dir_.path(), "misaligned", "misaligned");
+  o.force_training = true;
+  std::vector<std::string> warnings;
+  o.on_event = [&warnings](const graph::TrainingEvent& e) {
+    if (e.kind == graph::TrainingEvent::Kind::kWarning && e.node.find("DIETClassifier") != std::string::npos)
+      warnings.push_back(e.message);
+  };
+  ASSERT_TRUE(training::Train(o).model.has_value());
+  ASSERT_EQ(warnings.size(), 1u) << ::testing::PrintToString(warnings);
+  EXPECT_NE(warnings[0].find("nlu.yml:24: Misaligned entity annotation in message 'i would like pasta  now' with "
+                             "intent 'order_food': the entity food = 'pasta ' (13-19) does not start and end at "
+                             "token boundaries (tokens: 'i' (0-1), 'would' (2-7), 'like' (8-12), 'pasta' (13-18), "
+                             "'now' (20-23))"),
+            std::string::npos)
+      << warnings[0];
+}
+
 TEST_F(DietTest, MarginLossLinearNormAndRelativeAttentionTrain) {
   const auto model = training::Model::Load(
       TrainWith(Config(40, "    loss_type: margin\n    model_confidence: linear_norm\n"
