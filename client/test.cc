@@ -54,19 +54,30 @@ constexpr const char* kHelp =
     "core: runs each test story turn by turn through the model (user text through the model's NLU\n"
     "where the story gives it) and writes story_report.json, failed_test_stories.yml and\n"
     "stories_with_warnings.yml.\n"
-    "nlu: intent_report.json, intent_errors.json, <Extractor>_report.json (token level), plus\n"
-    "entity_span_report.json (exact spans), response_selection_report.json and\n"
-    "response_selection_errors.json (models with a ResponseSelector) and nlu_predictions.jsonl\n"
-    "(one line per example).\n"
+    "nlu: intent_report.json, intent_errors.json, <Extractor>_report.json (token level) and\n"
+    "<Extractor>_errors.json, plus entity_span_report.json (exact spans),\n"
+    "response_selection_report.json and response_selection_errors.json (models with a\n"
+    "ResponseSelector) and nlu_predictions.jsonl (one line per example). Cross-validation writes\n"
+    "the same reports for all folds' predictions together.\n"
     "  -m, --model MODEL       a model archive, or a directory (newest archive in it; default: models)\n"
     "  -s, --stories STORIES   (core) test story files or directories (default: tests)\n"
     "  -u, --nlu NLU           (nlu) the test data: files or directories (default: data)\n"
     "  --out DIR               where the reports go (default: results)\n"
     "  --fail-on-prediction-errors  (core) exit with 1 when a test story fails\n"
+    "  --successes             (nlu) also write the correct predictions (*_successes.json)\n"
+    "  --no-errors             (nlu) do not write the incorrect predictions (*_errors.json)\n"
     "  --cross-validation      (nlu) train and test on folds of --nlu with --config instead of a model\n"
     "  -c, --config CONFIG     the config to cross-validate (default: config.yml)\n"
     "  -f, --folds N           number of folds (default: 5)\n"
     "  --device DEVICE         cpu, cuda or cuda:N for the cross-validation trainings (default: auto)\n";
+
+// --successes / --no-errors: which of Rasa's prediction lists are written.
+training::NluReportFiles ReportFiles(const ParsedArgs& args) {
+  training::NluReportFiles files;
+  files.errors = !args.Has("--no-errors");
+  files.successes = args.Has("--successes");
+  return files;
+}
 
 void PrintSummary(const training::NluEvaluation& e, std::ostream& out) {
   out << std::fixed << std::setprecision(4);
@@ -162,23 +173,15 @@ int CrossValidate(const ParsedArgs& args, const std::vector<fs::path>& nlu, cons
     accuracies.push_back(e.intent_accuracy);
     out << "fold " << f + 1 << "/" << folds << ": " << e.examples << " test examples, intent accuracy " << std::fixed
         << std::setprecision(4) << e.intent_accuracy << "\n";
-    combined.predictions.insert(combined.predictions.end(), e.predictions.begin(), e.predictions.end());
-    for (const Json& x : e.intent_errors) combined.intent_errors.push_back(x);
+    training::Pool(combined, e);
   }
   // The reports of all folds' predictions together, as Rasa writes them.
   const double mean = std::accumulate(accuracies.begin(), accuracies.end(), 0.0) / accuracies.size();
   double var = 0;
   for (double a : accuracies) var += (a - mean) * (a - mean);
-  std::vector<std::string> gold, predicted;
-  for (const Json& p : combined.predictions) {
-    gold.push_back(p["intent"]);
-    predicted.push_back(p["intent_prediction"]["name"]);
-  }
-  combined.intent_report = training::ClassificationReport(gold, predicted);
-  combined.examples = gold.size();
-  combined.intent_accuracy = combined.intent_report.value("accuracy", 0.0);
-  training::ScoreResponses(combined);
-  training::WriteNluEvaluation(combined, out_dir);
+  training::ScoreNlu(combined);
+  training::WriteNluEvaluation(combined, out_dir, ReportFiles(args));
+  PrintSummary(combined, out);
   out << "Intent accuracy over " << folds << " folds: " << std::fixed << std::setprecision(4) << mean << " (+-"
       << std::sqrt(var / accuracies.size()) << ")\nReports written to '" << out_dir.string() << "'.\n";
   return kExitOk;
@@ -212,7 +215,7 @@ int TestCore(const training::Model& model, const ParsedArgs& args, const fs::pat
 void TestNlu(const training::Model& model, const ParsedArgs& args, const fs::path& out_dir, std::ostream& out) {
   const training::NluEvaluation e =
       training::EvaluateNlu(model, training::ReadNluTestData(PathsOf(args, "--nlu", "data")));
-  training::WriteNluEvaluation(e, out_dir);
+  training::WriteNluEvaluation(e, out_dir, ReportFiles(args));
   PrintSummary(e, out);
 }
 
@@ -227,6 +230,8 @@ int RunTest(const std::vector<std::string>& args, std::ostream& out, std::ostrea
                                  {{"-s", "--stories"}, ArgKind::kValues},
                                  {{"--out"}, ArgKind::kValue},
                                  {{"--fail-on-prediction-errors"}, ArgKind::kFlag},
+                                 {{"--successes"}, ArgKind::kFlag},
+                                 {{"--no-errors"}, ArgKind::kFlag},
                                  {{"--cross-validation"}, ArgKind::kFlag},
                                  {{"-c", "--config"}, ArgKind::kValue},
                                  {{"-f", "--folds"}, ArgKind::kValue},

@@ -16,9 +16,7 @@ using Json = nlohmann::ordered_json;
 
 constexpr const char* kNoEntity = "no_entity";
 
-struct Counts {
-  double tp = 0, fp = 0, fn = 0, support = 0;
-};
+using Counts = ScoreCounts;
 
 Json Scores(const Counts& c) {
   const double p = c.tp + c.fp > 0 ? c.tp / (c.tp + c.fp) : 0.0;
@@ -151,11 +149,8 @@ NluEvaluation EvaluateNlu(const Model& model, const data::TrainingData& test) {
   const std::vector<Model::Parsed> parsed = model.ParseAll(texts);
   const std::vector<std::string> extractors = EntityExtractors(model);
 
-  std::vector<std::string> gold_intents, predicted_intents;
   const bool selects = std::any_of(parsed.begin(), parsed.end(),
                                    [](const Model::Parsed& p) { return p.parse.contains("response_selector"); });
-  std::map<std::string, std::vector<std::string>> gold_tokens, predicted_tokens;
-  std::map<std::string, std::map<std::string, Counts>> spans;  // extractor -> entity -> counts
   for (size_t i = 0; i < examples.size(); ++i) {
     const data::Message& m = *examples[i];
     const Json& p = parsed[i].parse;
@@ -164,12 +159,6 @@ NluEvaluation EvaluateNlu(const Model& model, const data::TrainingData& test) {
                                                                                    : "None";
     const double confidence = intent.is_object() && intent["confidence"].is_number() ? intent["confidence"].get<double>()
                                                                                      : 0.0;
-    gold_intents.push_back(m.intent);
-    predicted_intents.push_back(predicted);
-    if (predicted != m.intent) {
-      e.intent_errors.push_back(
-          {{"text", m.text}, {"intent", m.intent}, {"intent_prediction", {{"name", predicted}, {"confidence", confidence}}}});
-    }
     Json gold_entities = Json::array();
     for (const data::EntityAnnotation& a : m.entities) gold_entities.push_back(EntityJson(a, m.text));
     Json predicted_entities = Json::array();
@@ -184,19 +173,28 @@ NluEvaluation EvaluateNlu(const Model& model, const data::TrainingData& test) {
     }
     const std::vector<std::string> gold_labels = TokenLabels(parsed[i].tokens, gold_entities);
     for (const std::string& extractor : extractors) {
+      EntityScoring& scoring = e.entities[extractor];
       Json mine = Json::array();
       for (const Json& pe : predicted_entities)
         if (pe["extractor"] == extractor) mine.push_back(pe);
       const std::vector<std::string> labels = TokenLabels(parsed[i].tokens, mine);
-      auto& g = gold_tokens[extractor];
-      auto& pr = predicted_tokens[extractor];
-      g.insert(g.end(), gold_labels.begin(), gold_labels.end());
-      pr.insert(pr.end(), labels.begin(), labels.end());
+      scoring.gold_tokens.insert(scoring.gold_tokens.end(), gold_labels.begin(), gold_labels.end());
+      scoring.predicted_tokens.insert(scoring.predicted_tokens.end(), labels.begin(), labels.end());
+      // Rasa's lists: wrong where any token's label differs; right where a
+      // token of a gold entity has its label.
+      bool wrong = false, right = false;
+      for (size_t t = 0; t < labels.size(); ++t) {
+        wrong = wrong || labels[t] != gold_labels[t];
+        right = right || (labels[t] == gold_labels[t] && gold_labels[t] != kNoEntity);
+      }
+      const Json listed = {{"text", m.text}, {"entities", gold_entities}, {"predicted_entities", predicted_entities}};
+      if (wrong) scoring.errors.push_back(listed);
+      if (right) scoring.successes.push_back(listed);
       // Exact spans: same start, end and entity type.
       std::set<std::tuple<int, int, std::string>> gold_set, pred_set;
       for (const Json& x : gold_entities) gold_set.emplace(x["start"], x["end"], x["entity"]);
       for (const Json& x : mine) pred_set.emplace(x["start"], x["end"], x["entity"]);
-      auto& c = spans[extractor];
+      auto& c = scoring.spans;
       for (const auto& s : gold_set) {
         ++c[std::get<2>(s)].support;
         if (pred_set.count(s)) ++c[std::get<2>(s)].tp;
@@ -218,59 +216,104 @@ NluEvaluation EvaluateNlu(const Model& model, const data::TrainingData& test) {
     }
     e.predictions.push_back(std::move(line));
   }
-  ScoreResponses(e);
-  e.intent_report = ClassificationReport(gold_intents, predicted_intents);
+  for (const std::string& extractor : extractors) e.entities[extractor];  // listed even without test tokens
+  ScoreNlu(e);
+  return e;
+}
+
+void Pool(NluEvaluation& pooled, const NluEvaluation& fold) {
+  pooled.predictions.insert(pooled.predictions.end(), fold.predictions.begin(), fold.predictions.end());
+  for (const auto& [extractor, scoring] : fold.entities) {
+    EntityScoring& into = pooled.entities[extractor];
+    into.gold_tokens.insert(into.gold_tokens.end(), scoring.gold_tokens.begin(), scoring.gold_tokens.end());
+    into.predicted_tokens.insert(into.predicted_tokens.end(), scoring.predicted_tokens.begin(),
+                                 scoring.predicted_tokens.end());
+    for (const auto& [entity, c] : scoring.spans) {
+      Counts& total = into.spans[entity];
+      total.tp += c.tp, total.fp += c.fp, total.fn += c.fn, total.support += c.support;
+    }
+    for (const Json& x : scoring.errors) into.errors.push_back(x);
+    for (const Json& x : scoring.successes) into.successes.push_back(x);
+  }
+}
+
+void ScoreNlu(NluEvaluation& e) {
+  // Intents.
+  std::vector<std::string> gold, predicted;
+  e.intent_errors = Json::array();
+  e.intent_successes = Json::array();
+  for (const Json& line : e.predictions) {
+    gold.push_back(line["intent"].get<std::string>());
+    predicted.push_back(line["intent_prediction"]["name"].get<std::string>());
+    const Json listed = {{"text", line["text"]}, {"intent", line["intent"]}, {"intent_prediction", line["intent_prediction"]}};
+    (predicted.back() == gold.back() ? e.intent_successes : e.intent_errors).push_back(listed);
+  }
+  e.examples = gold.size();
+  e.intent_report = ClassificationReport(gold, predicted);
   e.intent_accuracy = e.intent_report.value("accuracy", 0.0);
-  AddConfusedWith(e.intent_report, gold_intents, predicted_intents);
-  for (const std::string& extractor : extractors) {
-    e.entity_reports[extractor] = ClassificationReport(gold_tokens[extractor], predicted_tokens[extractor], {kNoEntity});
+  AddConfusedWith(e.intent_report, gold, predicted);
+
+  // Response selection.
+  gold.clear();
+  predicted.clear();
+  e.response_errors = Json::array();
+  e.response_successes = Json::array();
+  for (const Json& line : e.predictions) {
+    if (!line.contains("intent_response_key_target")) continue;
+    const Json& response = line["intent_response_key_prediction"];
+    gold.push_back(line["intent_response_key_target"].get<std::string>());
+    predicted.push_back(response["name"].is_string() ? response["name"].get<std::string>() : "None");
+    (predicted.back() == gold.back() ? e.response_successes : e.response_errors)
+        .push_back({{"text", line["text"]},
+                    {"intent_response_key_target", gold.back()},
+                    {"intent_response_key_prediction", response}});
+  }
+  e.response_examples = gold.size();
+  if (!gold.empty()) {
+    e.response_report = ClassificationReport(gold, predicted);
+    e.response_accuracy = e.response_report.value("accuracy", 0.0);
+    AddConfusedWith(e.response_report, gold, predicted);
+  }
+
+  // Entities.
+  for (const auto& [extractor, scoring] : e.entities) {
+    e.entity_reports[extractor] = ClassificationReport(scoring.gold_tokens, scoring.predicted_tokens, {kNoEntity});
     Json report = Json::object();
     Counts total;
-    for (const auto& [entity, c] : spans[extractor]) {
+    for (const auto& [entity, c] : scoring.spans) {
       report[entity] = Scores(c);
       total.tp += c.tp, total.fp += c.fp, total.fn += c.fn, total.support += c.support;
     }
     report["micro avg"] = Scores(total);
     e.entity_span_reports[extractor] = report;
   }
-  return e;
 }
 
-void ScoreResponses(NluEvaluation& e) {
-  std::vector<std::string> gold, predicted;
-  e.response_errors = Json::array();
-  for (const Json& line : e.predictions) {
-    if (!line.contains("intent_response_key_target")) continue;
-    const Json& response = line["intent_response_key_prediction"];
-    gold.push_back(line["intent_response_key_target"].get<std::string>());
-    predicted.push_back(response["name"].is_string() ? response["name"].get<std::string>() : "None");
-    if (predicted.back() != gold.back())
-      e.response_errors.push_back({{"text", line["text"]},
-                                   {"intent_response_key_target", gold.back()},
-                                   {"intent_response_key_prediction", response}});
-  }
-  e.response_examples = gold.size();
-  if (gold.empty()) return;
-  e.response_report = ClassificationReport(gold, predicted);
-  e.response_accuracy = e.response_report.value("accuracy", 0.0);
-  AddConfusedWith(e.response_report, gold, predicted);
-}
-
-void WriteNluEvaluation(const NluEvaluation& e, const std::filesystem::path& out) {
+void WriteNluEvaluation(const NluEvaluation& e, const std::filesystem::path& out, const NluReportFiles& files) {
   std::error_code ec;
   std::filesystem::create_directories(out, ec);
   if (ec) throw util::Error(util::ErrorCode::kInternal, "Cannot create '" + out.string() + "': " + ec.message());
-  util::WriteFileAtomic(out / "intent_report.json", e.intent_report.dump(2) + "\n");
-  util::WriteFileAtomic(out / "intent_errors.json", e.intent_errors.dump(2) + "\n");
+  auto write = [&](const std::string& name, const Json& json) {
+    util::WriteFileAtomic(out / name, json.dump(2) + "\n");
+  };
+  // A list of predictions: `<prefix>_errors.json` / `<prefix>_successes.json`, as asked.
+  auto lists = [&](const std::string& prefix, const Json& errors, const Json& successes) {
+    if (files.errors) write(prefix + "_errors.json", errors);
+    if (files.successes) write(prefix + "_successes.json", successes);
+  };
+  write("intent_report.json", e.intent_report);
+  lists("intent", e.intent_errors, e.intent_successes);
   Json spans = Json::object();
   for (const auto& [extractor, report] : e.entity_reports) {
-    util::WriteFileAtomic(out / (extractor + "_report.json"), report.dump(2) + "\n");
+    write(extractor + "_report.json", report);
+    const auto scoring = e.entities.find(extractor);
+    if (scoring != e.entities.end()) lists(extractor, scoring->second.errors, scoring->second.successes);
     spans[extractor] = e.entity_span_reports.at(extractor);
   }
-  if (!spans.empty()) util::WriteFileAtomic(out / "entity_span_report.json", spans.dump(2) + "\n");
+  if (!spans.empty()) write("entity_span_report.json", spans);
   if (e.response_examples > 0) {
-    util::WriteFileAtomic(out / "response_selection_report.json", e.response_report.dump(2) + "\n");
-    util::WriteFileAtomic(out / "response_selection_errors.json", e.response_errors.dump(2) + "\n");
+    write("response_selection_report.json", e.response_report);
+    lists("response_selection", e.response_errors, e.response_successes);
   }
   std::string lines;
   for (const Json& p : e.predictions) lines += p.dump() + "\n";

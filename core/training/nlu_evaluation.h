@@ -30,13 +30,32 @@ nlohmann::ordered_json ClassificationReport(const std::vector<std::string>& gold
 void AddConfusedWith(nlohmann::ordered_json& report, const std::vector<std::string>& gold,
                      const std::vector<std::string>& predicted);
 
+// True and false positives, false negatives and support of one label.
+struct ScoreCounts {
+  double tp = 0, fp = 0, fn = 0, support = 0;
+};
+
+// One extractor's entity predictions over the test examples: every token's
+// gold and predicted entity label (Rasa's token-level report is computed from
+// them), the exact-span counts per entity type, and Rasa's lists of the
+// examples it got wrong (a token's label differs) and right (a token of an
+// entity has its label).
+struct EntityScoring {
+  std::vector<std::string> gold_tokens, predicted_tokens;
+  std::map<std::string, ScoreCounts> spans;
+  nlohmann::ordered_json errors = nlohmann::ordered_json::array();     // <Extractor>_errors.json
+  nlohmann::ordered_json successes = nlohmann::ordered_json::array();  // <Extractor>_successes.json
+};
+
 struct NluEvaluation {
   size_t examples = 0;
   double intent_accuracy = 0;
   nlohmann::ordered_json intent_report;                        // intent_report.json
-  nlohmann::ordered_json intent_errors = nlohmann::ordered_json::array();  // intent_errors.json
-  // Per extractor ("DIETClassifier", ...): Rasa's token-level report
-  // (<Extractor>_report.json) and trainyard's exact-span scores.
+  nlohmann::ordered_json intent_errors = nlohmann::ordered_json::array();     // intent_errors.json
+  nlohmann::ordered_json intent_successes = nlohmann::ordered_json::array();  // intent_successes.json
+  std::map<std::string, EntityScoring> entities;  // per extractor ("DIETClassifier", ...)
+  // Per extractor: Rasa's token-level report (<Extractor>_report.json) and
+  // trainyard's exact-span scores.
   std::map<std::string, nlohmann::ordered_json> entity_reports;
   std::map<std::string, nlohmann::ordered_json> entity_span_reports;
   std::vector<nlohmann::ordered_json> predictions;  // nlu_predictions.jsonl
@@ -47,6 +66,7 @@ struct NluEvaluation {
   double response_accuracy = 0;
   nlohmann::ordered_json response_report;
   nlohmann::ordered_json response_errors = nlohmann::ordered_json::array();
+  nlohmann::ordered_json response_successes = nlohmann::ordered_json::array();
 };
 
 // The extractors of a model's NLU pipeline (entity-extracting components).
@@ -55,15 +75,30 @@ std::vector<std::string> EntityExtractors(const Model& model);
 // Predicts every intent example of `test` with `model` and scores it.
 NluEvaluation EvaluateNlu(const Model& model, const data::TrainingData& test);
 
-// Fills the response selection fields of `e` from its prediction lines (those
-// with "intent_response_key_target"), e.g. after pooling folds.
-void ScoreResponses(NluEvaluation& e);
+// Adds one fold's predictions and entity scoring to `pooled` (cross-validation);
+// the reports are then computed anew with ScoreNlu.
+void Pool(NluEvaluation& pooled, const NluEvaluation& fold);
 
-// Writes intent_report.json, intent_errors.json, <Extractor>_report.json,
-// entity_span_report.json, response_selection_report.json and
-// response_selection_errors.json (with response examples) and
-// nlu_predictions.jsonl into `out` (created).
-void WriteNluEvaluation(const NluEvaluation& evaluation, const std::filesystem::path& out);
+// Computes the reports, errors and successes of `e` from its prediction lines
+// and entity scoring: intents (examples, accuracy, report with confused_with),
+// response selection (the lines with "intent_response_key_target") and each
+// extractor's token-level and exact-span reports.
+void ScoreNlu(NluEvaluation& e);
+
+// Which of Rasa's prediction lists are written: `rasa test nlu` writes the
+// errors unless --no-errors, the successes with --successes.
+struct NluReportFiles {
+  bool errors = true;
+  bool successes = false;
+};
+
+// Writes intent_report.json, <Extractor>_report.json, entity_span_report.json,
+// response_selection_report.json (with response examples),
+// nlu_predictions.jsonl and, as `files` says, intent_errors.json,
+// <Extractor>_errors.json and response_selection_errors.json, and the
+// matching *_successes.json, into `out` (created).
+void WriteNluEvaluation(const NluEvaluation& evaluation, const std::filesystem::path& out,
+                        const NluReportFiles& files = {});
 
 // Reads NLU test data (YAML or Rasa JSON files, or directories of them).
 // Throws util::InvalidDataError with file:line details.

@@ -40,11 +40,9 @@ TEST(ClassificationReportTest, MatchesHandComputedScores) {
   EXPECT_EQ(t["micro avg"]["support"], 2);
 }
 
-TEST(TestNluCommandTest, WritesRasaReportsAndOnePredictionPerExample) {
-  testing::TempDir dir;
-  data::WriteFixture(dir);
-  dir.Write("config.yml", "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
-                          "  - name: KeywordIntentClassifier\npolicies: []\n");
+// Trains the NLU model of the project in `dir` (config.yml, domain.yml,
+// data/) as models/m.tar.gz, with its cache in the project.
+void TrainModel(const testing::TempDir& dir) {
   ::setenv("TRAINYARD_CACHE_DIR", (dir.path() / "cache").c_str(), 1);
   TrainOptions o;
   o.config = dir.path() / "config.yml";
@@ -53,6 +51,23 @@ TEST(TestNluCommandTest, WritesRasaReportsAndOnePredictionPerExample) {
   o.output = dir.path() / "models";
   o.fixed_model_name = "m";
   ASSERT_TRUE(TrainNlu(o).model);
+}
+
+// `trainyard test nlu --cross-validation --folds 2` of the project in `dir`
+// (config.yml, data/nlu.yml), reports into dir/cv; returns the exit code.
+int CrossValidateInTwoFolds(const testing::TempDir& dir, std::ostream& out, std::ostream& err) {
+  return client::RunCli({"test", "nlu", "--cross-validation", "-c", (dir.path() / "config.yml").string(), "-u",
+                         (dir.path() / "data" / "nlu.yml").string(), "--folds", "2", "--out",
+                         (dir.path() / "cv").string()},
+                        out, err);
+}
+
+TEST(TestNluCommandTest, WritesRasaReportsAndOnePredictionPerExample) {
+  testing::TempDir dir;
+  data::WriteFixture(dir);
+  dir.Write("config.yml", "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+                          "  - name: KeywordIntentClassifier\npolicies: []\n");
+  ASSERT_NO_FATAL_FAILURE(TrainModel(dir));
   dir.Write("test/nlu.yml", "version: \"3.1\"\nnlu:\n- intent: greet\n  examples: |\n    - hi there\n"
                             "    - good evening\n- intent: goodbye\n  examples: |\n    - ok bye\n");
   std::ostringstream out, err;
@@ -82,12 +97,7 @@ TEST(TestNluCommandTest, WritesRasaReportsAndOnePredictionPerExample) {
 
   // Cross-validation trains per fold and pools the folds' predictions.
   std::ostringstream cv_out, cv_err;
-  ASSERT_EQ(client::RunCli({"test", "nlu", "--cross-validation", "-c", (dir.path() / "config.yml").string(), "-u",
-                            (dir.path() / "data" / "nlu.yml").string(), "--folds", "2", "--out",
-                            (dir.path() / "cv").string()},
-                           cv_out, cv_err),
-            0)
-      << cv_err.str();
+  ASSERT_EQ(CrossValidateInTwoFolds(dir, cv_out, cv_err), 0) << cv_err.str();
   EXPECT_NE(cv_out.str().find("fold 2/2"), std::string::npos) << cv_out.str();
   EXPECT_EQ(cv_err.str().find("warning"), std::string::npos) << cv_err.str();  // each intent in every fold
   std::ifstream cv_lines(dir.path() / "cv" / "nlu_predictions.jsonl");
@@ -134,6 +144,66 @@ TEST(TestNluCommandTest, WritesRasaReportsAndOnePredictionPerExample) {
                            out2, err2),
             1);
   EXPECT_NE(err2.str().find("nope.yml"), std::string::npos) << err2.str();
+  ::unsetenv("TRAINYARD_CACHE_DIR");
+}
+
+
+// Rasa's lists of an extractor's wrong and right predictions
+// (<Extractor>_errors.json by default, _successes.json with --successes, no
+// errors with --no-errors), and cross-validation's entity reports over all
+// folds. A lookup table makes the extractor's answers known in advance.
+TEST(TestNluCommandTest, WritesEntityErrorsAndSuccessesAndCrossValidatesEntities) {
+  testing::TempDir dir;
+  dir.Write("domain.yml", "version: \"3.1\"\nintents: [fly, greet]\nentities: [city]\n");
+  dir.Write("data/nlu.yml", "version: \"3.1\"\nnlu:\n- intent: fly\n  examples: |\n    - fly to [berlin](city)\n"
+                            "    - fly to [paris](city)\n    - fly home\n    - fly to [oslo](city)\n"
+                            "- intent: greet\n  examples: |\n    - hello\n    - hello there\n    - hello friend\n"
+                            "    - hello you\n- lookup: city\n  examples: |\n    - berlin\n    - paris\n");
+  dir.Write("config.yml", "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+                          "  - name: RegexEntityExtractor\n  - name: KeywordIntentClassifier\npolicies: []\n");
+  ASSERT_NO_FATAL_FAILURE(TrainModel(dir));
+  auto read = [](const fs::path& path) {
+    std::ifstream in(path);
+    return nlohmann::json::parse(in);
+  };
+  auto test = [&](const std::string& out, std::vector<std::string> extra) {
+    std::vector<std::string> args = {"test", "nlu", "-m", (dir.path() / "models" / "m.tar.gz").string(), "--nlu",
+                                     (dir.path() / "data" / "nlu.yml").string(), "--out", (dir.path() / out).string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::ostringstream cout, cerr;
+    EXPECT_EQ(client::RunCli(args, cout, cerr), 0) << cerr.str();
+  };
+  test("plain", {});
+  // "oslo" is in no lookup table: the one example the extractor gets wrong.
+  const auto errors = read(dir.path() / "plain" / "RegexEntityExtractor_errors.json");
+  ASSERT_EQ(errors.size(), 1u) << errors.dump();
+  EXPECT_EQ(errors[0]["text"], "fly to oslo");
+  EXPECT_EQ(errors[0]["entities"][0]["value"], "oslo");
+  EXPECT_EQ(errors[0]["predicted_entities"].size(), 0u);
+  EXPECT_FALSE(fs::exists(dir.path() / "plain" / "RegexEntityExtractor_successes.json"));
+  EXPECT_FALSE(fs::exists(dir.path() / "plain" / "intent_successes.json"));
+
+  test("both", {"--successes"});
+  const auto successes = read(dir.path() / "both" / "RegexEntityExtractor_successes.json");
+  ASSERT_EQ(successes.size(), 2u) << successes.dump();
+  EXPECT_EQ(successes[0]["text"], "fly to berlin");
+  EXPECT_EQ(successes[0]["predicted_entities"][0]["extractor"], "RegexEntityExtractor");
+  EXPECT_EQ(read(dir.path() / "both" / "intent_successes.json").size(), 8u);
+  EXPECT_TRUE(fs::exists(dir.path() / "both" / "RegexEntityExtractor_errors.json"));
+
+  test("none", {"--no-errors"});
+  EXPECT_FALSE(fs::exists(dir.path() / "none" / "RegexEntityExtractor_errors.json"));
+  EXPECT_FALSE(fs::exists(dir.path() / "none" / "intent_errors.json"));
+  EXPECT_TRUE(fs::exists(dir.path() / "none" / "RegexEntityExtractor_report.json"));
+
+  // Cross-validation: the entity reports and lists of all folds' predictions.
+  std::ostringstream cv_out, cv_err;
+  ASSERT_EQ(CrossValidateInTwoFolds(dir, cv_out, cv_err), 0) << cv_err.str();
+  const auto report = read(dir.path() / "cv" / "RegexEntityExtractor_report.json");
+  EXPECT_EQ(report["city"]["support"], 3) << report.dump();
+  EXPECT_NEAR(report["city"]["recall"].get<double>(), 2.0 / 3, 1e-9) << report.dump();
+  EXPECT_EQ(read(dir.path() / "cv" / "RegexEntityExtractor_errors.json").size(), 1u);
+  EXPECT_EQ(read(dir.path() / "cv" / "entity_span_report.json")["RegexEntityExtractor"]["micro avg"]["support"], 3);
   ::unsetenv("TRAINYARD_CACHE_DIR");
 }
 
