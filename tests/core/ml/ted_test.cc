@@ -439,7 +439,7 @@ TEST_F(TedTest, HeldOutCountsThatCannotBeSplitAreRefused) {
     return training::TrainCore(o);
   };
   std::vector<std::string> warnings;
-  for (const std::string& count : {"1", "1000"}) {
+  for (const std::string count : {"1", "1000"}) {
     try {
       train("bad" + count, "    evaluate_on_number_of_examples: " + count + "\n", &warnings);
       ADD_FAILURE() << "held out " << count;
