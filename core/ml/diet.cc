@@ -741,6 +741,10 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
   }
   if (o.entity_recognition && c.warn)
     for (const std::string& warning : nlu::MisalignedEntityWarnings(annotated)) c.warn(warning);
+  if (o.intent_classification && intents.size() == 1 && c.warn)
+    c.warn(name() + ": the training data has one " + (selector_ ? "response key" : "intent") + ", '" +
+           *intents.begin() + "', so every text gets it with confidence 1. (Rasa skips " + name() +
+           "'s training with fewer than two and predicts nothing.)");
   layout_ = Layout::From(messages, o.featurizers);
   if (!o.featurizers.empty() && Layout::Width(layout_.sequence) + Layout::Width(layout_.sentence) == 0) {
     std::set<std::string> names;

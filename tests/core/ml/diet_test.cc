@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -410,6 +411,32 @@ TEST_F(DietTest, MisalignedEntityAnnotationsAreWarnedOfWithTheirLine) {
                              "'now' (20-23))"),
             std::string::npos)
       << warnings[0];
+}
+
+// One intent: DIET still learns its entities, and says that every text
+// gets that intent (Rasa would train nothing, silently but for a log line).
+TEST_F(DietTest, OneIntentIsWarnedOfAndItsEntitiesStillLearned) {
+  const std::string nlu = kNlu;
+  dir_.Write("data/nlu.yml", "version: \"3.1\"\nnlu:\n" + nlu.substr(nlu.find("- intent: order_food"),
+                                                                   nlu.find("- intent: book_flight") -
+                                                                       nlu.find("- intent: order_food")));
+  dir_.Write("one.yml", Config(40));
+  training::TrainOptions o = testing::ProjectTrainOptions(dir_.path(), "one", "one");
+  o.force_training = true;
+  std::vector<std::string> warnings;
+  o.on_event = [&warnings](const graph::TrainingEvent& e) {
+    if (e.kind == graph::TrainingEvent::Kind::kWarning) warnings.push_back(e.message);
+  };
+  const auto result = training::Train(o);
+  ASSERT_TRUE(result.model.has_value());
+  EXPECT_TRUE(std::any_of(warnings.begin(), warnings.end(), [](const std::string& w) {
+    return w.find("DIETClassifier: the training data has one intent, 'order_food', so every text gets it") !=
+           std::string::npos;
+  })) << ::testing::PrintToString(warnings);
+  const auto parse = training::Model::Load(*result.model)->Parse("i want a pizza");
+  EXPECT_EQ(parse["intent"]["name"], "order_food");
+  ASSERT_EQ(parse["entities"].size(), 1u) << parse.dump();
+  EXPECT_EQ(parse["entities"][0]["value"], "pizza");
 }
 
 TEST_F(DietTest, MarginLossLinearNormAndRelativeAttentionTrain) {
