@@ -1221,6 +1221,7 @@ void RegisterMlComponents() {
     RegisterDietClassifier();
     RegisterResponseSelector();
     RegisterTedPolicy();
+    RegisterCrfEntityExtractor();
   });
 }
 

@@ -9,6 +9,7 @@ namespace trainyard::ml {
 void RegisterDietClassifier();
 void RegisterResponseSelector();
 void RegisterTedPolicy();
+void RegisterCrfEntityExtractor();
 
 // Registers every libtorch component (DIET and friends). Idempotent.
 void RegisterMlComponents();

@@ -12,38 +12,6 @@ namespace {
 using Json = nlohmann::ordered_json;
 constexpr const char* kFile = "feature_to_idx.json";
 
-// Python's str predicates on a token, for the letters LowerUtf8 knows.
-struct Casing {
-  bool has_upper = false, has_lower = false, title = true, digits = true;
-};
-
-Casing Analyze(const std::string& token) {
-  Casing c;
-  const std::u32string cps = util::DecodeUtf8(token);
-  bool previous_cased = false;
-  bool any_cased = false;
-  for (char32_t ch : cps) {
-    const std::string one = util::EncodeUtf8(std::u32string(1, ch));
-    const bool lower_differs = util::LowerUtf8(one) != one;  // an upper-case letter
-    const bool is_lower = !lower_differs && ((ch >= 'a' && ch <= 'z') || (ch >= 0xDF && ch <= 0xFF && ch != 0xF7) ||
-                                              (ch >= 0x3B1 && ch <= 0x3C9) || (ch >= 0x430 && ch <= 0x45F));
-    if (lower_differs) {
-      c.has_upper = true;
-      if (previous_cased) c.title = false;
-    }
-    if (is_lower) {
-      c.has_lower = true;
-      if (!previous_cased) c.title = false;
-    }
-    previous_cased = lower_differs || is_lower;
-    any_cased = any_cased || previous_cased;
-    if (ch < '0' || ch > '9') c.digits = false;
-  }
-  if (!any_cased) c.title = false;
-  if (cps.empty()) c.digits = false;
-  return c;
-}
-
 std::string Substr(const std::string& token, int n, bool prefix) {
   const std::u32string cps = util::DecodeUtf8(token);
   const size_t len = std::min(cps.size(), static_cast<size_t>(n));
@@ -56,7 +24,7 @@ std::string FeatureValue(const std::string& name, const std::vector<Token>& toke
   const std::string& t = tokens[i].text;
   if (name == "BOS") return i == 0 ? "True" : "False";
   if (name == "EOS") return i + 1 == tokens.size() ? "True" : "False";
-  const Casing c = Analyze(t);
+  const util::TextCase c = util::CaseOf(t);
   auto b = [](bool v) { return std::string(v ? "True" : "False"); };
   if (name == "low") return b(c.has_lower && !c.has_upper);
   if (name == "upper") return b(c.has_upper && !c.has_lower);

@@ -159,6 +159,33 @@ std::string EncodeUtf8(std::u32string_view cps) {
   return out;
 }
 
+TextCase CaseOf(std::string_view token) {
+  TextCase c;
+  const std::u32string cps = util::DecodeUtf8(token);
+  bool previous_cased = false;
+  bool any_cased = false;
+  for (char32_t ch : cps) {
+    const std::string one = util::EncodeUtf8(std::u32string(1, ch));
+    const bool lower_differs = util::LowerUtf8(one) != one;  // an upper-case letter
+    const bool is_lower = !lower_differs && ((ch >= 'a' && ch <= 'z') || (ch >= 0xDF && ch <= 0xFF && ch != 0xF7) ||
+                                              (ch >= 0x3B1 && ch <= 0x3C9) || (ch >= 0x430 && ch <= 0x45F));
+    if (lower_differs) {
+      c.has_upper = true;
+      if (previous_cased) c.title = false;
+    }
+    if (is_lower) {
+      c.has_lower = true;
+      if (!previous_cased) c.title = false;
+    }
+    previous_cased = lower_differs || is_lower;
+    any_cased = any_cased || previous_cased;
+    if (ch < '0' || ch > '9') c.digits = false;
+  }
+  if (!any_cased) c.title = false;
+  if (cps.empty()) c.digits = false;
+  return c;
+}
+
 std::string LowerUtf8(std::string_view s) {
   std::u32string cps = DecodeUtf8(s);
   for (char32_t& c : cps) {

@@ -41,6 +41,13 @@ std::string EncodeUtf8(std::u32string_view cps);
 // (what Python's str.lower() does for the languages trainyard ships rules for).
 std::string LowerUtf8(std::string_view s);
 
+// What Python's str predicates say of a text, for the letters LowerUtf8
+// knows: it has upper-case / lower-case letters, istitle(), isdigit().
+struct TextCase {
+  bool has_upper = false, has_lower = false, title = true, digits = true;
+};
+TextCase CaseOf(std::string_view text);
+
 // Compares dotted numeric versions ("3.1" vs "3.0.2"): -1, 0 or 1. Missing or
 // non-numeric parts count as 0.
 int CompareVersions(std::string_view a, std::string_view b);

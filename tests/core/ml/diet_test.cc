@@ -107,6 +107,17 @@ class DietTest : public ::testing::Test {
   }
   void TearDown() override { ::unsetenv("TRAINYARD_CACHE_DIR"); }
 
+  // Options that train config `<name>.yml` afresh into model `<name>`,
+  // collecting the training's warnings into `warnings`.
+  training::TrainOptions CollectingWarnings(const std::string& name, std::vector<std::string>& warnings) {
+    training::TrainOptions o = testing::ProjectTrainOptions(dir_.path(), name, name);
+    o.force_training = true;
+    o.on_event = [&warnings](const graph::TrainingEvent& e) {
+      if (e.kind == graph::TrainingEvent::Kind::kWarning) warnings.push_back(e.message);
+    };
+    return o;
+  }
+
   fs::path TrainWith(const std::string& config, const std::string& name, std::vector<std::string>* progress = nullptr,
                      const std::string& device = "cpu") {
     dir_.Write(name + ".yml", config);
@@ -396,14 +407,8 @@ TEST_F(DietTest, MisalignedEntityAnnotationsAreWarnedOfWithTheirLine) {
   nlu.replace(nlu.find(example), example.size(), "    - i would like [pasta ](food) now\n");
   dir_.Write("data/nlu.yml", nlu);
   dir_.Write("misaligned.yml", Config(1));
-  training::TrainOptions o = testing::ProjectTrainOptions(dir_.path(), "misaligned", "misaligned");
-  o.force_training = true;
   std::vector<std::string> warnings;
-  o.on_event = [&warnings](const graph::TrainingEvent& e) {
-    if (e.kind == graph::TrainingEvent::Kind::kWarning && e.node.find("DIETClassifier") != std::string::npos)
-      warnings.push_back(e.message);
-  };
-  ASSERT_TRUE(training::Train(o).model.has_value());
+  ASSERT_TRUE(training::Train(CollectingWarnings("misaligned", warnings)).model.has_value());
   ASSERT_EQ(warnings.size(), 1u) << ::testing::PrintToString(warnings);
   EXPECT_NE(warnings[0].find("nlu.yml:24: Misaligned entity annotation in message 'i would like pasta  now' with "
                              "intent 'order_food': the entity food = 'pasta ' (13-19) does not start and end at "
@@ -421,13 +426,8 @@ TEST_F(DietTest, OneIntentIsWarnedOfAndItsEntitiesStillLearned) {
                                                                    nlu.find("- intent: book_flight") -
                                                                        nlu.find("- intent: order_food")));
   dir_.Write("one.yml", Config(40));
-  training::TrainOptions o = testing::ProjectTrainOptions(dir_.path(), "one", "one");
-  o.force_training = true;
   std::vector<std::string> warnings;
-  o.on_event = [&warnings](const graph::TrainingEvent& e) {
-    if (e.kind == graph::TrainingEvent::Kind::kWarning) warnings.push_back(e.message);
-  };
-  const auto result = training::Train(o);
+  const auto result = training::Train(CollectingWarnings("one", warnings));
   ASSERT_TRUE(result.model.has_value());
   EXPECT_TRUE(std::any_of(warnings.begin(), warnings.end(), [](const std::string& w) {
     return w.find("DIETClassifier: the training data has one intent, 'order_food', so every text gets it") !=
@@ -437,6 +437,56 @@ TEST_F(DietTest, OneIntentIsWarnedOfAndItsEntitiesStillLearned) {
   EXPECT_EQ(parse["intent"]["name"], "order_food");
   ASSERT_EQ(parse["entities"].size(), 1u) << parse.dump();
   EXPECT_EQ(parse["entities"][0]["value"], "pizza");
+}
+
+// CRFEntityExtractor (before: refused as not implemented): a linear-chain
+// CRF over Rasa's hand-made token features, trained by L-BFGS; it finds the
+// fixture's entities, is reproducible and survives the archive. The roles of
+// the fixture's cities are not learned, and it says so.
+TEST_F(DietTest, CrfEntityExtractorLearnsEntitiesFromTokenFeatures) {
+  const std::string config = "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+                             "  - name: CRFEntityExtractor\n  - name: KeywordIntentClassifier\npolicies: []\n";
+  dir_.Write("crf.yml", config);
+  std::vector<std::string> warnings;
+  training::TrainOptions o = CollectingWarnings("crf", warnings);
+  const auto first = training::Train(o);
+  ASSERT_TRUE(first.model.has_value());
+  EXPECT_TRUE(std::any_of(warnings.begin(), warnings.end(), [](const std::string& w) {
+    return w.find("CRFEntityExtractor tags entity types only") != std::string::npos;
+  })) << ::testing::PrintToString(warnings);
+  const auto model = training::Model::Load(*first.model);
+  const auto parse = model->Parse("i want a pizza from luigi");
+  ASSERT_EQ(parse["entities"].size(), 2u) << parse.dump();
+  EXPECT_EQ(parse["entities"][0]["entity"], "food");
+  EXPECT_EQ(parse["entities"][0]["value"], "pizza");
+  EXPECT_EQ(parse["entities"][0]["start"], 9);
+  EXPECT_EQ(parse["entities"][0]["extractor"], "CRFEntityExtractor");
+  EXPECT_GT(parse["entities"][0]["confidence_entity"].get<double>(), 0.5);
+  EXPECT_LE(parse["entities"][0]["confidence_entity"].get<double>(), 1.0);
+  EXPECT_EQ(parse["entities"][1]["entity"], "restaurant");
+  // A city it saw, in a sentence it did not see.
+  const auto city = model->Parse("fly from oslo to rome");
+  ASSERT_EQ(city["entities"].size(), 2u) << city.dump();
+  EXPECT_EQ(city["entities"][0]["entity"], "city");
+  EXPECT_EQ(city["entities"][0]["value"], "oslo");
+  // The archive, and a second training, give the same answers.
+  EXPECT_EQ(training::Model::Load(*first.model)->Parse("i want a pizza from luigi").dump(), parse.dump());
+  o.fixed_model_name = "crf_again";
+  EXPECT_EQ(training::Model::Load(*training::Train(o).model)->Parse("i want a pizza from luigi").dump(), parse.dump());
+
+  // Features that need what trainyard lacks are refused on the component's line.
+  dir_.Write("pos.yml", "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+                        "  - name: CRFEntityExtractor\n    features: [[low], [bias, pos], [low]]\npolicies: []\n");
+  training::TrainOptions bad = testing::ProjectTrainOptions(dir_.path(), "pos", "pos");
+  bad.dry_run = true;
+  try {
+    training::Train(bad);
+    ADD_FAILURE() << "trained with pos features";
+  } catch (const util::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("pos.yml:5:5: error: CRFEntityExtractor: the feature 'pos' needs spaCy"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST_F(DietTest, MarginLossLinearNormAndRelativeAttentionTrain) {
