@@ -49,6 +49,7 @@ const std::set<std::string> kFeatures = {"low",     "title",   "upper",   "digit
 
 struct CrfOptions {
   bool bilou = true;
+  CommaSplitting comma_splitting;  // split_entities_by_comma
   std::vector<std::vector<std::string>> windows;  // features per window position, centred on the token
   int max_iterations = 50;
   double l1 = 0.1, l2 = 0.1;
@@ -57,7 +58,11 @@ struct CrfOptions {
     const util::OptionReader r(c, kName);
     CrfOptions o;
     o.bilou = r.Flag("BILOU_flag", true);
-    r.Flag("split_entities_by_comma", true);
+    try {
+      o.comma_splitting = CommaSplitting::FromJson(r.Get("split_entities_by_comma"));
+    } catch (const std::invalid_argument& e) {
+      throw r.Error(e.what());
+    }
     o.max_iterations = r.Int("max_iterations", 50, 1);
     o.l1 = r.Real("L1_c", 0.1, 0, util::OptionReader::kNoLimit);
     o.l2 = r.Real("L2_c", 0.1, 0, util::OptionReader::kNoLimit);
@@ -269,7 +274,8 @@ class CrfEntityExtractor : public nlu::NluComponent {
     std::vector<std::string> names;
     for (int t : paths[0]) names.push_back(tags_.names.at(static_cast<size_t>(t)));
     const std::u32string text = util::DecodeUtf8(m.data.text);
-    for (const Span& s : TagsToSpans(names, confidences[0], tags_.bilou)) {
+    const TokenGaps gaps{m.tokens, text, options_.comma_splitting};
+    for (const Span& s : TagsToSpans(names, confidences[0], tags_.bilou, &gaps)) {
       const int start = m.tokens[static_cast<size_t>(s.first)].start, end = m.tokens[static_cast<size_t>(s.last)].end;
       m.entities.push_back({{"entity", s.entity},
                             {"start", start},

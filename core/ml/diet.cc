@@ -77,6 +77,7 @@ struct DietOptions {
   int evaluate_every = 20, evaluate_examples = 0;
   int weight_averaging_epochs = 0;  // trainyard's own: 0 keeps the last epoch's weights, as Rasa
   std::vector<std::string> featurizers;  // the featurizers whose features are used (names); empty: all
+  CommaSplitting comma_splitting;        // split_entities_by_comma
   bool intent_classification = true, entity_recognition = true, bilou = true, checkpoint = false,
        renormalize = false, masked_lm = false;
 
@@ -147,6 +148,11 @@ struct DietOptions {
     for (const Json& f : featurizers.is_array() ? featurizers : Json::array()) {
       if (!f.is_string()) throw r.Error("'featurizers' must list featurizer names as texts, not " + f.dump() + ".");
       o.featurizers.push_back(f.get<std::string>());
+    }
+    try {
+      o.comma_splitting = CommaSplitting::FromJson(r.Get("split_entities_by_comma"));
+    } catch (const std::invalid_argument& e) {
+      throw r.Error(e.what());
     }
     o.masked_lm = flag("use_masked_language_model", false);
     if (o.masked_lm && o.layers == 0)
@@ -1100,7 +1106,8 @@ void DietClassifier::Predict(NluMessage& m) const {
       entity[confidence_key] = best->second.second / best->second.first;
     };
     const std::u32string text = util::DecodeUtf8(m.data.text);
-    for (const Span& s : TagsToSpans(names, confidences[0], tags_.bilou)) {
+    const TokenGaps gaps{m.tokens, text, o.comma_splitting};
+    for (const Span& s : TagsToSpans(names, confidences[0], tags_.bilou, &gaps)) {
       const int start = m.tokens[s.first].start, end = m.tokens[s.last].end;
       Json entity = {{"entity", s.entity},
                      {"start", start},

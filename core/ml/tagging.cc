@@ -1,6 +1,8 @@
 #include "core/ml/tagging.h"
 
+#include <algorithm>
 #include <map>
+#include <stdexcept>
 #include <utility>
 
 namespace trainyard::ml {
@@ -59,8 +61,43 @@ std::vector<std::string> ConsistentBilou(std::vector<std::string> tags, const st
 
 }  // namespace
 
+CommaSplitting CommaSplitting::FromJson(const nlohmann::ordered_json& value) {
+  CommaSplitting s;
+  if (value.is_null()) return s;
+  if (value.is_boolean()) {
+    s.fallback = value.get<bool>();
+    return s;
+  }
+  if (!value.is_object())
+    throw std::invalid_argument("'split_entities_by_comma' must be true, false or a mapping of entity types to "
+                                "true/false, not " + value.dump() + ".");
+  for (const auto& [entity, splits] : value.items()) {
+    if (!splits.is_boolean())
+      throw std::invalid_argument("'split_entities_by_comma." + entity + "' must be true or false, not " +
+                                  splits.dump() + ".");
+    s.per_entity[entity] = splits.get<bool>();
+  }
+  return s;
+}
+
+namespace {
+
+// Whether token `next` belongs to the same entity (of `type`) as token `next - 1`.
+bool JoinsEntity(const TokenGaps& gaps, size_t next, const std::string& type) {
+  const int from = gaps.tokens[next - 1].end, to = gaps.tokens[next].start;
+  if (to - from <= 1) return true;
+  if (to - from > 3 || gaps.splitting.Splits(type)) return false;
+  for (int i = std::max(from, 0); i < to && i < static_cast<int>(gaps.text.size()); ++i) {
+    const char32_t c = gaps.text[static_cast<size_t>(i)];
+    if (c != '.' && c != ',' && c != ' ' && c != ';') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::vector<Span> TagsToSpans(const std::vector<std::string>& tags_in, const std::vector<float>& confidences,
-                              bool bilou) {
+                              bool bilou, const TokenGaps* gaps) {
   const std::vector<std::string> tags = bilou ? ConsistentBilou(tags_in, confidences) : tags_in;
   std::vector<Span> spans;
   std::vector<float> open_conf;  // of spans.back() while it is open
@@ -86,7 +123,8 @@ std::vector<Span> TagsToSpans(const std::vector<std::string>& tags_in, const std
     // where the tag changes to anything but I-/L-; otherwise the token
     // extends the entity before it (B-a I-a I-a, L-a I-a, U-a L-a).
     const bool starts = !open || last == "O" || prefix == 'U' ||
-                        (bilou ? last != tags[t] && prefix != 'I' && prefix != 'L' : last != tags[t]);
+                        (bilou ? last != tags[t] && prefix != 'I' && prefix != 'L' : last != tags[t]) ||
+                        (gaps && t > 0 && t < gaps->tokens.size() && !JoinsEntity(*gaps, t, type));
     last = tags[t];
     if (starts) {
       close();

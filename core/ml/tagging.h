@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/nlu/message.h"
 
 namespace trainyard::ml {
@@ -44,12 +46,37 @@ struct Span {
   double confidence = 0;
 };
 
+// split_entities_by_comma as Rasa reads it: true or false for every entity
+// type, or a mapping of types to true/false (types it leaves out: true).
+struct CommaSplitting {
+  bool fallback = true;
+  std::map<std::string, bool> per_entity;
+
+  bool Splits(const std::string& entity) const {
+    auto it = per_entity.find(entity);
+    return it == per_entity.end() ? fallback : it->second;
+  }
+  // Throws std::invalid_argument naming what is wrong.
+  static CommaSplitting FromJson(const nlohmann::ordered_json& value);
+};
+
+// The text around the tokens, for TagsToSpans' split_entities_by_comma rule.
+struct TokenGaps {
+  const std::vector<nlu::Token>& tokens;
+  const std::u32string& text;  // code points, as the tokens' offsets
+  const CommaSplitting& splitting;
+};
+
 // Token tags back to entity spans (BILOU or plain) as Rasa decodes them:
 // BILOU chunks are made consistent first (a B- runs over I-s to its L-, with
 // the chunk's most confident type), then an entity starts after O, at U-, or
 // where the tag changes to anything but I-/L-; other tokens extend the entity
-// before them.
+// before them. With `gaps`, a token that would extend an entity starts
+// another of its type instead when more than one character separates it from
+// the entity, unless at most three do, all of them '.', ',', ' ' or ';', and
+// the type is not split by comma (Rasa's rule: "berlin, paris" are two
+// cities, and so are "new  york"'s words).
 std::vector<Span> TagsToSpans(const std::vector<std::string>& tags, const std::vector<float>& confidences,
-                              bool bilou);
+                              bool bilou, const TokenGaps* gaps = nullptr);
 
 }  // namespace trainyard::ml

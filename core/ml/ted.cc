@@ -79,6 +79,7 @@ struct TedOptions {
   bool checkpoint = false;
   int ranking_length = 0;  // TED: 0 (all actions keep their confidence)
   bool renormalize = false;
+  CommaSplitting comma_splitting;  // split_entities_by_comma
   SimilarityOptions similarity;
 
   static TedOptions FromJson(const Json& c, const std::string& name) {
@@ -123,6 +124,11 @@ struct TedOptions {
     o.checkpoint = r.Flag("checkpoint_model", false);
     o.ranking_length = r.Int("ranking_length", 0, 0);
     o.renormalize = r.Flag("renormalize_confidences", false);
+    try {
+      o.comma_splitting = CommaSplitting::FromJson(r.Get("split_entities_by_comma"));
+    } catch (const std::invalid_argument& e) {
+      throw r.Error(e.what());
+    }
     o.entity_recognition = r.Flag("entity_recognition", true);
     o.bilou = r.Flag("BILOU_flag", true);
     o.similarity = ReadSimilarity(r, -0.2, true);
@@ -581,7 +587,8 @@ class TEDPolicy : public graph::Component {
     std::vector<std::string> names;
     for (int t : paths[0]) names.push_back(tags_.names.at(static_cast<size_t>(t)));
     const std::u32string chars = util::DecodeUtf8(text);
-    for (const Span& span : TagsToSpans(names, confidences[0], tags_.bilou)) {
+    const TokenGaps gaps{f->tokens, chars, options_.comma_splitting};
+    for (const Span& span : TagsToSpans(names, confidences[0], tags_.bilou, &gaps)) {
       data::EntityAnnotation e;
       e.entity = span.entity;
       e.start = f->tokens[static_cast<size_t>(span.first)].start;

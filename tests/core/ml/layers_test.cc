@@ -14,6 +14,7 @@
 #include "core/ml/device.h"
 #include "core/ml/options.h"
 #include "core/ml/tagging.h"
+#include "core/util/strings.h"
 
 namespace trainyard::ml {
 namespace {
@@ -66,6 +67,37 @@ TEST(TaggingTest, TagsBecomeSpansAsRasaDecodesThem) {
   const auto confident = TagsToSpans({"B-a", "L-a"}, {0.5f, 1.0f}, true);
   ASSERT_EQ(confident.size(), 1u);
   EXPECT_DOUBLE_EQ(confident[0].confidence, 0.75);
+}
+
+// split_entities_by_comma (Rasa's rule): tokens of one entity type stay one
+// entity across at most one character, or across up to three of ". , ;" and
+// spaces when the type is not split by comma; otherwise they are two.
+TEST(TaggingTest, SplitEntitiesByCommaAsRasa) {
+  auto spans = [](const std::string& text, const std::vector<std::pair<int, int>>& offsets,
+                  const std::vector<std::string>& tags, const nlohmann::ordered_json& option) {
+    std::vector<nlu::Token> tokens;
+    for (const auto& [start, end] : offsets) tokens.push_back({text.substr(start, end - start), start, end});
+    const std::u32string cps = util::DecodeUtf8(text);
+    const CommaSplitting splitting = CommaSplitting::FromJson(option);
+    const TokenGaps gaps{tokens, cps, splitting};
+    std::vector<std::string> out;
+    for (const Span& s : TagsToSpans(tags, std::vector<float>(tags.size(), 1.0f), false, &gaps))
+      out.push_back(s.entity + ":" + std::to_string(s.first) + "-" + std::to_string(s.last));
+    return out;
+  };
+  using V = std::vector<std::string>;
+  // "berlin, paris": two characters between the tokens.
+  const std::vector<std::pair<int, int>> two = {{0, 6}, {8, 13}};
+  EXPECT_EQ(spans("berlin, paris", two, {"city", "city"}, true), (V{"city:0-0", "city:1-1"}));
+  EXPECT_EQ(spans("berlin, paris", two, {"city", "city"}, false), V{"city:0-1"});
+  EXPECT_EQ(spans("berlin, paris", two, {"city", "city"}, {{"city", false}}), V{"city:0-1"});
+  EXPECT_EQ(spans("berlin, paris", two, {"city", "city"}, {{"food", false}}), (V{"city:0-0", "city:1-1"}));
+  // One space never splits; a dash or more than three characters always do.
+  EXPECT_EQ(spans("new york", {{0, 3}, {4, 8}}, {"city", "city"}, true), V{"city:0-1"});
+  EXPECT_EQ(spans("rio - de", {{0, 3}, {6, 8}}, {"city", "city"}, false), (V{"city:0-0", "city:1-1"}));
+  EXPECT_EQ(spans("a ,,, b", {{0, 1}, {6, 7}}, {"city", "city"}, false), (V{"city:0-0", "city:1-1"}));
+  EXPECT_THROW(CommaSplitting::FromJson("yes"), std::invalid_argument);
+  EXPECT_THROW(CommaSplitting::FromJson({{"city", 1}}), std::invalid_argument);
 }
 
 TEST(CrfTest, HandComputedTwoTokenCase) {
