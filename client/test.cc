@@ -49,7 +49,8 @@ constexpr const char* kHelp =
     "usage: trainyard test [core|nlu] [-m MODEL] [-s STORIES ...] [-u NLU ...] [--out DIR]\n"
     "       trainyard test nlu --cross-validation [-c CONFIG] [-f FOLDS] [-u NLU ...] [--out DIR]\n"
     "\n"
-    "Evaluates a model as `rasa test` does and writes Rasa's reports to --out. Without a subcommand,\n"
+    "Evaluates a model as `rasa test` does and writes Rasa's reports to --out. Without a "
+    "subcommand,\n"
     "both parts the model has are tested.\n"
     "core: runs each test story turn by turn through the model (user text through the model's NLU\n"
     "where the story gives it) and writes story_report.json, failed_test_stories.yml and\n"
@@ -59,17 +60,20 @@ constexpr const char* kHelp =
     "response_selection_report.json and response_selection_errors.json (models with a\n"
     "ResponseSelector) and nlu_predictions.jsonl (one line per example). Cross-validation writes\n"
     "the same reports for all folds' predictions together.\n"
-    "  -m, --model MODEL       a model archive, or a directory (newest archive in it; default: models)\n"
+    "  -m, --model MODEL       a model archive, or a directory (newest archive in it; default: "
+    "models)\n"
     "  -s, --stories STORIES   (core) test story files or directories (default: tests)\n"
     "  -u, --nlu NLU           (nlu) the test data: files or directories (default: data)\n"
     "  --out DIR               where the reports go (default: results)\n"
     "  --fail-on-prediction-errors  (core) exit with 1 when a test story fails\n"
     "  --successes             (nlu) also write the correct predictions (*_successes.json)\n"
     "  --no-errors             (nlu) do not write the incorrect predictions (*_errors.json)\n"
-    "  --cross-validation      (nlu) train and test on folds of --nlu with --config instead of a model\n"
+    "  --cross-validation      (nlu) train and test on folds of --nlu with --config instead of a "
+    "model\n"
     "  -c, --config CONFIG     the config to cross-validate (default: config.yml)\n"
     "  -f, --folds N           number of folds (default: 5)\n"
-    "  --device DEVICE         cpu, cuda or cuda:N for the cross-validation trainings (default: auto)\n";
+    "  --device DEVICE         cpu, cuda or cuda:N for the cross-validation trainings (default: "
+    "auto)\n";
 
 // --successes / --no-errors: which of Rasa's prediction lists are written.
 training::NluReportFiles ReportFiles(const ParsedArgs& args) {

@@ -11,7 +11,9 @@
 
 namespace trainyard::graph {
 
-std::string NodeSuffix(const data::ComponentSpec& spec, size_t index) { return spec.name + std::to_string(index); }
+std::string NodeSuffix(const data::ComponentSpec& spec, size_t index) {
+  return spec.name + std::to_string(index);
+}
 
 namespace {
 

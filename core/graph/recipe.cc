@@ -45,7 +45,8 @@ void WarnUnknownOptions(const std::vector<data::ComponentSpec>& specs, util::Dia
     if (!implementation || !spec.params.is_object()) continue;
     for (const auto& [key, value] : spec.params.items()) {
       if (key == "name" || implementation->defaults.contains(key)) continue;
-      if (key == "alias" && info->is(kFeaturizer)) continue;  // every featurizer's (see CheckFeaturizerNames)
+      if (key == "alias" && info->is(kFeaturizer))
+        continue;  // every featurizer's (see CheckFeaturizerNames)
       std::string closest;
       size_t best = 3;  // suggest only a near miss
       for (const auto& [known, unused] : implementation->defaults.items())
@@ -61,7 +62,8 @@ void WarnUnknownOptions(const std::vector<data::ComponentSpec>& specs, util::Dia
 // As Rasa: two featurizers may not share an alias. A listed name that no
 // featurizer before the component has is warned of: Rasa trains without its
 // features and says nothing.
-void CheckFeaturizerNames(const std::vector<data::ComponentSpec>& pipeline, util::Diagnostics& warnings) {
+void CheckFeaturizerNames(const std::vector<data::ComponentSpec>& pipeline,
+                          util::Diagnostics& warnings) {
   std::map<std::string, const data::ComponentSpec*> aliases;
   std::vector<std::string> names;  // of the featurizers so far
   for (size_t i = 0; i < pipeline.size(); ++i) {
@@ -71,16 +73,18 @@ void CheckFeaturizerNames(const std::vector<data::ComponentSpec>& pipeline, util
     const Json alias = spec.params.value("alias", Json());
     if (info->is(kFeaturizer)) {
       if (!alias.is_null() && (!alias.is_string() || alias.get<std::string>().empty()))
-        throw util::InvalidDataError(spec.location, spec.name + ": 'alias' must be a non-empty text, not " +
-                                                        alias.dump() + ".");
+        throw util::InvalidDataError(
+            spec.location,
+            spec.name + ": 'alias' must be a non-empty text, not " + alias.dump() + ".");
       if (alias.is_string()) {
         const auto [it, fresh] = aliases.emplace(alias.get<std::string>(), &spec);
         if (!fresh)
           throw util::InvalidDataError(
-              spec.location, "Expected the featurizers to have unique names, but '" + it->first +
-                                 "' is also the alias of the " + it->second->name +
-                                 (it->second->location.empty() ? "" : " at " + it->second->location.ToString()) +
-                                 ". Give each featurizer an alias of its own.");
+              spec.location,
+              "Expected the featurizers to have unique names, but '" + it->first +
+                  "' is also the alias of the " + it->second->name +
+                  (it->second->location.empty() ? "" : " at " + it->second->location.ToString()) +
+                  ". Give each featurizer an alias of its own.");
       }
       names.push_back(alias.is_string() ? alias.get<std::string>() : "run_" + NodeSuffix(spec, i));
       continue;
@@ -88,11 +92,14 @@ void CheckFeaturizerNames(const std::vector<data::ComponentSpec>& pipeline, util
     const Json& listed = spec.params.value("featurizers", Json());
     if (!listed.is_array()) continue;  // the component's own check refuses other values
     for (const Json& name : listed)
-      if (name.is_string() && std::find(names.begin(), names.end(), name.get<std::string>()) == names.end())
-        warnings.Warn(spec.location, spec.name + ": 'featurizers' lists '" + name.get<std::string>() +
-                                         "', but no featurizer before it has that name, so it gets no features "
-                                         "from it. The featurizers' names (their 'alias', else their node name): " +
-                                         (names.empty() ? std::string("none") : util::QuoteJoin(names)) + ".");
+      if (name.is_string() &&
+          std::find(names.begin(), names.end(), name.get<std::string>()) == names.end())
+        warnings.Warn(
+            spec.location,
+            spec.name + ": 'featurizers' lists '" + name.get<std::string>() +
+                "', but no featurizer before it has that name, so it gets no features "
+                "from it. The featurizers' names (their 'alias', else their node name): " +
+                (names.empty() ? std::string("none") : util::QuoteJoin(names)) + ".");
   }
 }
 

@@ -77,20 +77,25 @@ std::vector<std::vector<size_t>> MakeBatches(const std::vector<int>& labels, int
 HeldOutSplit HoldOut(const std::vector<int>& labels, int count, std::mt19937_64& rng) {
   std::map<int, std::vector<size_t>> by_label;
   for (size_t i = 0; i < labels.size(); ++i) by_label[labels[i]].push_back(i);
-  const size_t n = labels.size(), label_count = by_label.size(), want = static_cast<size_t>(std::max(0, count));
+  const size_t n = labels.size(), label_count = by_label.size(),
+               want = static_cast<size_t>(std::max(0, count));
   const std::string held = std::to_string(want) + " example" + (want == 1 ? "" : "s");
-  const std::string labels_text = std::to_string(label_count) + " label" + (label_count == 1 ? "" : "s");
+  const std::string labels_text =
+      std::to_string(label_count) + " label" + (label_count == 1 ? "" : "s");
   if (n < 2 * label_count + 1)
-    throw std::invalid_argument("'evaluate_on_number_of_examples' (" + std::to_string(want) + ") cannot be met: " +
-                                std::to_string(n) + " examples of " + labels_text +
-                                " are too few to hold out one per label and train on more than one per label.");
+    throw std::invalid_argument(
+        "'evaluate_on_number_of_examples' (" + std::to_string(want) +
+        ") cannot be met: " + std::to_string(n) + " examples of " + labels_text +
+        " are too few to hold out one per label and train on more than one per label.");
   if (want < label_count)
-    throw std::invalid_argument("'evaluate_on_number_of_examples' holds out " + held + ", fewer than the " +
-                                labels_text + " to evaluate: hold out at least " + std::to_string(label_count) + ".");
+    throw std::invalid_argument(
+        "'evaluate_on_number_of_examples' holds out " + held + ", fewer than the " + labels_text +
+        " to evaluate: hold out at least " + std::to_string(label_count) + ".");
   if (want >= n - label_count)
-    throw std::invalid_argument("'evaluate_on_number_of_examples' holds out " + held + " of " + std::to_string(n) +
-                                ", which leaves " + std::to_string(n - want) + " to train on, not more than the " +
-                                labels_text + ": hold out at most " + std::to_string(n - label_count - 1) + ".");
+    throw std::invalid_argument("'evaluate_on_number_of_examples' holds out " + held + " of " +
+                                std::to_string(n) + ", which leaves " + std::to_string(n - want) +
+                                " to train on, not more than the " + labels_text +
+                                ": hold out at most " + std::to_string(n - label_count - 1) + ".");
   // Each label's share of the held-out examples (labels with one example
   // have none): rounded down, the rest to the largest remainders (ties in a
   // random order), never the label's last example.
@@ -107,7 +112,8 @@ HeldOutSplit HoldOut(const std::vector<int>& labels, int count, std::mt19937_64&
   size_t given = 0;
   for (auto& [label, members] : by_label) {
     if (members.size() < 2) continue;
-    const double exact = static_cast<double>(want) * static_cast<double>(members.size()) / static_cast<double>(pool);
+    const double exact =
+        static_cast<double>(want) * static_cast<double>(members.size()) / static_cast<double>(pool);
     const size_t take = std::min(members.size() - 1, static_cast<size_t>(exact));
     shares.push_back({&members, take, exact - static_cast<double>(take), uniform(rng)});
     given += take;

@@ -44,13 +44,15 @@ constexpr const char* kName = "CRFEntityExtractor";
 constexpr const char* kMetaFile = "crf.json";
 constexpr const char* kWeightsFile = "crf.pt";
 
-const std::set<std::string> kFeatures = {"low",     "title",   "upper",   "digit",   "prefix5", "prefix2", "suffix5",
-                                         "suffix3", "suffix2", "suffix1", "bias",    "pattern"};
+const std::set<std::string> kFeatures = {"low",     "title",   "upper",   "digit",
+                                         "prefix5", "prefix2", "suffix5", "suffix3",
+                                         "suffix2", "suffix1", "bias",    "pattern"};
 
 struct CrfOptions {
   bool bilou = true;
   CommaSplitting comma_splitting;  // split_entities_by_comma
-  std::vector<std::vector<std::string>> windows;  // features per window position, centred on the token
+  std::vector<std::vector<std::string>>
+      windows;  // features per window position, centred on the token
   int max_iterations = 50;
   double l1 = 0.1, l2 = 0.1;
 
@@ -68,9 +70,12 @@ struct CrfOptions {
     o.l2 = r.Real("L2_c", 0.1, 0, util::OptionReader::kNoLimit);
     const Json& features = r.Get("features");
     if (!features.is_array() || features.empty())
-      throw r.Error("'features' must be a list of lists of feature names, one list per window position.");
+      throw r.Error(
+          "'features' must be a list of lists of feature names, one list per window position.");
     for (const Json& window : features) {
-      if (!window.is_array()) throw r.Error("'features' must be a list of lists of feature names, not " + window.dump() + ".");
+      if (!window.is_array())
+        throw r.Error("'features' must be a list of lists of feature names, not " + window.dump() +
+                      ".");
       std::vector<std::string> names;
       for (const Json& n : window) {
         const std::string name = n.is_string() ? n.get<std::string>() : n.dump();
@@ -79,7 +84,8 @@ struct CrfOptions {
                         (name == "text_dense_features" ? "a dense featurizer" : "spaCy") +
                         ", which trainyard does not have; leave it out.");
         if (!kFeatures.count(name))
-          throw r.Error("unknown feature '" + name + "'. Known: " + util::QuoteJoin({kFeatures.begin(), kFeatures.end()}) + ".");
+          throw r.Error("unknown feature '" + name +
+                        "'. Known: " + util::QuoteJoin({kFeatures.begin(), kFeatures.end()}) + ".");
         names.push_back(name);
       }
       o.windows.push_back(std::move(names));
@@ -99,11 +105,13 @@ std::string Slice(const std::u32string& cps, int n, bool prefix) {
 std::vector<std::vector<std::string>> Patterns(const NluMessage& m) {
   std::vector<std::vector<std::string>> out(m.tokens.size());
   for (const nlu::Features& f : m.features) {
-    if (f.attribute != "text" || f.type != nlu::FeatureType::kSequence || f.origin.find("RegexFeaturizer") == std::string::npos)
+    if (f.attribute != "text" || f.type != nlu::FeatureType::kSequence ||
+        f.origin.find("RegexFeaturizer") == std::string::npos)
       continue;
     for (int row = 0; row < f.matrix.rows && row < static_cast<int>(out.size()); ++row)
       for (int32_t k = f.matrix.indptr[row]; k < f.matrix.indptr[row + 1]; ++k)
-        if (f.matrix.values[k] != 0) out[row].push_back(f.origin + "#" + std::to_string(f.matrix.indices[k]));
+        if (f.matrix.values[k] != 0)
+          out[row].push_back(f.origin + "#" + std::to_string(f.matrix.indices[k]));
   }
   return out;
 }
@@ -130,15 +138,23 @@ std::vector<std::vector<std::string>> TokenFeatures(const NluMessage& m, const C
       const std::u32string cps = util::DecodeUtf8(text);
       const util::TextCase c = util::CaseOf(text);
       for (const std::string& name : o.windows[static_cast<size_t>(w)]) {
-        if (name == "low") f.push_back(prefix + "low:" + util::LowerUtf8(text));
-        else if (name == "title" && c.title) f.push_back(prefix + "title");
-        else if (name == "upper" && c.has_upper && !c.has_lower) f.push_back(prefix + "upper");
-        else if (name == "digit" && c.digits) f.push_back(prefix + "digit");
-        else if (name == "bias") f.push_back(prefix + "bias");
-        else if (name.rfind("prefix", 0) == 0) f.push_back(prefix + name + ":" + Slice(cps, std::stoi(name.substr(6)), true));
-        else if (name.rfind("suffix", 0) == 0) f.push_back(prefix + name + ":" + Slice(cps, std::stoi(name.substr(6)), false));
+        if (name == "low")
+          f.push_back(prefix + "low:" + util::LowerUtf8(text));
+        else if (name == "title" && c.title)
+          f.push_back(prefix + "title");
+        else if (name == "upper" && c.has_upper && !c.has_lower)
+          f.push_back(prefix + "upper");
+        else if (name == "digit" && c.digits)
+          f.push_back(prefix + "digit");
+        else if (name == "bias")
+          f.push_back(prefix + "bias");
+        else if (name.rfind("prefix", 0) == 0)
+          f.push_back(prefix + name + ":" + Slice(cps, std::stoi(name.substr(6)), true));
+        else if (name.rfind("suffix", 0) == 0)
+          f.push_back(prefix + name + ":" + Slice(cps, std::stoi(name.substr(6)), false));
         else if (name == "pattern")
-          for (const std::string& p : patterns[static_cast<size_t>(at)]) f.push_back(prefix + "pattern:" + p);
+          for (const std::string& p : patterns[static_cast<size_t>(at)])
+            f.push_back(prefix + "pattern:" + p);
       }
     }
     std::sort(f.begin(), f.end());
@@ -149,7 +165,8 @@ std::vector<std::vector<std::string>> TokenFeatures(const NluMessage& m, const C
 
 class CrfEntityExtractor : public nlu::NluComponent {
  public:
-  CrfEntityExtractor(const Json& config, const std::optional<std::string>& resource, const graph::ExecutionContext& c)
+  CrfEntityExtractor(const Json& config, const std::optional<std::string>& resource,
+                     const graph::ExecutionContext& c)
       : NluComponent(kName), options_(CrfOptions::FromJson(config)) {
     if (!resource || !c.storage || !c.storage->Has(*resource)) return;
     const auto dir = c.storage->ReadFrom(*resource);
@@ -172,7 +189,8 @@ class CrfEntityExtractor : public nlu::NluComponent {
       torch::NoGradGuard no_grad;
       crf_->transitions.copy_(transitions);
     } catch (const std::exception& e) {
-      throw util::InvalidDataError({}, "The model's resource '" + *resource + "' (" + kName + ") is corrupt: " + e.what());
+      throw util::InvalidDataError(
+          {}, "The model's resource '" + *resource + "' (" + kName + ") is corrupt: " + e.what());
     }
   }
 
@@ -182,7 +200,8 @@ class CrfEntityExtractor : public nlu::NluComponent {
     std::set<std::string> entities;
     bool roles = false;
     for (const NluMessage& m : data.messages) {
-      if (m.data.text.empty() || m.tokens.empty() || m.data.origin != data::MessageOrigin::kNluFile) continue;
+      if (m.data.text.empty() || m.tokens.empty() || m.data.origin != data::MessageOrigin::kNluFile)
+        continue;
       messages.push_back(&m);
       for (const data::EntityAnnotation& e : m.data.entities) {
         entities.insert(e.entity);
@@ -194,8 +213,9 @@ class CrfEntityExtractor : public nlu::NluComponent {
       return;
     }
     if (roles && c.warn)
-      c.warn(std::string(kName) + ": trainyard's CRFEntityExtractor tags entity types only; the roles and groups "
-                                  "of the training data are not learned (DIETClassifier learns them).");
+      c.warn(std::string(kName) +
+             ": trainyard's CRFEntityExtractor tags entity types only; the roles and groups "
+             "of the training data are not learned (DIETClassifier learns them).");
     if (c.warn)
       for (const std::string& warning : nlu::MisalignedEntityWarnings(messages)) c.warn(warning);
     SetComputeThreads(c.compute_threads);
@@ -218,7 +238,8 @@ class CrfEntityExtractor : public nlu::NluComponent {
     std::vector<int64_t> gold(static_cast<size_t>(batch * longest), 0);
     for (size_t b = 0; b < messages.size(); ++b) {
       const std::vector<int> t = tags_.Tags(*messages[b]);
-      std::copy(t.begin(), t.end(), gold.begin() + static_cast<std::ptrdiff_t>(b * static_cast<size_t>(longest)));
+      std::copy(t.begin(), t.end(),
+                gold.begin() + static_cast<std::ptrdiff_t>(b * static_cast<size_t>(longest)));
     }
     const Bags bags = BagsOf(features, longest);
     const torch::Tensor gold_tags = torch::tensor(gold, torch::kLong).view({batch, longest});
@@ -231,16 +252,19 @@ class CrfEntityExtractor : public nlu::NluComponent {
       torch::NoGradGuard no_grad;
       crf->transitions.zero_();  // crfsuite starts from zero weights
     }
-    weights_ = torch::zeros({static_cast<int64_t>(vocabulary_.size()), tag_count}, torch::requires_grad());
+    weights_ =
+        torch::zeros({static_cast<int64_t>(vocabulary_.size()), tag_count}, torch::requires_grad());
     torch::optim::LBFGS lbfgs({weights_, crf->transitions},
                               torch::optim::LBFGSOptions(1.0)
                                   .max_iter(options_.max_iterations)
                                   .history_size(6)  // crfsuite's num_memories
                                   .line_search_fn("strong_wolfe"));
     auto objective = [&] {
+      if (c.cancel) c.cancel->ThrowIfCancelled();
       lbfgs.zero_grad();
       const torch::Tensor emissions = Emissions(bags, batch, longest);
-      torch::Tensor loss = crf->NegativeLogLikelihood(emissions, gold_tags, mask) * static_cast<double>(batch);
+      torch::Tensor loss =
+          crf->NegativeLogLikelihood(emissions, gold_tags, mask) * static_cast<double>(batch);
       for (const torch::Tensor& w : {weights_, crf->transitions}) {
         if (options_.l1 > 0) loss = loss + options_.l1 * (w.pow(2) + 1e-6).sqrt().sum();
         if (options_.l2 > 0) loss = loss + options_.l2 * w.pow(2).sum();
@@ -248,7 +272,6 @@ class CrfEntityExtractor : public nlu::NluComponent {
       loss.backward();
       return loss;
     };
-    if (c.cancel) c.cancel->ThrowIfCancelled();
     const double loss = lbfgs.step(objective).item<double>();
     if (c.progress) c.progress(graph::Progress{1, 1, {{"loss", loss}}});
     weights_ = weights_.detach();
@@ -261,14 +284,17 @@ class CrfEntityExtractor : public nlu::NluComponent {
     archive.write("transitions", crf_->transitions.detach());
     archive.save_to((c.storage->WriteTo(c.node_name) / kWeightsFile).string());
     nlu::WriteJsonResource(
-        c, kMetaFile, {{"tags", std::vector<std::string>(tags_.names.begin() + 1, tags_.names.end())}, {"features", names}});
+        c, kMetaFile,
+        {{"tags", std::vector<std::string>(tags_.names.begin() + 1, tags_.names.end())},
+         {"features", names}});
   }
 
   void Process(NluMessage& m, bool training, const graph::ExecutionContext&) const override {
     if (training || !crf_ || m.tokens.empty()) return;
     torch::NoGradGuard no_grad;
     const int64_t length = static_cast<int64_t>(m.tokens.size());
-    const torch::Tensor emissions = Emissions(BagsOf({TokenFeatures(m, options_)}, length), 1, length);
+    const torch::Tensor emissions =
+        Emissions(BagsOf({TokenFeatures(m, options_)}, length), 1, length);
     std::vector<std::vector<float>> confidences;
     const auto paths = crf_->Decode(emissions, {length}, &confidences);
     std::vector<std::string> names;
@@ -276,13 +302,15 @@ class CrfEntityExtractor : public nlu::NluComponent {
     const std::u32string text = util::DecodeUtf8(m.data.text);
     const TokenGaps gaps{m.tokens, text, options_.comma_splitting};
     for (const Span& s : TagsToSpans(names, confidences[0], tags_.bilou, &gaps)) {
-      const int start = m.tokens[static_cast<size_t>(s.first)].start, end = m.tokens[static_cast<size_t>(s.last)].end;
-      m.entities.push_back({{"entity", s.entity},
-                            {"start", start},
-                            {"end", end},
-                            {"confidence_entity", s.confidence},
-                            {"value", util::EncodeUtf8(std::u32string_view(text).substr(start, end - start))},
-                            {"extractor", kName}});
+      const int start = m.tokens[static_cast<size_t>(s.first)].start,
+                end = m.tokens[static_cast<size_t>(s.last)].end;
+      m.entities.push_back(
+          {{"entity", s.entity},
+           {"start", start},
+           {"end", end},
+           {"confidence_entity", s.confidence},
+           {"value", util::EncodeUtf8(std::u32string_view(text).substr(start, end - start))},
+           {"extractor", kName}});
     }
   }
 
@@ -292,7 +320,8 @@ class CrfEntityExtractor : public nlu::NluComponent {
   struct Bags {
     torch::Tensor indices, offsets;
   };
-  Bags BagsOf(const std::vector<std::vector<std::vector<std::string>>>& messages, int64_t longest) const {
+  Bags BagsOf(const std::vector<std::vector<std::vector<std::string>>>& messages,
+              int64_t longest) const {
     std::vector<int64_t> indices, offsets;
     for (const auto& tokens : messages)
       for (int64_t t = 0; t < longest; ++t) {
@@ -305,7 +334,8 @@ class CrfEntityExtractor : public nlu::NluComponent {
   }
   // Tag scores [batch, longest, tags]: the sum of the token's features' weights.
   torch::Tensor Emissions(const Bags& bags, int64_t batch, int64_t longest) const {
-    const torch::Tensor sums = std::get<0>(torch::embedding_bag(weights_, bags.indices, bags.offsets, false, /*mode sum*/ 0));
+    const torch::Tensor sums = std::get<0>(
+        torch::embedding_bag(weights_, bags.indices, bags.offsets, false, /*mode sum*/ 0));
     return sums.view({batch, longest, -1});
   }
 
@@ -313,7 +343,7 @@ class CrfEntityExtractor : public nlu::NluComponent {
   TagSet tags_;
   std::map<std::string, int64_t> vocabulary_;
   torch::Tensor weights_;  // [features, tags]
-  Crf crf_{nullptr};        // the tags' transitions
+  Crf crf_{nullptr};       // the tags' transitions
 };
 
 }  // namespace
@@ -323,14 +353,15 @@ void RegisterCrfEntityExtractor() {
                          {"split_entities_by_comma", true},
                          {"features",
                           {{"low", "title", "upper"},
-                           {"low", "bias", "prefix5", "prefix2", "suffix5", "suffix3", "suffix2", "upper", "title", "digit",
-                            "pattern"},
+                           {"low", "bias", "prefix5", "prefix2", "suffix5", "suffix3", "suffix2",
+                            "upper", "title", "digit", "pattern"},
                            {"low", "title", "upper"}}},
                          {"max_iterations", 50},
                          {"L1_c", 0.1},
                          {"L2_c", 0.1},
                          {"featurizers", Json::array()}};
-  nlu::RegisterNluComponent<CrfEntityExtractor>(kName, defaults, "1", [](const Json& c) { CrfOptions::FromJson(c); });
+  nlu::RegisterNluComponent<CrfEntityExtractor>(kName, defaults, "1",
+                                                [](const Json& c) { CrfOptions::FromJson(c); });
 }
 
 }  // namespace trainyard::ml

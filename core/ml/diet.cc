@@ -76,8 +76,9 @@ struct DietOptions {
   bool sparse_input_dropout = true;
   int evaluate_every = 20, evaluate_examples = 0;
   int weight_averaging_epochs = 0;  // trainyard's own: 0 keeps the last epoch's weights, as Rasa
-  std::vector<std::string> featurizers;  // the featurizers whose features are used (names); empty: all
-  CommaSplitting comma_splitting;        // split_entities_by_comma
+  std::vector<std::string>
+      featurizers;                 // the featurizers whose features are used (names); empty: all
+  CommaSplitting comma_splitting;  // split_entities_by_comma
   bool intent_classification = true, entity_recognition = true, bilou = true, checkpoint = false,
        renormalize = false, masked_lm = false;
 
@@ -144,9 +145,12 @@ struct DietOptions {
     o.renormalize = flag("renormalize_confidences", false);
     const Json& featurizers = r.Get("featurizers");
     if (!featurizers.is_null() && !featurizers.is_array())
-      throw r.Error("'featurizers' must be a list of featurizer names (their 'alias', else their node name).");
+      throw r.Error(
+          "'featurizers' must be a list of featurizer names (their 'alias', else their node "
+          "name).");
     for (const Json& f : featurizers.is_array() ? featurizers : Json::array()) {
-      if (!f.is_string()) throw r.Error("'featurizers' must list featurizer names as texts, not " + f.dump() + ".");
+      if (!f.is_string())
+        throw r.Error("'featurizers' must list featurizer names as texts, not " + f.dump() + ".");
       o.featurizers.push_back(f.get<std::string>());
     }
     try {
@@ -179,7 +183,8 @@ struct Layout {
     for (const auto& p : parts) w += p.second;
     return w;
   }
-  static Layout From(const std::vector<const NluMessage*>& messages, const std::vector<std::string>& featurizers) {
+  static Layout From(const std::vector<const NluMessage*>& messages,
+                     const std::vector<std::string>& featurizers) {
     return {nlu::TextFeatureLayout(messages, nlu::FeatureType::kSequence, featurizers),
             nlu::TextFeatureLayout(messages, nlu::FeatureType::kSentence, featurizers)};
   }
@@ -700,7 +705,8 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
   std::set<std::string> retrieval_intents;
   std::vector<const NluMessage*> annotated;  // NLU examples with entities, tokens or not
   for (const NluMessage& m : data.messages) {
-    if (!m.data.text.empty() && !m.data.entities.empty() && m.data.origin == data::MessageOrigin::kNluFile)
+    if (!m.data.text.empty() && !m.data.entities.empty() &&
+        m.data.origin == data::MessageOrigin::kNluFile)
       annotated.push_back(&m);
     if (m.data.text.empty() || m.tokens.empty() || m.data.origin != data::MessageOrigin::kNluFile) continue;
     if (!m.data.intent_response_key.empty()) retrieval_intents.insert(m.data.intent);
@@ -748,17 +754,19 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
   if (o.entity_recognition && c.warn)
     for (const std::string& warning : nlu::MisalignedEntityWarnings(annotated)) c.warn(warning);
   if (o.intent_classification && intents.size() == 1 && c.warn)
-    c.warn(name() + ": the training data has one " + (selector_ ? "response key" : "intent") + ", '" +
-           *intents.begin() + "', so every text gets it with confidence 1. (Rasa skips " + name() +
-           "'s training with fewer than two and predicts nothing.)");
+    c.warn(name() + ": the training data has one " + (selector_ ? "response key" : "intent") +
+           ", '" + *intents.begin() + "', so every text gets it with confidence 1. (Rasa skips " +
+           name() + "'s training with fewer than two and predicts nothing.)");
   layout_ = Layout::From(messages, o.featurizers);
-  if (!o.featurizers.empty() && Layout::Width(layout_.sequence) + Layout::Width(layout_.sentence) == 0) {
+  if (!o.featurizers.empty() &&
+      Layout::Width(layout_.sequence) + Layout::Width(layout_.sentence) == 0) {
     std::set<std::string> names;
     for (const NluMessage* m : messages)
       for (const nlu::Features& f : m->features) names.insert("'" + f.Name() + "'");
-    throw ConfigError(name(), "'featurizers' names none of the featurizers whose features reached it (" +
-                                  util::Join(std::vector<std::string>(names.begin(), names.end()), ", ") +
-                                  "): it would have nothing to learn from.");
+    throw ConfigError(name(),
+                      "'featurizers' names none of the featurizers whose features reached it (" +
+                          util::Join(std::vector<std::string>(names.begin(), names.end()), ", ") +
+                          "): it would have nothing to learn from.");
   }
   if (old_model) {
     layout_.sequence = Widened(layout_.sequence, old_layout.sequence, name());
@@ -1039,9 +1047,9 @@ void DietClassifier::Predict(NluMessage& m) const {
     torch::Tensor sims = Similarities(model_->text_embed->forward(x.index_select(0, b.sentence_rows)),
                                       model_->AllLabels(false, rng), o.similarity.similarity_type);
     torch::Tensor conf = Confidences(sims, o.similarity.model_confidence).squeeze(0).contiguous();
-    const Ranking ranked =
-        RankAndMask(std::vector<float>(conf.data_ptr<float>(), conf.data_ptr<float>() + conf.numel()),
-                    o.ranking_length, ShouldRenormalize(o.renormalize, o.similarity));
+    const Ranking ranked = RankAndMask(
+        std::vector<float>(conf.data_ptr<float>(), conf.data_ptr<float>() + conf.numel()),
+        o.ranking_length, ShouldRenormalize(o.renormalize, o.similarity));
     const std::vector<size_t>& order = ranked.labels;
     const size_t keep = order.size();
     auto confidence = [&](size_t i) { return ranked.confidences[i]; };
@@ -1201,10 +1209,10 @@ Json ResponseSelectorDefaults() {
 }
 
 // 2: L2 only where Rasa's DIET has it (not the transformer's inner layers; the CRF transitions).
-// 3: Rasa's balanced batching. 4: a GELU on the transformer's output; the sparse input tables move as
-// under dense Adam. 5: negatives sampled without replacement, as Rasa samples them. 6: sparse input
-// dropout keeps the surviving values unscaled, as Rasa's SparseDropout does. 7: the held-out examples
-// split by label, and checkpoint_model's choice, as Rasa's; `featurizers` applied.
+// 3: Rasa's balanced batching. 4: a GELU on the transformer's output; the sparse input tables move
+// as under dense Adam. 5: negatives sampled without replacement, as Rasa samples them. 6: sparse
+// input dropout keeps the surviving values unscaled, as Rasa's SparseDropout does. 7: the held-out
+// examples split by label, and checkpoint_model's choice, as Rasa's; `featurizers` applied.
 constexpr const char* kDietVersion = "7";
 
 void RegisterDietClassifier() {

@@ -39,7 +39,8 @@ Ranking RankAndMask(const std::vector<float>& confidences, int ranking_length, b
   for (size_t label : r.labels) total += confidences[label];
   const bool divide = renormalize && r.labels.size() < confidences.size() && total > 0;
   for (size_t label : r.labels)
-    r.confidences.push_back(divide ? confidences[label] / total : static_cast<double>(confidences[label]));
+    r.confidences.push_back(divide ? confidences[label] / total
+                                   : static_cast<double>(confidences[label]));
   return r;
 }
 
@@ -48,8 +49,9 @@ bool ShouldRenormalize(bool renormalize_confidences, const SimilarityOptions& si
 }
 
 std::string CheckpointWithoutEvaluation(const std::string& component) {
-  return component + ": 'checkpoint_model: true' keeps the epoch that did best on the held-out examples, but "
-                     "'evaluate_on_number_of_examples' holds out none; the last epoch's weights are kept.";
+  return component +
+         ": 'checkpoint_model: true' keeps the epoch that did best on the held-out examples, but "
+         "'evaluate_on_number_of_examples' holds out none; the last epoch's weights are kept.";
 }
 
 }  // namespace trainyard::ml

@@ -69,12 +69,14 @@ CommaSplitting CommaSplitting::FromJson(const nlohmann::ordered_json& value) {
     return s;
   }
   if (!value.is_object())
-    throw std::invalid_argument("'split_entities_by_comma' must be true, false or a mapping of entity types to "
-                                "true/false, not " + value.dump() + ".");
+    throw std::invalid_argument(
+        "'split_entities_by_comma' must be true, false or a mapping of entity types to "
+        "true/false, not " +
+        value.dump() + ".");
   for (const auto& [entity, splits] : value.items()) {
     if (!splits.is_boolean())
-      throw std::invalid_argument("'split_entities_by_comma." + entity + "' must be true or false, not " +
-                                  splits.dump() + ".");
+      throw std::invalid_argument("'split_entities_by_comma." + entity +
+                                  "' must be true or false, not " + splits.dump() + ".");
     s.per_entity[entity] = splits.get<bool>();
   }
   return s;
@@ -96,8 +98,9 @@ bool JoinsEntity(const TokenGaps& gaps, size_t next, const std::string& type) {
 
 }  // namespace
 
-std::vector<Span> TagsToSpans(const std::vector<std::string>& tags_in, const std::vector<float>& confidences,
-                              bool bilou, const TokenGaps* gaps) {
+std::vector<Span> TagsToSpans(const std::vector<std::string>& tags_in,
+                              const std::vector<float>& confidences, bool bilou,
+                              const TokenGaps* gaps) {
   const std::vector<std::string> tags = bilou ? ConsistentBilou(tags_in, confidences) : tags_in;
   std::vector<Span> spans;
   std::vector<float> open_conf;  // of spans.back() while it is open
@@ -122,9 +125,10 @@ std::vector<Span> TagsToSpans(const std::vector<std::string>& tags_in, const std
     // As Rasa's entity extraction: a new entity starts after O, at U-, or
     // where the tag changes to anything but I-/L-; otherwise the token
     // extends the entity before it (B-a I-a I-a, L-a I-a, U-a L-a).
-    const bool starts = !open || last == "O" || prefix == 'U' ||
-                        (bilou ? last != tags[t] && prefix != 'I' && prefix != 'L' : last != tags[t]) ||
-                        (gaps && t > 0 && t < gaps->tokens.size() && !JoinsEntity(*gaps, t, type));
+    const bool starts =
+        !open || last == "O" || prefix == 'U' ||
+        (bilou ? last != tags[t] && prefix != 'I' && prefix != 'L' : last != tags[t]) ||
+        (gaps && t > 0 && t < gaps->tokens.size() && !JoinsEntity(*gaps, t, type));
     last = tags[t];
     if (starts) {
       close();

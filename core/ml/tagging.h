@@ -5,11 +5,10 @@
 // tags back to entity spans. No libtorch here.
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/nlu/message.h"
 
@@ -76,7 +75,8 @@ struct TokenGaps {
 // the entity, unless at most three do, all of them '.', ',', ' ' or ';', and
 // the type is not split by comma (Rasa's rule: "berlin, paris" are two
 // cities, and so are "new  york"'s words).
-std::vector<Span> TagsToSpans(const std::vector<std::string>& tags, const std::vector<float>& confidences,
-                              bool bilou, const TokenGaps* gaps = nullptr);
+std::vector<Span> TagsToSpans(const std::vector<std::string>& tags,
+                              const std::vector<float>& confidences, bool bilou,
+                              const TokenGaps* gaps = nullptr);
 
 }  // namespace trainyard::ml

@@ -29,10 +29,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <numeric>
 #include <fstream>
 #include <limits>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <random>
 #include <set>
@@ -47,10 +47,10 @@
 #include "core/ml/tagging.h"
 #include "core/nlu/features.h"
 #include "core/nlu/whitespace_tokenizer.h"
-#include "core/util/strings.h"
 #include "core/policy/policies.h"
 #include "core/policy/trackers.h"
 #include "core/util/errors.h"
+#include "core/util/strings.h"
 
 namespace trainyard::ml {
 namespace {
@@ -743,14 +743,15 @@ class TEDPolicy : public graph::Component {
       if (texts.empty()) return std::nullopt;
       const SparseRows tokens = RowsOf(texts, out.lengths, device);
       const std::vector<int64_t> rows(out.texts.begin(), out.texts.end());
-      const torch::Tensor at_turn =
-          hidden.index_select(0, torch::tensor(rows, torch::TensorOptions().dtype(torch::kLong)).to(device));
+      const torch::Tensor at_turn = hidden.index_select(
+          0, torch::tensor(rows, torch::TensorOptions().dtype(torch::kLong)).to(device));
       out.emissions = model_->Emissions(tokens, out.lengths, at_turn, training, rng,
                                         training ? o.drop_rate_dialogue : 0.0);
       return out;
     };
     // The CRF's loss on the tagged texts among `pick`, whose dialogues are `hidden`.
-    auto entity_loss = [&](const std::vector<size_t>& pick, const torch::Tensor& hidden) -> std::optional<torch::Tensor> {
+    auto entity_loss = [&](const std::vector<size_t>& pick,
+                           const torch::Tensor& hidden) -> std::optional<torch::Tensor> {
       const std::optional<TextEmissions> e = text_emissions(pick, hidden, true);
       if (!e) return std::nullopt;
       const int64_t longest = *std::max_element(e->lengths.begin(), e->lengths.end());
@@ -759,9 +760,10 @@ class TEDPolicy : public graph::Component {
         const std::vector<int>& t = tagged[pick[e->texts[j]]].tags;
         std::copy(t.begin(), t.end(), gold.begin() + static_cast<std::ptrdiff_t>(j * static_cast<size_t>(longest)));
       }
-      const torch::Tensor gold_tags = torch::tensor(gold, torch::TensorOptions().dtype(torch::kLong))
-                                          .view({static_cast<int64_t>(e->texts.size()), longest})
-                                          .to(device);
+      const torch::Tensor gold_tags =
+          torch::tensor(gold, torch::TensorOptions().dtype(torch::kLong))
+              .view({static_cast<int64_t>(e->texts.size()), longest})
+              .to(device);
       const torch::Tensor mask = Packing::FromLengths(e->lengths, device).padding.logical_not();
       return model_->crf->NegativeLogLikelihood(e->emissions, gold_tags, mask);
     };
@@ -785,9 +787,9 @@ class TEDPolicy : public graph::Component {
     if (o.checkpoint && eval_ids.empty() && c.warn) c.warn(CheckpointWithoutEvaluation(name_));
     std::vector<int> train_labels;
     for (size_t i : train_ids) train_labels.push_back(first_labels[i]);
-    const bool tagged_held_out = model_->crf && std::any_of(eval_ids.begin(), eval_ids.end(), [&](size_t i) {
-                                   return !tagged[i].tags.empty();
-                                 });
+    const bool tagged_held_out =
+        model_->crf && std::any_of(eval_ids.begin(), eval_ids.end(),
+                                   [&](size_t i) { return !tagged[i].tags.empty(); });
     auto evaluate = [&]() {
       torch::NoGradGuard no_grad;
       model_->eval();
@@ -797,17 +799,20 @@ class TEDPolicy : public graph::Component {
             eval_ids.begin() + static_cast<std::ptrdiff_t>(start),
             eval_ids.begin() + static_cast<std::ptrdiff_t>(std::min(eval_ids.size(), start + 256)));
         const torch::Tensor hidden = hidden_of(pick, false);
-        const torch::Tensor sims = Similarities(model_->dialogue_embed->forward(hidden),
-                                                model_->Labels(false, rng, 0.0), o.similarity.similarity_type);
+        const torch::Tensor sims =
+            Similarities(model_->dialogue_embed->forward(hidden), model_->Labels(false, rng, 0.0),
+                         o.similarity.similarity_type);
         if (intents_) {
-          correct += sims.gt(0).eq(targets(pick).gt(0.5)).to(torch::kFloat).mean(1).sum().item<double>();
+          correct +=
+              sims.gt(0).eq(targets(pick).gt(0.5)).to(torch::kFloat).mean(1).sum().item<double>();
         } else {
           std::vector<int64_t> gold;
           for (size_t i : pick) gold.push_back(examples[i].labels.front());
-          correct += sims.argmax(1)
-                         .eq(torch::tensor(gold, torch::TensorOptions().dtype(torch::kLong)).to(device))
-                         .sum()
-                         .item<double>();
+          correct +=
+              sims.argmax(1)
+                  .eq(torch::tensor(gold, torch::TensorOptions().dtype(torch::kLong)).to(device))
+                  .sum()
+                  .item<double>();
         }
         if (!tagged_held_out) continue;
         const std::optional<TextEmissions> e = text_emissions(pick, hidden, false);
@@ -824,7 +829,8 @@ class TEDPolicy : public graph::Component {
         }
       }
       model_->train();
-      std::map<std::string, double> metrics = {{"val_acc", correct / static_cast<double>(eval_ids.size())}};
+      std::map<std::string, double> metrics = {
+          {"val_acc", correct / static_cast<double>(eval_ids.size())}};
       if (tagged_held_out) metrics["val_e_f1"] = tp == 0 ? 0.0 : 2 * tp / (2 * tp + fp + fn);
       return metrics;
     };
@@ -939,10 +945,12 @@ class TEDPolicy : public graph::Component {
     }
     if (intents_) meta["thresholds"] = thresholds_;
     std::ofstream(dir / kMetaFile) << meta.dump();
-    std::ofstream(dir / "training.json") << Json{{"examples", train_ids.size()}, {"epochs", o.epochs},
-                                                 {"seconds", seconds}, {"device", device_name},
-                                                 {"threads", torch::get_num_threads()}}
-                                                .dump();
+    std::ofstream(dir / "training.json") << Json{
+        {"examples", train_ids.size()},
+        {"epochs", o.epochs},
+        {"seconds", seconds},
+        {"device", device_name},
+        {"threads", torch::get_num_threads()}}.dump();
   }
 
   // The similarities of the history `states` to every label ([L]), and the
@@ -1013,10 +1021,11 @@ class TEDPolicy : public graph::Component {
           prediction->entities = Entities(last_user->text, chosen.hidden, PrecomputationsOf(in));
       }
       // ranking_length: the other actions' confidences become 0 (Rasa's rank_and_mask).
-      const Ranking ranked = RankAndMask(std::vector<float>(conf.data_ptr<float>(), conf.data_ptr<float>() + conf.numel()),
-                                         options_.ranking_length,
-                                         ShouldRenormalize(options_.renormalize, options_.similarity));
-      for (size_t k = 0; k < ranked.labels.size(); ++k) set(labels_[ranked.labels[k]], ranked.confidences[k]);
+      const Ranking ranked = RankAndMask(
+          std::vector<float>(conf.data_ptr<float>(), conf.data_ptr<float>() + conf.numel()),
+          options_.ranking_length, ShouldRenormalize(options_.renormalize, options_.similarity));
+      for (size_t k = 0; k < ranked.labels.size(); ++k)
+        set(labels_[ranked.labels[k]], ranked.confidences[k]);
     }
     return {policy::PolicyPredictionPtr(prediction), graph::RandomFingerprint(), std::nullopt};
   }
@@ -1096,10 +1105,11 @@ Json TedDefaults() {
 void RegisterTedPolicy() {
   for (const bool intents : {false, true}) {
     graph::ComponentImplementation impl;
-    impl.version = "9";  // 2: ted.json lists "labels"; 3: texts featurized by the NLU pipeline; 4: entities;
-                         // 5: the entity tokens' transformer; 6: Rasa's balanced batching; 7: a GELU on the
-                         // transformers' output, the sparse input tables move as under dense Adam; 8: negatives
-                         // sampled without replacement; 9: evaluate_on_number_of_examples held out, checkpoint_model
+    impl.version = "9";  // 2: ted.json lists "labels"; 3: texts featurized by the NLU pipeline; 4:
+                         // entities; 5: the entity tokens' transformer; 6: Rasa's balanced
+                         // batching; 7: a GELU on the transformers' output, the sparse input tables
+                         // move as under dense Adam; 8: negatives sampled without replacement; 9:
+                         // evaluate_on_number_of_examples held out, checkpoint_model
     impl.defaults = TedDefaults();
     if (intents) {
       // UnexpecTEDIntentPolicy's differences from TED's defaults.

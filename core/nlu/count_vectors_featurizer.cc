@@ -221,7 +221,8 @@ struct CountVectorsConfig {
 
 class CountVectorsFeaturizer : public NluComponent {
  public:
-  CountVectorsFeaturizer(const Json& config, const std::optional<std::string>& resource, const graph::ExecutionContext& c)
+  CountVectorsFeaturizer(const Json& config, const std::optional<std::string>& resource,
+                         const graph::ExecutionContext& c)
       : NluComponent("CountVectorsFeaturizer"), alias_(config.value("alias", Json())) {
     CountVectorsConfig o = CountVectorsConfig::FromJson(config);
     options_ = o.vocabulary;

@@ -70,7 +70,8 @@ class LexicalSyntacticFeaturizer : public NluComponent {
 
   void Process(NluMessage& m, bool, const graph::ExecutionContext& c) const override {
     if (index_.empty() || m.tokens.empty()) return;
-    Features seq{FeatureType::kSequence, "text", c.node_name, {}, FeaturizerName(alias_, c.node_name)};
+    Features seq{
+        FeatureType::kSequence, "text", c.node_name, {}, FeaturizerName(alias_, c.node_name)};
     seq.matrix.cols = static_cast<int>(index_.size());
     for (size_t i = 0; i < m.tokens.size(); ++i) {
       std::vector<std::pair<int32_t, float>> row;

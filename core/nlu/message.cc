@@ -14,7 +14,8 @@ FeatureLayout TextFeatureLayout(const std::vector<const NluMessage*>& messages, 
   for (const NluMessage* m : messages)
     for (const Features& f : m->features)
       if (f.attribute == "text" && f.type == type &&
-          (featurizers.empty() || std::find(featurizers.begin(), featurizers.end(), f.Name()) != featurizers.end()))
+          (featurizers.empty() ||
+           std::find(featurizers.begin(), featurizers.end(), f.Name()) != featurizers.end()))
         widths[f.origin] = std::max(widths[f.origin], f.matrix.cols);
   return {widths.begin(), widths.end()};
 }
@@ -40,14 +41,17 @@ void AppendTextFeatureRow(const NluMessage& m, const FeatureLayout& layout, Feat
 std::vector<const data::EntityAnnotation*> MisalignedEntities(const NluMessage& m) {
   std::vector<const data::EntityAnnotation*> out;
   for (const data::EntityAnnotation& e : m.data.entities) {
-    const bool starts = std::any_of(m.tokens.begin(), m.tokens.end(), [&](const Token& t) { return t.start == e.start; });
-    const bool ends = std::any_of(m.tokens.begin(), m.tokens.end(), [&](const Token& t) { return t.end == e.end; });
+    const bool starts = std::any_of(m.tokens.begin(), m.tokens.end(),
+                                    [&](const Token& t) { return t.start == e.start; });
+    const bool ends = std::any_of(m.tokens.begin(), m.tokens.end(),
+                                  [&](const Token& t) { return t.end == e.end; });
     if (!starts || !ends) out.push_back(&e);
   }
   return out;
 }
 
-std::vector<std::string> MisalignedEntityWarnings(const std::vector<const NluMessage*>& messages, size_t limit) {
+std::vector<std::string> MisalignedEntityWarnings(const std::vector<const NluMessage*>& messages,
+                                                  size_t limit) {
   std::vector<std::string> out;
   size_t more = 0;
   for (const NluMessage* m : messages) {
@@ -60,7 +64,8 @@ std::vector<std::string> MisalignedEntityWarnings(const std::vector<const NluMes
     const std::u32string text = util::DecodeUtf8(m->data.text);
     auto span = [&](int start, int end) {
       const size_t from = static_cast<size_t>(std::clamp(start, 0, static_cast<int>(text.size())));
-      const size_t to = static_cast<size_t>(std::clamp(end, static_cast<int>(from), static_cast<int>(text.size())));
+      const size_t to = static_cast<size_t>(
+          std::clamp(end, static_cast<int>(from), static_cast<int>(text.size())));
       return "'" + util::EncodeUtf8(std::u32string_view(text).substr(from, to - from)) + "' (" +
              std::to_string(start) + "-" + std::to_string(end) + ")";
     };
@@ -68,12 +73,15 @@ std::vector<std::string> MisalignedEntityWarnings(const std::vector<const NluMes
     for (const data::EntityAnnotation* e : misaligned)
       entities += (entities.empty() ? "" : ", ") + e->entity + " = " + span(e->start, e->end);
     for (const Token& t : m->tokens) tokens += (tokens.empty() ? "" : ", ") + span(t.start, t.end);
-    out.push_back((m->data.location.empty() ? "" : m->data.location.ToString() + ": ") +
-                  "Misaligned entity annotation in message '" + m->data.text + "' with intent '" +
-                  m->data.intent + "': " + (misaligned.size() == 1 ? "the entity " : "the entities ") + entities +
-                  (misaligned.size() == 1 ? " does" : " do") + " not start and end at token boundaries (tokens: " + (tokens.empty() ? "none" : tokens) +
-                  "). Common causes: the annotation includes whitespace or punctuation, or the tokenizer splits "
-                  "the text otherwise than expected.");
+    out.push_back(
+        (m->data.location.empty() ? "" : m->data.location.ToString() + ": ") +
+        "Misaligned entity annotation in message '" + m->data.text + "' with intent '" +
+        m->data.intent + "': " + (misaligned.size() == 1 ? "the entity " : "the entities ") +
+        entities + (misaligned.size() == 1 ? " does" : " do") +
+        " not start and end at token boundaries (tokens: " + (tokens.empty() ? "none" : tokens) +
+        "). Common causes: the annotation includes whitespace or punctuation, or the tokenizer "
+        "splits "
+        "the text otherwise than expected.");
   }
   if (more > 0)
     out.push_back("... and " + std::to_string(more) + " more message" + (more == 1 ? "" : "s") +

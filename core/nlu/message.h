@@ -67,7 +67,8 @@ std::vector<const data::EntityAnnotation*> MisalignedEntities(const NluMessage& 
 // Warnings for the misaligned entities of `messages` (see above), one per
 // message, as Rasa warns, with the example's file:line: the first `limit`,
 // then one that counts the rest.
-std::vector<std::string> MisalignedEntityWarnings(const std::vector<const NluMessage*>& messages, size_t limit = 10);
+std::vector<std::string> MisalignedEntityWarnings(const std::vector<const NluMessage*>& messages,
+                                                  size_t limit = 10);
 
 // Rasa's parse result for a message: text, intent, entities, intent_ranking,
 // response_selector.

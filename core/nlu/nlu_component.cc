@@ -50,7 +50,8 @@ nlohmann::ordered_json ReadJsonResource(const graph::ExecutionContext& c, const 
 }
 
 std::string FeaturizerName(const nlohmann::ordered_json& alias, const std::string& node_name) {
-  return alias.is_string() && !alias.get<std::string>().empty() ? alias.get<std::string>() : node_name;
+  return alias.is_string() && !alias.get<std::string>().empty() ? alias.get<std::string>()
+                                                                : node_name;
 }
 
 }  // namespace trainyard::nlu

@@ -149,16 +149,18 @@ NluEvaluation EvaluateNlu(const Model& model, const data::TrainingData& test) {
   const std::vector<Model::Parsed> parsed = model.ParseAll(texts);
   const std::vector<std::string> extractors = EntityExtractors(model);
 
-  const bool selects = std::any_of(parsed.begin(), parsed.end(),
-                                   [](const Model::Parsed& p) { return p.parse.contains("response_selector"); });
+  const bool selects = std::any_of(parsed.begin(), parsed.end(), [](const Model::Parsed& p) {
+    return p.parse.contains("response_selector");
+  });
   for (size_t i = 0; i < examples.size(); ++i) {
     const data::Message& m = *examples[i];
     const Json& p = parsed[i].parse;
     const Json& intent = p["intent"];
     const std::string predicted = intent.is_object() && intent["name"].is_string() ? intent["name"].get<std::string>()
                                                                                    : "None";
-    const double confidence = intent.is_object() && intent["confidence"].is_number() ? intent["confidence"].get<double>()
-                                                                                     : 0.0;
+    const double confidence = intent.is_object() && intent["confidence"].is_number()
+                                  ? intent["confidence"].get<double>()
+                                  : 0.0;
     Json gold_entities = Json::array();
     for (const data::EntityAnnotation& a : m.entities) gold_entities.push_back(EntityJson(a, m.text));
     Json predicted_entities = Json::array();
@@ -187,7 +189,9 @@ NluEvaluation EvaluateNlu(const Model& model, const data::TrainingData& test) {
         wrong = wrong || labels[t] != gold_labels[t];
         right = right || (labels[t] == gold_labels[t] && gold_labels[t] != kNoEntity);
       }
-      const Json listed = {{"text", m.text}, {"entities", gold_entities}, {"predicted_entities", predicted_entities}};
+      const Json listed = {{"text", m.text},
+                           {"entities", gold_entities},
+                           {"predicted_entities", predicted_entities}};
       if (wrong) scoring.errors.push_back(listed);
       if (right) scoring.successes.push_back(listed);
       // Exact spans: same start, end and entity type.
@@ -216,16 +220,19 @@ NluEvaluation EvaluateNlu(const Model& model, const data::TrainingData& test) {
     }
     e.predictions.push_back(std::move(line));
   }
-  for (const std::string& extractor : extractors) e.entities[extractor];  // listed even without test tokens
+  for (const std::string& extractor : extractors)
+    e.entities[extractor];  // listed even without test tokens
   ScoreNlu(e);
   return e;
 }
 
 void Pool(NluEvaluation& pooled, const NluEvaluation& fold) {
-  pooled.predictions.insert(pooled.predictions.end(), fold.predictions.begin(), fold.predictions.end());
+  pooled.predictions.insert(pooled.predictions.end(), fold.predictions.begin(),
+                            fold.predictions.end());
   for (const auto& [extractor, scoring] : fold.entities) {
     EntityScoring& into = pooled.entities[extractor];
-    into.gold_tokens.insert(into.gold_tokens.end(), scoring.gold_tokens.begin(), scoring.gold_tokens.end());
+    into.gold_tokens.insert(into.gold_tokens.end(), scoring.gold_tokens.begin(),
+                            scoring.gold_tokens.end());
     into.predicted_tokens.insert(into.predicted_tokens.end(), scoring.predicted_tokens.begin(),
                                  scoring.predicted_tokens.end());
     for (const auto& [entity, c] : scoring.spans) {
@@ -245,7 +252,9 @@ void ScoreNlu(NluEvaluation& e) {
   for (const Json& line : e.predictions) {
     gold.push_back(line["intent"].get<std::string>());
     predicted.push_back(line["intent_prediction"]["name"].get<std::string>());
-    const Json listed = {{"text", line["text"]}, {"intent", line["intent"]}, {"intent_prediction", line["intent_prediction"]}};
+    const Json listed = {{"text", line["text"]},
+                         {"intent", line["intent"]},
+                         {"intent_prediction", line["intent_prediction"]}};
     (predicted.back() == gold.back() ? e.intent_successes : e.intent_errors).push_back(listed);
   }
   e.examples = gold.size();
@@ -277,7 +286,8 @@ void ScoreNlu(NluEvaluation& e) {
 
   // Entities.
   for (const auto& [extractor, scoring] : e.entities) {
-    e.entity_reports[extractor] = ClassificationReport(scoring.gold_tokens, scoring.predicted_tokens, {kNoEntity});
+    e.entity_reports[extractor] =
+        ClassificationReport(scoring.gold_tokens, scoring.predicted_tokens, {kNoEntity});
     Json report = Json::object();
     Counts total;
     for (const auto& [entity, c] : scoring.spans) {
@@ -289,7 +299,8 @@ void ScoreNlu(NluEvaluation& e) {
   }
 }
 
-void WriteNluEvaluation(const NluEvaluation& e, const std::filesystem::path& out, const NluReportFiles& files) {
+void WriteNluEvaluation(const NluEvaluation& e, const std::filesystem::path& out,
+                        const NluReportFiles& files) {
   std::error_code ec;
   std::filesystem::create_directories(out, ec);
   if (ec) throw util::Error(util::ErrorCode::kInternal, "Cannot create '" + out.string() + "': " + ec.message());
@@ -307,7 +318,8 @@ void WriteNluEvaluation(const NluEvaluation& e, const std::filesystem::path& out
   for (const auto& [extractor, report] : e.entity_reports) {
     write(extractor + "_report.json", report);
     const auto scoring = e.entities.find(extractor);
-    if (scoring != e.entities.end()) lists(extractor, scoring->second.errors, scoring->second.successes);
+    if (scoring != e.entities.end())
+      lists(extractor, scoring->second.errors, scoring->second.successes);
     spans[extractor] = e.entity_span_reports.at(extractor);
   }
   if (!spans.empty()) write("entity_span_report.json", spans);

@@ -51,8 +51,9 @@ struct NluEvaluation {
   size_t examples = 0;
   double intent_accuracy = 0;
   nlohmann::ordered_json intent_report;                        // intent_report.json
-  nlohmann::ordered_json intent_errors = nlohmann::ordered_json::array();     // intent_errors.json
-  nlohmann::ordered_json intent_successes = nlohmann::ordered_json::array();  // intent_successes.json
+  nlohmann::ordered_json intent_errors = nlohmann::ordered_json::array();  // intent_errors.json
+  nlohmann::ordered_json intent_successes =
+      nlohmann::ordered_json::array();            // intent_successes.json
   std::map<std::string, EntityScoring> entities;  // per extractor ("DIETClassifier", ...)
   // Per extractor: Rasa's token-level report (<Extractor>_report.json) and
   // trainyard's exact-span scores.

@@ -167,8 +167,9 @@ TextCase CaseOf(std::string_view token) {
   for (char32_t ch : cps) {
     const std::string one = util::EncodeUtf8(std::u32string(1, ch));
     const bool lower_differs = util::LowerUtf8(one) != one;  // an upper-case letter
-    const bool is_lower = !lower_differs && ((ch >= 'a' && ch <= 'z') || (ch >= 0xDF && ch <= 0xFF && ch != 0xF7) ||
-                                              (ch >= 0x3B1 && ch <= 0x3C9) || (ch >= 0x430 && ch <= 0x45F));
+    const bool is_lower =
+        !lower_differs && ((ch >= 'a' && ch <= 'z') || (ch >= 0xDF && ch <= 0xFF && ch != 0xF7) ||
+                           (ch >= 0x3B1 && ch <= 0x3C9) || (ch >= 0x430 && ch <= 0x45F));
     if (lower_differs) {
       c.has_upper = true;
       if (previous_cased) c.title = false;

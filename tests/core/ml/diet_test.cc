@@ -2,13 +2,12 @@
 // that must learn, be reproducible, and survive the archive round trip.
 
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <set>
-
-#include <torch/torch.h>
 
 #include "core/ml/device.h"
 #include "core/storage/archive.h"
@@ -109,7 +108,8 @@ class DietTest : public ::testing::Test {
 
   // Options that train config `<name>.yml` afresh into model `<name>`,
   // collecting the training's warnings into `warnings`.
-  training::TrainOptions CollectingWarnings(const std::string& name, std::vector<std::string>& warnings) {
+  training::TrainOptions CollectingWarnings(const std::string& name,
+                                            std::vector<std::string>& warnings) {
     training::TrainOptions o = testing::ProjectTrainOptions(dir_.path(), name, name);
     o.force_training = true;
     o.on_event = [&warnings](const graph::TrainingEvent& e) {
@@ -269,17 +269,17 @@ TEST_F(DietTest, SameSeedSamePredictionsAcrossTrainingsAndLoads) {
 }
 
 TEST_F(DietTest, OptionsAreCheckedWithTheComponentNamed) {
-  for (const std::string& bad : {std::string("    loss_type: hinge\n"), std::string("    batch_strategy: random\n"),
-                                 std::string("    connection_density: 0\n"),
-                                 std::string("    weight_averaging_epochs: 2\n"),  // more than the 1 epoch
-                                 std::string("    weight_averaging_epochs: 1\n    checkpoint_model: true\n"),
-                                 std::string("    use_masked_language_model: true\n    number_of_transformer_layers: 0\n"),
-                                 std::string("    dense_dimension: {text: 0}\n"), std::string("    drop_rate: 1\n"),
-                                 std::string("    ranking_length: -1\n"),
-                                 std::string("    embedding_dimension: 2.5\n"),
-                                 // Held out: fewer than the 4 intents, or too many to train one per intent (Rasa's bounds).
-                                 std::string("    evaluate_on_number_of_examples: 3\n"),
-                                 std::string("    evaluate_on_number_of_examples: 24\n")}) {
+  for (const std::string& bad :
+       {std::string("    loss_type: hinge\n"), std::string("    batch_strategy: random\n"),
+        std::string("    connection_density: 0\n"),
+        std::string("    weight_averaging_epochs: 2\n"),  // more than the 1 epoch
+        std::string("    weight_averaging_epochs: 1\n    checkpoint_model: true\n"),
+        std::string("    use_masked_language_model: true\n    number_of_transformer_layers: 0\n"),
+        std::string("    dense_dimension: {text: 0}\n"), std::string("    drop_rate: 1\n"),
+        std::string("    ranking_length: -1\n"), std::string("    embedding_dimension: 2.5\n"),
+        // Held out: fewer than the 4 intents, or too many to train one per intent (Rasa's bounds).
+        std::string("    evaluate_on_number_of_examples: 3\n"),
+        std::string("    evaluate_on_number_of_examples: 24\n")}) {
     dir_.Write("bad.yml", Config(1, bad));
     training::TrainOptions o;
     o.config = dir_.path() / "bad.yml";
@@ -300,8 +300,9 @@ TEST_F(DietTest, OptionsAreCheckedWithTheComponentNamed) {
 // which is now refused, as Rasa refuses it).
 TEST_F(DietTest, EvaluatingEveryMinusOneEpochsEvaluatesAfterTheLastOnly) {
   std::vector<std::string> progress;
-  TrainWith(Config(3, "    evaluate_on_number_of_examples: 4\n    evaluate_every_number_of_epochs: -1\n"), "eval",
-            &progress);
+  TrainWith(
+      Config(3, "    evaluate_on_number_of_examples: 4\n    evaluate_every_number_of_epochs: -1\n"),
+      "eval", &progress);
   ASSERT_EQ(progress.size(), 3u);
   EXPECT_EQ(progress[0].find("val_i_acc"), std::string::npos) << progress[0];
   EXPECT_EQ(progress[1].find("val_i_acc"), std::string::npos) << progress[1];
@@ -315,7 +316,9 @@ TEST_F(DietTest, EvaluatingEveryMinusOneEpochsEvaluatesAfterTheLastOnly) {
 // weights are the mean of those two trainings' (read from the archives).
 TEST_F(DietTest, WeightAveragingKeepsTheMeanOfTheLastEpochsWeights) {
   auto config = [](int epochs, const std::string& extra) {
-    std::string c = Config(epochs, "    evaluate_on_number_of_examples: 4\n    evaluate_every_number_of_epochs: 1\n" + extra);
+    std::string c = Config(
+        epochs,
+        "    evaluate_on_number_of_examples: 4\n    evaluate_every_number_of_epochs: 1\n" + extra);
     const std::string grows = "batch_size: [8, 16]";
     return c.replace(c.find(grows), grows.size(), "batch_size: 8");
   };
@@ -363,7 +366,8 @@ TEST_F(DietTest, FeaturizersOptionKeepsTheNamedFeaturizersFeaturesOnly) {
     return "recipe: default.v1\nlanguage: en\npipeline:\n"
            "  - name: WhitespaceTokenizer\n"
            "  - name: CountVectorsFeaturizer\n    alias: words\n"
-           "  - name: CountVectorsFeaturizer\n    alias: chars\n    analyzer: char_wb\n    min_ngram: 1\n"
+           "  - name: CountVectorsFeaturizer\n    alias: chars\n    analyzer: char_wb\n    "
+           "min_ngram: 1\n"
            "    max_ngram: 4\n"
            "  - name: DIETClassifier\n    epochs: 5\n    random_seed: 1\n    transformer_size: 32\n"
            "    number_of_attention_heads: 2\n" +
@@ -379,7 +383,8 @@ TEST_F(DietTest, FeaturizersOptionKeepsTheNamedFeaturizersFeaturesOnly) {
         std::ifstream in(entry.path());
         const auto meta = nlohmann::json::parse(in);
         for (const char* type : {"sequence", "sentence"})
-          for (const auto& part : meta["layout"][type]) out.insert(part["origin"].get<std::string>());
+          for (const auto& part : meta["layout"][type])
+            out.insert(part["origin"].get<std::string>());
       }
     return out;
   };
@@ -393,7 +398,8 @@ TEST_F(DietTest, FeaturizersOptionKeepsTheNamedFeaturizersFeaturesOnly) {
     TrainWith(config("    featurizers: [word]\n"), "typo");
     ADD_FAILURE() << "trained without features";
   } catch (const util::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("'featurizers' names none of the featurizers"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("'featurizers' names none of the featurizers"),
+              std::string::npos)
         << e.what();
   }
 }
@@ -410,11 +416,13 @@ TEST_F(DietTest, MisalignedEntityAnnotationsAreWarnedOfWithTheirLine) {
   std::vector<std::string> warnings;
   ASSERT_TRUE(training::Train(CollectingWarnings("misaligned", warnings)).model.has_value());
   ASSERT_EQ(warnings.size(), 1u) << ::testing::PrintToString(warnings);
-  EXPECT_NE(warnings[0].find("nlu.yml:24: Misaligned entity annotation in message 'i would like pasta  now' with "
-                             "intent 'order_food': the entity food = 'pasta ' (13-19) does not start and end at "
-                             "token boundaries (tokens: 'i' (0-1), 'would' (2-7), 'like' (8-12), 'pasta' (13-18), "
-                             "'now' (20-23))"),
-            std::string::npos)
+  EXPECT_NE(
+      warnings[0].find(
+          "nlu.yml:24: Misaligned entity annotation in message 'i would like pasta  now' with "
+          "intent 'order_food': the entity food = 'pasta ' (13-19) does not start and end at "
+          "token boundaries (tokens: 'i' (0-1), 'would' (2-7), 'like' (8-12), 'pasta' (13-18), "
+          "'now' (20-23))"),
+      std::string::npos)
       << warnings[0];
 }
 
@@ -422,16 +430,18 @@ TEST_F(DietTest, MisalignedEntityAnnotationsAreWarnedOfWithTheirLine) {
 // gets that intent (Rasa would train nothing, silently but for a log line).
 TEST_F(DietTest, OneIntentIsWarnedOfAndItsEntitiesStillLearned) {
   const std::string nlu = kNlu;
-  dir_.Write("data/nlu.yml", "version: \"3.1\"\nnlu:\n" + nlu.substr(nlu.find("- intent: order_food"),
-                                                                   nlu.find("- intent: book_flight") -
-                                                                       nlu.find("- intent: order_food")));
+  dir_.Write("data/nlu.yml",
+             "version: \"3.1\"\nnlu:\n" +
+                 nlu.substr(nlu.find("- intent: order_food"),
+                            nlu.find("- intent: book_flight") - nlu.find("- intent: order_food")));
   dir_.Write("one.yml", Config(40));
   std::vector<std::string> warnings;
   const auto result = training::Train(CollectingWarnings("one", warnings));
   ASSERT_TRUE(result.model.has_value());
   EXPECT_TRUE(std::any_of(warnings.begin(), warnings.end(), [](const std::string& w) {
-    return w.find("DIETClassifier: the training data has one intent, 'order_food', so every text gets it") !=
-           std::string::npos;
+    return w.find(
+               "DIETClassifier: the training data has one intent, 'order_food', so every text gets "
+               "it") != std::string::npos;
   })) << ::testing::PrintToString(warnings);
   const auto parse = training::Model::Load(*result.model)->Parse("i want a pizza");
   EXPECT_EQ(parse["intent"]["name"], "order_food");
@@ -444,8 +454,9 @@ TEST_F(DietTest, OneIntentIsWarnedOfAndItsEntitiesStillLearned) {
 // fixture's entities, is reproducible and survives the archive. The roles of
 // the fixture's cities are not learned, and it says so.
 TEST_F(DietTest, CrfEntityExtractorLearnsEntitiesFromTokenFeatures) {
-  const std::string config = "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
-                             "  - name: CRFEntityExtractor\n  - name: KeywordIntentClassifier\npolicies: []\n";
+  const std::string config =
+      "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+      "  - name: CRFEntityExtractor\n  - name: KeywordIntentClassifier\npolicies: []\n";
   dir_.Write("crf.yml", config);
   std::vector<std::string> warnings;
   training::TrainOptions o = CollectingWarnings("crf", warnings);
@@ -470,20 +481,26 @@ TEST_F(DietTest, CrfEntityExtractorLearnsEntitiesFromTokenFeatures) {
   EXPECT_EQ(city["entities"][0]["entity"], "city");
   EXPECT_EQ(city["entities"][0]["value"], "oslo");
   // The archive, and a second training, give the same answers.
-  EXPECT_EQ(training::Model::Load(*first.model)->Parse("i want a pizza from luigi").dump(), parse.dump());
+  EXPECT_EQ(training::Model::Load(*first.model)->Parse("i want a pizza from luigi").dump(),
+            parse.dump());
   o.fixed_model_name = "crf_again";
-  EXPECT_EQ(training::Model::Load(*training::Train(o).model)->Parse("i want a pizza from luigi").dump(), parse.dump());
+  EXPECT_EQ(
+      training::Model::Load(*training::Train(o).model)->Parse("i want a pizza from luigi").dump(),
+      parse.dump());
 
   // Features that need what trainyard lacks are refused on the component's line.
-  dir_.Write("pos.yml", "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
-                        "  - name: CRFEntityExtractor\n    features: [[low], [bias, pos], [low]]\npolicies: []\n");
+  dir_.Write(
+      "pos.yml",
+      "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+      "  - name: CRFEntityExtractor\n    features: [[low], [bias, pos], [low]]\npolicies: []\n");
   training::TrainOptions bad = testing::ProjectTrainOptions(dir_.path(), "pos", "pos");
   bad.dry_run = true;
   try {
     training::Train(bad);
     ADD_FAILURE() << "trained with pos features";
   } catch (const util::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("pos.yml:5:5: error: CRFEntityExtractor: the feature 'pos' needs spaCy"),
+    EXPECT_NE(std::string(e.what()).find(
+                  "pos.yml:5:5: error: CRFEntityExtractor: the feature 'pos' needs spaCy"),
               std::string::npos)
         << e.what();
   }

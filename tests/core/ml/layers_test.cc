@@ -76,7 +76,8 @@ TEST(TaggingTest, SplitEntitiesByCommaAsRasa) {
   auto spans = [](const std::string& text, const std::vector<std::pair<int, int>>& offsets,
                   const std::vector<std::string>& tags, const nlohmann::ordered_json& option) {
     std::vector<nlu::Token> tokens;
-    for (const auto& [start, end] : offsets) tokens.push_back({text.substr(start, end - start), start, end});
+    for (const auto& [start, end] : offsets)
+      tokens.push_back({text.substr(start, end - start), start, end});
     const std::u32string cps = util::DecodeUtf8(text);
     const CommaSplitting splitting = CommaSplitting::FromJson(option);
     const TokenGaps gaps{tokens, cps, splitting};
@@ -91,11 +92,14 @@ TEST(TaggingTest, SplitEntitiesByCommaAsRasa) {
   EXPECT_EQ(spans("berlin, paris", two, {"city", "city"}, true), (V{"city:0-0", "city:1-1"}));
   EXPECT_EQ(spans("berlin, paris", two, {"city", "city"}, false), V{"city:0-1"});
   EXPECT_EQ(spans("berlin, paris", two, {"city", "city"}, {{"city", false}}), V{"city:0-1"});
-  EXPECT_EQ(spans("berlin, paris", two, {"city", "city"}, {{"food", false}}), (V{"city:0-0", "city:1-1"}));
+  EXPECT_EQ(spans("berlin, paris", two, {"city", "city"}, {{"food", false}}),
+            (V{"city:0-0", "city:1-1"}));
   // One space never splits; a dash or more than three characters always do.
   EXPECT_EQ(spans("new york", {{0, 3}, {4, 8}}, {"city", "city"}, true), V{"city:0-1"});
-  EXPECT_EQ(spans("rio - de", {{0, 3}, {6, 8}}, {"city", "city"}, false), (V{"city:0-0", "city:1-1"}));
-  EXPECT_EQ(spans("a ,,, b", {{0, 1}, {6, 7}}, {"city", "city"}, false), (V{"city:0-0", "city:1-1"}));
+  EXPECT_EQ(spans("rio - de", {{0, 3}, {6, 8}}, {"city", "city"}, false),
+            (V{"city:0-0", "city:1-1"}));
+  EXPECT_EQ(spans("a ,,, b", {{0, 1}, {6, 7}}, {"city", "city"}, false),
+            (V{"city:0-0", "city:1-1"}));
   EXPECT_THROW(CommaSplitting::FromJson("yes"), std::invalid_argument);
   EXPECT_THROW(CommaSplitting::FromJson({{"city", 1}}), std::invalid_argument);
 }
@@ -513,7 +517,8 @@ TEST(BatchingTest, HeldOutExamplesAreStratifiedAsRasaSplitsThem) {
   // Label 0: 61 examples, 1: 30, 2: 8, 3: 1 (100 examples, 4 labels).
   std::vector<int> labels;
   for (int label : {0, 1, 2, 3})
-    for (int k = 0; k < std::vector<int>{61, 30, 8, 1}[static_cast<size_t>(label)]; ++k) labels.push_back(label);
+    for (int k = 0; k < std::vector<int>{61, 30, 8, 1}[static_cast<size_t>(label)]; ++k)
+      labels.push_back(label);
   std::mt19937_64 rng(3);
   const HeldOutSplit split = HoldOut(labels, 10, rng);
   ASSERT_EQ(split.held_out.size(), 10u);

@@ -362,14 +362,16 @@ TEST_F(TedTest, RankingLengthMasksAndRenormalizesAsRasa) {
   ASSERT_EQ(plain["action"], "utter_confirm_table");
   ASSERT_LT(plain["confidence"].get<double>(), 0.999);
   EXPECT_EQ(top("kept", "    ranking_length: 1\n")["confidence"], plain["confidence"]);
-  const auto renormalized = top("renormalized", "    ranking_length: 1\n    renormalize_confidences: true\n");
+  const auto renormalized =
+      top("renormalized", "    ranking_length: 1\n    renormalize_confidences: true\n");
   EXPECT_EQ(renormalized["action"], "utter_confirm_table");
   EXPECT_DOUBLE_EQ(renormalized["confidence"].get<double>(), 1.0);
   // linear_norm confidences are not renormalized.
   const auto linear = top("linear", "    model_confidence: linear_norm\n");
   ASSERT_LT(linear["confidence"].get<double>(), 0.999);
-  EXPECT_EQ(top("linear_ranked", "    model_confidence: linear_norm\n    ranking_length: 1\n"
-                                 "    renormalize_confidences: true\n")["confidence"],
+  EXPECT_EQ(top("linear_ranked",
+                "    model_confidence: linear_norm\n    ranking_length: 1\n"
+                "    renormalize_confidences: true\n")["confidence"],
             linear["confidence"]);
 }
 
@@ -380,18 +382,24 @@ TEST_F(TedTest, RankingLengthMasksAndRenormalizesAsRasa) {
 // a fixed batch size that is a training of exactly that many epochs.
 TEST_F(TedTest, HeldOutExamplesAreEvaluatedAndTheBestEpochIsKept) {
   auto config = [](int epochs, bool checkpoint) {
-    return "recipe: default.v1\nlanguage: en\npipeline: []\npolicies:\n  - name: TEDPolicy\n    max_history: 5\n"
-           "    epochs: " + std::to_string(epochs) + "\n    random_seed: 2\n    batch_size: 4\n"
+    return "recipe: default.v1\nlanguage: en\npipeline: []\npolicies:\n  - name: TEDPolicy\n    "
+           "max_history: 5\n"
+           "    epochs: " +
+           std::to_string(epochs) +
+           "\n    random_seed: 2\n    batch_size: 4\n"
            "    evaluate_on_number_of_examples: 8\n    evaluate_every_number_of_epochs: 1\n" +
            (checkpoint ? "    checkpoint_model: true\n" : "");
   };
-  auto train = [this](const std::string& name, const std::string& config, std::vector<double>* accuracies) {
+  auto train = [this](const std::string& name, const std::string& config,
+                      std::vector<double>* accuracies) {
     dir_.Write(name + ".yml", config);
     training::TrainOptions o = testing::ProjectTrainOptions(dir_.path(), name, name);
     o.force_training = true;
     o.augmentation_factor = 0;
     o.on_event = [accuracies](const graph::TrainingEvent& e) {
-      if (e.kind != graph::TrainingEvent::Kind::kProgress || e.node.find("TEDPolicy") == std::string::npos) return;
+      if (e.kind != graph::TrainingEvent::Kind::kProgress ||
+          e.node.find("TEDPolicy") == std::string::npos)
+        return;
       ASSERT_TRUE(e.progress.metrics.contains("val_acc")) << e.progress.metrics.dump();
       accuracies->push_back(e.progress.metrics["val_acc"].get<double>());
     };
@@ -403,8 +411,11 @@ TEST_F(TedTest, HeldOutExamplesAreEvaluatedAndTheBestEpochIsKept) {
   std::vector<double> accuracies;
   const auto kept = train("kept", config(kEpochs, true), &accuracies);
   ASSERT_EQ(accuracies.size(), static_cast<size_t>(kEpochs));
-  const int best = static_cast<int>(std::max_element(accuracies.begin(), accuracies.end()) - accuracies.begin()) + 1;
-  ASSERT_LT(best, kEpochs) << "the last epoch was the best: nothing to tell a checkpoint from the last weights";
+  const int best = static_cast<int>(std::max_element(accuracies.begin(), accuracies.end()) -
+                                    accuracies.begin()) +
+                   1;
+  ASSERT_LT(best, kEpochs)
+      << "the last epoch was the best: nothing to tell a checkpoint from the last weights";
   EXPECT_GT(accuracies[static_cast<size_t>(best - 1)], accuracies.front());
 
   std::vector<double> unused;
@@ -417,9 +428,10 @@ TEST_F(TedTest, HeldOutExamplesAreEvaluatedAndTheBestEpochIsKept) {
       {User("goodbye")}};
   bool differs_from_last = false;
   for (const auto& events : dialogues) {
-    EXPECT_EQ(kept->PredictNextAction(events)["confidence"], at_best->PredictNextAction(events)["confidence"]);
-    differs_from_last = differs_from_last ||
-                        kept->PredictNextAction(events)["confidence"] != last->PredictNextAction(events)["confidence"];
+    EXPECT_EQ(kept->PredictNextAction(events)["confidence"],
+              at_best->PredictNextAction(events)["confidence"]);
+    differs_from_last = differs_from_last || kept->PredictNextAction(events)["confidence"] !=
+                                                 last->PredictNextAction(events)["confidence"];
   }
   EXPECT_TRUE(differs_from_last);
 }
@@ -427,9 +439,12 @@ TEST_F(TedTest, HeldOutExamplesAreEvaluatedAndTheBestEpochIsKept) {
 // Held-out counts Rasa refuses are refused, naming the policy; a checkpoint
 // without held-out examples is warned of.
 TEST_F(TedTest, HeldOutCountsThatCannotBeSplitAreRefused) {
-  auto train = [this](const std::string& name, const std::string& options, std::vector<std::string>* warnings) {
-    dir_.Write(name + ".yml", "recipe: default.v1\nlanguage: en\npipeline: []\npolicies:\n  - name: TEDPolicy\n"
-                              "    epochs: 2\n    random_seed: 1\n" + options);
+  auto train = [this](const std::string& name, const std::string& options,
+                      std::vector<std::string>* warnings) {
+    dir_.Write(name + ".yml",
+               "recipe: default.v1\nlanguage: en\npipeline: []\npolicies:\n  - name: TEDPolicy\n"
+               "    epochs: 2\n    random_seed: 1\n" +
+                   options);
     training::TrainOptions o = testing::ProjectTrainOptions(dir_.path(), name, name);
     o.force_training = true;
     o.augmentation_factor = 0;
@@ -446,7 +461,9 @@ TEST_F(TedTest, HeldOutCountsThatCannotBeSplitAreRefused) {
     } catch (const util::Error& e) {
       const std::string what = e.what();
       EXPECT_NE(what.find("TEDPolicy"), std::string::npos) << what;
-      EXPECT_NE(what.find(count == "1" ? "hold out at least" : "hold out at most"), std::string::npos) << what;
+      EXPECT_NE(what.find(count == "1" ? "hold out at least" : "hold out at most"),
+                std::string::npos)
+          << what;
     }
   }
   EXPECT_TRUE(train("no_eval", "    checkpoint_model: true\n", &warnings).model.has_value());

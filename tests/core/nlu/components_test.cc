@@ -183,7 +183,6 @@ TEST_F(ComponentsTest, LexicalSyntacticFeaturizerRefusesSpacyFeatures) {
                util::InvalidConfigError);
 }
 
-
 // Rasa's misaligned entity annotations: an entity must start at a token's
 // start and end at a token's end; the warnings stop after `limit` messages
 // and count the rest.
@@ -202,12 +201,14 @@ TEST(MisalignedEntities, StartAndEndMustBeTokenBoundariesAndTheRestIsCounted) {
   EXPECT_TRUE(MisalignedEntities(message(7, 15)).empty());   // "new york": two whole tokens
   EXPECT_EQ(MisalignedEntities(message(6, 15)).size(), 1u);  // " new york"
   EXPECT_EQ(MisalignedEntities(message(7, 14)).size(), 1u);  // "new yor"
-  const std::vector<NluMessage> messages = {message(7, 15), message(6, 15), message(8, 15), message(7, 14)};
+  const std::vector<NluMessage> messages = {message(7, 15), message(6, 15), message(8, 15),
+                                            message(7, 14)};
   std::vector<const NluMessage*> pointers;
   for (const NluMessage& m : messages) pointers.push_back(&m);
   const std::vector<std::string> warnings = MisalignedEntityWarnings(pointers, 2);
   ASSERT_EQ(warnings.size(), 3u);
-  EXPECT_NE(warnings[0].find("the entity city = ' new york' (6-15) does not start and end at token boundaries"),
+  EXPECT_NE(warnings[0].find(
+                "the entity city = ' new york' (6-15) does not start and end at token boundaries"),
             std::string::npos)
       << warnings[0];
   EXPECT_EQ(warnings[2], "... and 1 more message with misaligned entity annotations.");

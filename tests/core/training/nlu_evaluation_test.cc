@@ -56,17 +56,19 @@ void TrainModel(const testing::TempDir& dir) {
 // `trainyard test nlu --cross-validation --folds 2` of the project in `dir`
 // (config.yml, data/nlu.yml), reports into dir/cv; returns the exit code.
 int CrossValidateInTwoFolds(const testing::TempDir& dir, std::ostream& out, std::ostream& err) {
-  return client::RunCli({"test", "nlu", "--cross-validation", "-c", (dir.path() / "config.yml").string(), "-u",
-                         (dir.path() / "data" / "nlu.yml").string(), "--folds", "2", "--out",
-                         (dir.path() / "cv").string()},
-                        out, err);
+  return client::RunCli(
+      {"test", "nlu", "--cross-validation", "-c", (dir.path() / "config.yml").string(), "-u",
+       (dir.path() / "data" / "nlu.yml").string(), "--folds", "2", "--out",
+       (dir.path() / "cv").string()},
+      out, err);
 }
 
 TEST(TestNluCommandTest, WritesRasaReportsAndOnePredictionPerExample) {
   testing::TempDir dir;
   data::WriteFixture(dir);
-  dir.Write("config.yml", "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
-                          "  - name: KeywordIntentClassifier\npolicies: []\n");
+  dir.Write("config.yml",
+            "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+            "  - name: KeywordIntentClassifier\npolicies: []\n");
   ASSERT_NO_FATAL_FAILURE(TrainModel(dir));
   dir.Write("test/nlu.yml", "version: \"3.1\"\nnlu:\n- intent: greet\n  examples: |\n    - hi there\n"
                             "    - good evening\n- intent: goodbye\n  examples: |\n    - ok bye\n");
@@ -147,7 +149,6 @@ TEST(TestNluCommandTest, WritesRasaReportsAndOnePredictionPerExample) {
   ::unsetenv("TRAINYARD_CACHE_DIR");
 }
 
-
 // Rasa's lists of an extractor's wrong and right predictions
 // (<Extractor>_errors.json by default, _successes.json with --successes, no
 // errors with --no-errors), and cross-validation's entity reports over all
@@ -155,20 +156,24 @@ TEST(TestNluCommandTest, WritesRasaReportsAndOnePredictionPerExample) {
 TEST(TestNluCommandTest, WritesEntityErrorsAndSuccessesAndCrossValidatesEntities) {
   testing::TempDir dir;
   dir.Write("domain.yml", "version: \"3.1\"\nintents: [fly, greet]\nentities: [city]\n");
-  dir.Write("data/nlu.yml", "version: \"3.1\"\nnlu:\n- intent: fly\n  examples: |\n    - fly to [berlin](city)\n"
-                            "    - fly to [paris](city)\n    - fly home\n    - fly to [oslo](city)\n"
-                            "- intent: greet\n  examples: |\n    - hello\n    - hello there\n    - hello friend\n"
-                            "    - hello you\n- lookup: city\n  examples: |\n    - berlin\n    - paris\n");
-  dir.Write("config.yml", "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
-                          "  - name: RegexEntityExtractor\n  - name: KeywordIntentClassifier\npolicies: []\n");
+  dir.Write("data/nlu.yml",
+            "version: \"3.1\"\nnlu:\n- intent: fly\n  examples: |\n    - fly to [berlin](city)\n"
+            "    - fly to [paris](city)\n    - fly home\n    - fly to [oslo](city)\n"
+            "- intent: greet\n  examples: |\n    - hello\n    - hello there\n    - hello friend\n"
+            "    - hello you\n- lookup: city\n  examples: |\n    - berlin\n    - paris\n");
+  dir.Write("config.yml",
+            "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+            "  - name: RegexEntityExtractor\n  - name: KeywordIntentClassifier\npolicies: []\n");
   ASSERT_NO_FATAL_FAILURE(TrainModel(dir));
   auto read = [](const fs::path& path) {
     std::ifstream in(path);
     return nlohmann::json::parse(in);
   };
   auto test = [&](const std::string& out, std::vector<std::string> extra) {
-    std::vector<std::string> args = {"test", "nlu", "-m", (dir.path() / "models" / "m.tar.gz").string(), "--nlu",
-                                     (dir.path() / "data" / "nlu.yml").string(), "--out", (dir.path() / out).string()};
+    std::vector<std::string> args = {"test",  "nlu",
+                                     "-m",    (dir.path() / "models" / "m.tar.gz").string(),
+                                     "--nlu", (dir.path() / "data" / "nlu.yml").string(),
+                                     "--out", (dir.path() / out).string()};
     args.insert(args.end(), extra.begin(), extra.end());
     std::ostringstream cout, cerr;
     EXPECT_EQ(client::RunCli(args, cout, cerr), 0) << cerr.str();
@@ -203,7 +208,9 @@ TEST(TestNluCommandTest, WritesEntityErrorsAndSuccessesAndCrossValidatesEntities
   EXPECT_EQ(report["city"]["support"], 3) << report.dump();
   EXPECT_NEAR(report["city"]["recall"].get<double>(), 2.0 / 3, 1e-9) << report.dump();
   EXPECT_EQ(read(dir.path() / "cv" / "RegexEntityExtractor_errors.json").size(), 1u);
-  EXPECT_EQ(read(dir.path() / "cv" / "entity_span_report.json")["RegexEntityExtractor"]["micro avg"]["support"], 3);
+  EXPECT_EQ(read(dir.path() / "cv" /
+                 "entity_span_report.json")["RegexEntityExtractor"]["micro avg"]["support"],
+            3);
   ::unsetenv("TRAINYARD_CACHE_DIR");
 }
 

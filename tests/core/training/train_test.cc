@@ -282,29 +282,34 @@ TEST_F(TrainTest, OptionsAComponentDoesNotHaveAreWarnedOfWithAGuess) {
 // featurizers may not share one (Rasa refuses it too), and a name in DIET's
 // `featurizers` that no featurizer has is warned of on DIET's line.
 TEST_F(TrainTest, FeaturizerAliasesAreUniqueAndDietsFeaturizersAreChecked) {
-  const std::string head = "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
-                           "  - name: CountVectorsFeaturizer\n    alias: words\n"
-                           "  - name: CountVectorsFeaturizer\n    analyzer: char_wb\n";
-  dir_.Write("config.yml", head + "  - name: DIETClassifier\n    featurizers: [words, wrods, "
-                                  "run_CountVectorsFeaturizer2]\npolicies: []\n");
+  const std::string head =
+      "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+      "  - name: CountVectorsFeaturizer\n    alias: words\n"
+      "  - name: CountVectorsFeaturizer\n    analyzer: char_wb\n";
+  dir_.Write("config.yml", head +
+                               "  - name: DIETClassifier\n    featurizers: [words, wrods, "
+                               "run_CountVectorsFeaturizer2]\npolicies: []\n");
   std::vector<std::string> warnings;
   train_.on_warning = [&warnings](const util::Diagnostic& d) { warnings.push_back(d.ToString()); };
   train_.dry_run = true;
   TrainNlu(train_);
   ASSERT_EQ(warnings.size(), 1u) << ::testing::PrintToString(warnings);
-  EXPECT_NE(warnings[0].find("config.yml:9:5: warning: DIETClassifier: 'featurizers' lists 'wrods', but no "
-                             "featurizer before it has that name"),
+  EXPECT_NE(warnings[0].find(
+                "config.yml:9:5: warning: DIETClassifier: 'featurizers' lists 'wrods', but no "
+                "featurizer before it has that name"),
             std::string::npos)
       << warnings[0];
-  EXPECT_NE(warnings[0].find("'words', 'run_CountVectorsFeaturizer2'"), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[0].find("'words', 'run_CountVectorsFeaturizer2'"), std::string::npos)
+      << warnings[0];
 
   dir_.Write("config.yml", head + "    alias: words\n  - name: DIETClassifier\npolicies: []\n");
   try {
     TrainNlu(train_);
     ADD_FAILURE() << "two featurizers named 'words'";
   } catch (const util::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("config.yml:7:5: error: Expected the featurizers to have unique names, "
-                                         "but 'words' is also the alias of the CountVectorsFeaturizer at "),
+    EXPECT_NE(std::string(e.what()).find(
+                  "config.yml:7:5: error: Expected the featurizers to have unique names, "
+                  "but 'words' is also the alias of the CountVectorsFeaturizer at "),
               std::string::npos)
         << e.what();
   }
