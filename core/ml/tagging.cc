@@ -1,6 +1,7 @@
 #include "core/ml/tagging.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <stdexcept>
 #include <utility>
@@ -35,11 +36,13 @@ std::pair<char, std::string> SplitTag(const std::string& tag, bool bilou) {
 }
 
 // Rasa's consistency pass over BILOU tags: each B- opens a chunk that runs
-// over the following I- tags to an L- (or stops before anything else); the
-// chunk takes the type with the highest summed confidence and well-formed
-// prefixes: U- alone, else B-, I-..., L-.
-std::vector<std::string> ConsistentBilou(std::vector<std::string> tags, const std::vector<float>& confidences) {
-  auto conf = [&](size_t t) { return t < confidences.size() ? confidences[t] : 1.0f; };
+// over the following I- tags to an L- (or stops before anything else). A chunk
+// of mixed types takes the type with the highest mean confidence (rounded to
+// two decimals; on a tie, the type seen first), and its tokens of other types
+// take that mean as their confidence. Prefixes are made well-formed: U- alone,
+// else B-, I-..., L-.
+std::vector<std::string> ConsistentBilou(std::vector<std::string> tags,
+                                         std::vector<float>& confidences) {
   for (size_t first = 0; first < tags.size(); ++first) {
     if (SplitTag(tags[first], true).first != 'B') continue;
     size_t last = first;
@@ -48,11 +51,26 @@ std::vector<std::string> ConsistentBilou(std::vector<std::string> tags, const st
       if (prefix == 'I' || prefix == 'L') last = t;
       if (prefix != 'I') break;
     }
-    std::map<std::string, double> score;
     std::string type = SplitTag(tags[first], true).second;
-    for (size_t t = first; t <= last; ++t) score[SplitTag(tags[t], true).second] += conf(t);
-    for (const auto& [candidate, sum] : score)
-      if (sum > score[type]) type = candidate;
+    std::vector<std::pair<std::string, std::vector<float>>> per_type;  // in order of appearance
+    for (size_t t = first; t <= last; ++t) {
+      const std::string tag_type = SplitTag(tags[t], true).second;
+      auto it = std::find_if(per_type.begin(), per_type.end(),
+                             [&](const auto& p) { return p.first == tag_type; });
+      if (it == per_type.end()) it = per_type.insert(per_type.end(), {tag_type, {}});
+      it->second.push_back(confidences[t]);
+    }
+    if (per_type.size() > 1) {
+      double best = -1;
+      for (const auto& [candidate, values] : per_type) {
+        double sum = 0;
+        for (float v : values) sum += v;
+        const double mean = std::round(sum / static_cast<double>(values.size()) * 100.0) / 100.0;
+        if (mean > best) best = mean, type = candidate;
+      }
+      for (size_t t = first; t <= last; ++t)
+        if (SplitTag(tags[t], true).second != type) confidences[t] = static_cast<float>(best);
+    }
     for (size_t t = first; t <= last; ++t)
       tags[t] = (first == last ? "U-" : t == first ? "B-" : t == last ? "L-" : "I-") + type;
   }
@@ -101,16 +119,18 @@ bool JoinsEntity(const TokenGaps& gaps, size_t next, const std::string& type) {
 std::vector<Span> TagsToSpans(const std::vector<std::string>& tags_in,
                               const std::vector<float>& confidences, bool bilou,
                               const TokenGaps* gaps) {
-  const std::vector<std::string> tags = bilou ? ConsistentBilou(tags_in, confidences) : tags_in;
+  std::vector<float> conf(tags_in.size(), 1.0f);
+  std::copy_n(confidences.begin(), std::min(confidences.size(), conf.size()), conf.begin());
+  const std::vector<std::string> tags = bilou ? ConsistentBilou(tags_in, conf) : tags_in;
   std::vector<Span> spans;
   std::vector<float> open_conf;  // of spans.back() while it is open
   bool open = false;
   std::string last = "O";
   auto close = [&] {
     if (!open) return;
-    double sum = 0;
-    for (float c : open_conf) sum += c;
-    spans.back().confidence = open_conf.empty() ? 0 : sum / static_cast<double>(open_conf.size());
+    // As Rasa: the entity is as confident as its least confident token.
+    spans.back().confidence =
+        open_conf.empty() ? 0 : *std::min_element(open_conf.begin(), open_conf.end());
     open = false;
     open_conf.clear();
   };
@@ -136,7 +156,7 @@ std::vector<Span> TagsToSpans(const std::vector<std::string>& tags_in,
       open = true;
     }
     spans.back().last = i;
-    open_conf.push_back(t < confidences.size() ? confidences[t] : 1.0f);
+    open_conf.push_back(conf[t]);
   }
   close();
   return spans;

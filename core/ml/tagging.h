@@ -68,7 +68,7 @@ struct TokenGaps {
 
 // Token tags back to entity spans (BILOU or plain) as Rasa decodes them:
 // BILOU chunks are made consistent first (a B- runs over I-s to its L-, with
-// the chunk's most confident type), then an entity starts after O, at U-, or
+// the type of the highest mean confidence), then an entity starts after O, at U-, or
 // where the tag changes to anything but I-/L-; other tokens extend the entity
 // before them. With `gaps`, a token that would extend an entity starts
 // another of its type instead when more than one character separates it from

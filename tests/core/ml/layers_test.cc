@@ -64,9 +64,16 @@ TEST(TaggingTest, TagsBecomeSpansAsRasaDecodesThem) {
   // A chunk takes its most confident type.
   EXPECT_EQ(spans({"B-a", "I-b", "L-b", "U-a"}, {0.2f, 0.9f, 0.9f, 1.0f}), (V{"b:0-2", "a:3-3"}));
   EXPECT_EQ(spans({"a", "a", "b", "O", "b"}, {}, false), (V{"a:0-1", "b:2-2", "b:4-4"}));
+  // By mean confidence, not summed (two a's at 0.6 lose to one b at 0.9); the
+  // tokens that changed type take the winner's mean; an entity is as confident
+  // as its least confident token (it was the mean: 0.75 below).
+  const auto mixed = TagsToSpans({"B-a", "I-a", "L-b"}, {0.6f, 0.6f, 0.9f}, true);
+  ASSERT_EQ(mixed.size(), 1u);
+  EXPECT_EQ(mixed[0].entity, "b");
+  EXPECT_NEAR(mixed[0].confidence, 0.9, 1e-6);
   const auto confident = TagsToSpans({"B-a", "L-a"}, {0.5f, 1.0f}, true);
   ASSERT_EQ(confident.size(), 1u);
-  EXPECT_DOUBLE_EQ(confident[0].confidence, 0.75);
+  EXPECT_DOUBLE_EQ(confident[0].confidence, 0.5);
 }
 
 // split_entities_by_comma (Rasa's rule): tokens of one entity type stay one
