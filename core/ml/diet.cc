@@ -1100,19 +1100,6 @@ void DietClassifier::Predict(NluMessage& m) const {
     };
     const auto role = attribute(model_->role_logits, model_->role_crf, roles_);
     const auto group = attribute(model_->group_logits, model_->group_crf, groups_);
-    // The most frequent role (group) over an entity's tokens, with its mean confidence.
-    auto vote = [](const std::vector<std::pair<std::string, float>>& v, int first, int last, Json& entity,
-                   const char* key, const char* confidence_key) {
-      std::map<std::string, std::pair<int, double>> count;
-      for (int t = first; t <= last && t < static_cast<int>(v.size()); ++t)
-        if (!v[t].first.empty()) ++count[v[t].first].first, count[v[t].first].second += v[t].second;
-      const auto best = std::max_element(count.begin(), count.end(), [](const auto& a, const auto& b2) {
-        return a.second.first < b2.second.first;
-      });
-      if (best == count.end()) return;
-      entity[key] = best->first;
-      entity[confidence_key] = best->second.second / best->second.first;
-    };
     const std::u32string text = util::DecodeUtf8(m.data.text);
     const TokenGaps gaps{m.tokens, text, o.comma_splitting};
     for (const Span& s : TagsToSpans(names, confidences[0], tags_.bilou, &gaps)) {
@@ -1121,8 +1108,8 @@ void DietClassifier::Predict(NluMessage& m) const {
                      {"start", start},
                      {"end", end},
                      {"confidence_entity", s.confidence}};
-      vote(role, s.first, s.last, entity, "role", "confidence_role");
-      vote(group, s.first, s.last, entity, "group", "confidence_group");
+      VoteAttribute(role, s.first, s.last, entity, "role", "confidence_role");
+      VoteAttribute(group, s.first, s.last, entity, "group", "confidence_group");
       entity["value"] = util::EncodeUtf8(std::u32string_view(text).substr(start, end - start));
       entity["extractor"] = name();
       m.entities.push_back(std::move(entity));

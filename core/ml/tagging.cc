@@ -79,6 +79,23 @@ std::vector<std::string> ConsistentBilou(std::vector<std::string> tags,
 
 }  // namespace
 
+void VoteAttribute(const std::vector<std::pair<std::string, float>>& per_token, int first, int last,
+                   nlohmann::ordered_json& entity, const char* key, const char* confidence_key) {
+  std::map<std::string, std::pair<int, double>> count;
+  for (int t = std::max(first, 0); t <= last && t < static_cast<int>(per_token.size()); ++t)
+    if (!per_token[static_cast<size_t>(t)].first.empty()) {
+      auto& c = count[per_token[static_cast<size_t>(t)].first];
+      ++c.first;
+      c.second += per_token[static_cast<size_t>(t)].second;
+    }
+  const auto best = std::max_element(count.begin(), count.end(), [](const auto& a, const auto& b) {
+    return a.second.first < b.second.first;
+  });
+  if (best == count.end()) return;
+  entity[key] = best->first;
+  entity[confidence_key] = best->second.second / best->second.first;
+}
+
 CommaSplitting CommaSplitting::FromJson(const nlohmann::ordered_json& value) {
   CommaSplitting s;
   if (value.is_null()) return s;

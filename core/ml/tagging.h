@@ -45,6 +45,13 @@ struct Span {
   double confidence = 0;
 };
 
+// An entity's role (or group), decided by its tokens: the most frequent
+// non-empty value of `per_token` (value, confidence) over tokens first..last
+// (on a tie, the first in sorted order), with its mean confidence, written
+// into `entity` under `key` and `confidence_key`; nothing when there is none.
+void VoteAttribute(const std::vector<std::pair<std::string, float>>& per_token, int first, int last,
+                   nlohmann::ordered_json& entity, const char* key, const char* confidence_key);
+
 // split_entities_by_comma as Rasa reads it: true or false for every entity
 // type, or a mapping of types to true/false (types it leaves out: true).
 struct CommaSplitting {
