@@ -123,12 +123,14 @@ namespace {
 bool JoinsEntity(const TokenGaps& gaps, size_t next, const std::string& type) {
   const int from = gaps.tokens[next - 1].end, to = gaps.tokens[next].start;
   if (to - from <= 1) return true;
-  if (to - from > 3 || gaps.splitting.Splits(type)) return false;
+  if (to - from > 3) return false;
+  bool comma = false;
   for (int i = std::max(from, 0); i < to && i < static_cast<int>(gaps.text.size()); ++i) {
     const char32_t c = gaps.text[static_cast<size_t>(i)];
     if (c != '.' && c != ',' && c != ' ' && c != ';') return false;
+    comma = comma || c == ',';
   }
-  return true;
+  return !(comma && gaps.splitting.Splits(type));
 }
 
 }  // namespace

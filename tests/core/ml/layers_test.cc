@@ -76,10 +76,10 @@ TEST(TaggingTest, TagsBecomeSpansAsRasaDecodesThem) {
   EXPECT_DOUBLE_EQ(confident[0].confidence, 0.5);
 }
 
-// split_entities_by_comma (Rasa's rule): tokens of one entity type stay one
-// entity across at most one character, or across up to three of ". , ;" and
-// spaces when the type is not split by comma; otherwise they are two.
-TEST(TaggingTest, SplitEntitiesByCommaAsRasa) {
+// split_entities_by_comma: tokens of one entity type stay one entity across
+// at most one character, or across up to three of ". , ;" and spaces unless
+// a comma is among them and the type is split by comma; otherwise they are two.
+TEST(TaggingTest, SplitEntitiesByCommaSplitsAtCommas) {
   auto spans = [](const std::string& text, const std::vector<std::pair<int, int>>& offsets,
                   const std::vector<std::string>& tags, const nlohmann::ordered_json& option) {
     std::vector<nlu::Token> tokens;
@@ -101,8 +101,11 @@ TEST(TaggingTest, SplitEntitiesByCommaAsRasa) {
   EXPECT_EQ(spans("berlin, paris", two, {"city", "city"}, {{"city", false}}), V{"city:0-1"});
   EXPECT_EQ(spans("berlin, paris", two, {"city", "city"}, {{"food", false}}),
             (V{"city:0-0", "city:1-1"}));
-  // One space never splits; a dash or more than three characters always do.
+  // One space never splits, nor do a full stop or two spaces (Rasa 3 splits
+  // those too); a dash or more than three characters always do.
   EXPECT_EQ(spans("new york", {{0, 3}, {4, 8}}, {"city", "city"}, true), V{"city:0-1"});
+  EXPECT_EQ(spans("st. louis", {{0, 2}, {4, 9}}, {"city", "city"}, true), V{"city:0-1"});
+  EXPECT_EQ(spans("new  york", {{0, 3}, {5, 9}}, {"city", "city"}, true), V{"city:0-1"});
   EXPECT_EQ(spans("rio - de", {{0, 3}, {6, 8}}, {"city", "city"}, false),
             (V{"city:0-0", "city:1-1"}));
   EXPECT_EQ(spans("a ,,, b", {{0, 1}, {6, 7}}, {"city", "city"}, false),
