@@ -49,9 +49,16 @@ class TrainTest : public ::testing::Test {
     return n;
   }
 
+  // Makes train_ a dry run whose warnings (file:line text) go to warnings_.
+  void DryRunCollectingWarnings() {
+    train_.on_warning = [this](const util::Diagnostic& d) { warnings_.push_back(d.ToString()); };
+    train_.dry_run = true;
+  }
+
   testing::TempDir dir_;
   data::ImportOptions options_;
   TrainOptions train_;
+  std::vector<std::string> warnings_;
 };
 
 TEST_F(TrainTest, FullTrainWritesOneArchiveThatParses) {
@@ -257,9 +264,8 @@ TEST_F(TrainTest, OptionsAComponentDoesNotHaveAreWarnedOfWithAGuess) {
   dir_.Write("config.yml", "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
                            "  - name: KeywordIntentClassifier\n    case_sensitiv: false\n    colour: red\n"
                            "policies:\n  - name: MemoizationPolicy\n    max_histroy: 3\n");
-  std::vector<std::string> warnings;
-  train_.on_warning = [&warnings](const util::Diagnostic& d) { warnings.push_back(d.ToString()); };
-  train_.dry_run = true;
+  DryRunCollectingWarnings();
+  std::vector<std::string>& warnings = warnings_;
   Train(train_);
   auto warned = [&warnings](const std::string& text) {
     return std::any_of(warnings.begin(), warnings.end(),
@@ -289,9 +295,8 @@ TEST_F(TrainTest, FeaturizerAliasesAreUniqueAndDietsFeaturizersAreChecked) {
   dir_.Write("config.yml", head +
                                "  - name: DIETClassifier\n    featurizers: [words, wrods, "
                                "run_CountVectorsFeaturizer2]\npolicies: []\n");
-  std::vector<std::string> warnings;
-  train_.on_warning = [&warnings](const util::Diagnostic& d) { warnings.push_back(d.ToString()); };
-  train_.dry_run = true;
+  DryRunCollectingWarnings();
+  std::vector<std::string>& warnings = warnings_;
   TrainNlu(train_);
   ASSERT_EQ(warnings.size(), 1u) << ::testing::PrintToString(warnings);
   EXPECT_NE(warnings[0].find(
