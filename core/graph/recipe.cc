@@ -57,40 +57,21 @@ void WarnUnknownOptions(const std::vector<data::ComponentSpec>& specs, util::Dia
   }
 }
 
-// Featurizers are named by their `alias`, else their node's name; DIET's and
-// ResponseSelector's `featurizers` list the names whose features they use.
-// As Rasa: two featurizers may not share an alias. A listed name that no
-// featurizer before the component has is warned of: Rasa trains without its
-// features and says nothing.
-void CheckFeaturizerNames(const std::vector<data::ComponentSpec>& pipeline,
+// Featurizers are named by their `alias`, else their node's name; DIET's,
+// ResponseSelector's and TED's `featurizers` list the names whose features
+// they use (TED: those of its end-to-end texts, from the whole pipeline). As
+// Rasa: two featurizers may not share an alias (checked where the pipeline
+// trains). A listed name that no featurizer before the component has is
+// warned of: Rasa trains without its features and says nothing.
+void CheckFeaturizerNames(const data::ProjectConfig& config, data::TrainingType type,
                           util::Diagnostics& warnings) {
+  const bool nlu = type != data::TrainingType::kCore, core = type != data::TrainingType::kNlu;
   std::map<std::string, const data::ComponentSpec*> aliases;
   std::vector<std::string> names;  // of the featurizers so far
-  for (size_t i = 0; i < pipeline.size(); ++i) {
-    const data::ComponentSpec& spec = pipeline[i];
-    const ComponentInfo* info = FindComponent(spec.name);
-    if (!info || !spec.params.is_object()) continue;
-    const Json alias = spec.params.value("alias", Json());
-    if (info->is(kFeaturizer)) {
-      if (!alias.is_null() && (!alias.is_string() || alias.get<std::string>().empty()))
-        throw util::InvalidDataError(
-            spec.location,
-            spec.name + ": 'alias' must be a non-empty text, not " + alias.dump() + ".");
-      if (alias.is_string()) {
-        const auto [it, fresh] = aliases.emplace(alias.get<std::string>(), &spec);
-        if (!fresh)
-          throw util::InvalidDataError(
-              spec.location,
-              "Expected the featurizers to have unique names, but '" + it->first +
-                  "' is also the alias of the " + it->second->name +
-                  (it->second->location.empty() ? "" : " at " + it->second->location.ToString()) +
-                  ". Give each featurizer an alias of its own.");
-      }
-      names.push_back(alias.is_string() ? alias.get<std::string>() : "run_" + NodeSuffix(spec, i));
-      continue;
-    }
+  auto check_listed = [&](const data::ComponentSpec& spec) {
+    if (!spec.params.is_object()) return;
     const Json& listed = spec.params.value("featurizers", Json());
-    if (!listed.is_array()) continue;  // the component's own check refuses other values
+    if (!listed.is_array()) return;  // the component's own check refuses other values
     for (const Json& name : listed)
       if (name.is_string() &&
           std::find(names.begin(), names.end(), name.get<std::string>()) == names.end())
@@ -100,7 +81,34 @@ void CheckFeaturizerNames(const std::vector<data::ComponentSpec>& pipeline,
                 "', but no featurizer before it has that name, so it gets no features "
                 "from it. The featurizers' names (their 'alias', else their node name): " +
                 (names.empty() ? std::string("none") : util::QuoteJoin(names)) + ".");
+  };
+  for (size_t i = 0; i < config.pipeline.size(); ++i) {
+    const data::ComponentSpec& spec = config.pipeline[i];
+    const ComponentInfo* info = FindComponent(spec.name);
+    if (!info || !spec.params.is_object()) continue;
+    if (!info->is(kFeaturizer)) {
+      if (nlu) check_listed(spec);
+      continue;
+    }
+    const Json alias = spec.params.value("alias", Json());
+    if (nlu && !alias.is_null() && (!alias.is_string() || alias.get<std::string>().empty()))
+      throw util::InvalidDataError(
+          spec.location,
+          spec.name + ": 'alias' must be a non-empty text, not " + alias.dump() + ".");
+    if (nlu && alias.is_string()) {
+      const auto [it, fresh] = aliases.emplace(alias.get<std::string>(), &spec);
+      if (!fresh)
+        throw util::InvalidDataError(
+            spec.location,
+            "Expected the featurizers to have unique names, but '" + it->first +
+                "' is also the alias of the " + it->second->name +
+                (it->second->location.empty() ? "" : " at " + it->second->location.ToString()) +
+                ". Give each featurizer an alias of its own.");
+    }
+    names.push_back(alias.is_string() ? alias.get<std::string>() : "run_" + NodeSuffix(spec, i));
   }
+  if (core)
+    for (const data::ComponentSpec& spec : config.policies) check_listed(spec);
 }
 
 GraphModelConfiguration BuildFromGraphConfig(const data::ProjectConfig& config, data::TrainingType type,
@@ -144,11 +152,9 @@ GraphModelConfiguration BuildGraphs(const data::ProjectConfig& config, data::Tra
                   "model configuration. Defaulting to recipe 'default.v1'.");
   }
   if (!config.recipe || *config.recipe == "default.v1") {
-    if (type != data::TrainingType::kCore) {
-      WarnUnknownOptions(config.pipeline, warnings);
-      CheckFeaturizerNames(config.pipeline, warnings);
-    }
+    if (type != data::TrainingType::kCore) WarnUnknownOptions(config.pipeline, warnings);
     if (type != data::TrainingType::kNlu) WarnUnknownOptions(config.policies, warnings);
+    CheckFeaturizerNames(config, type, warnings);
     return BuildDefaultGraphs(config, type, options);
   }
   if (*config.recipe == "graph.v1") return BuildFromGraphConfig(config, type, options, warnings);

@@ -143,16 +143,16 @@ struct DietOptions {
       throw ConfigError(name, "'weight_averaging_epochs' and 'checkpoint_model: true' both choose the weights "
                               "to keep: use one of them.");
     o.renormalize = flag("renormalize_confidences", false);
-    const Json& featurizers = r.Get("featurizers");
-    if (!featurizers.is_null() && !featurizers.is_array())
-      throw r.Error(
-          "'featurizers' must be a list of featurizer names (their 'alias', else their node "
-          "name).");
-    for (const Json& f : featurizers.is_array() ? featurizers : Json::array()) {
-      if (!f.is_string())
-        throw r.Error("'featurizers' must list featurizer names as texts, not " + f.dump() + ".");
-      o.featurizers.push_back(f.get<std::string>());
-    }
+    // Rasa shares the text's layers with the labels only where both are featurized alike (a
+    // ResponseSelector's responses with a shared vocabulary); trainyard's labels are one-hot
+    // vectors or bags of response words, so there is nothing to share. Refused, not ignored.
+    if (flag("share_hidden_layers", false))
+      throw ConfigError(
+          name,
+          "'share_hidden_layers: true' is not supported: labels are embedded from their own "
+          "one-hot (or response word) vectors, which share no layer with the text; set it to "
+          "false.");
+    o.featurizers = ReadFeaturizerNames(r);
     try {
       o.comma_splitting = CommaSplitting::FromJson(r.Get("split_entities_by_comma"));
     } catch (const std::invalid_argument& e) {

@@ -27,6 +27,21 @@ int ReadEvaluateEvery(const OptionReader& r, int fallback, int epochs) {
   return every == -1 ? std::max(epochs, 1) : every;
 }
 
+std::vector<std::string> ReadFeaturizerNames(const OptionReader& r) {
+  using Json = OptionReader::Json;
+  const Json& listed = r.Get("featurizers");
+  if (!listed.is_null() && !listed.is_array())
+    throw r.Error(
+        "'featurizers' must be a list of featurizer names (their 'alias', else their node name).");
+  std::vector<std::string> names;
+  for (const Json& f : listed.is_array() ? listed : Json::array()) {
+    if (!f.is_string())
+      throw r.Error("'featurizers' must list featurizer names as texts, not " + f.dump() + ".");
+    names.push_back(f.get<std::string>());
+  }
+  return names;
+}
+
 Ranking RankAndMask(const std::vector<float>& confidences, int ranking_length, bool renormalize) {
   Ranking r;
   r.labels.resize(confidences.size());

@@ -33,6 +33,11 @@ SimilarityOptions ReadSimilarity(const OptionReader& r, double maximum_negative_
 // last of `epochs`, which it returns) or at least 1.
 int ReadEvaluateEvery(const OptionReader& r, int fallback, int epochs);
 
+// `featurizers` (DIET's, ResponseSelector's and TED's option): the names of
+// the featurizers whose features the model uses (their `alias`, else their
+// node name; nlu::Features::Name); empty: every featurizer's.
+std::vector<std::string> ReadFeaturizerNames(const OptionReader& r);
+
 // Rasa's rank_and_mask over a model's confidences (DIET, ResponseSelector,
 // TED): the labels from the most confident down (ties in label order), the
 // first `ranking_length` kept (0: all), each with its confidence, divided by

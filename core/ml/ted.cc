@@ -81,6 +81,7 @@ struct TedOptions {
   bool renormalize = false;
   CommaSplitting comma_splitting;  // split_entities_by_comma
   SimilarityOptions similarity;
+  std::vector<std::string> featurizers;  // whose features end-to-end texts get (empty: all)
 
   static TedOptions FromJson(const Json& c, const std::string& name) {
     const OptionReader r(c, name);
@@ -124,6 +125,7 @@ struct TedOptions {
     o.checkpoint = r.Flag("checkpoint_model", false);
     o.ranking_length = r.Int("ranking_length", 0, 0);
     o.renormalize = r.Flag("renormalize_confidences", false);
+    o.featurizers = ReadFeaturizerNames(r);
     try {
       o.comma_splitting = CommaSplitting::FromJson(r.Get("split_entities_by_comma"));
     } catch (const std::invalid_argument& e) {
@@ -283,11 +285,22 @@ std::optional<TokenFeatures> TokenFeaturesOf(const std::string& text, const nlu:
   return out;
 }
 
-// The end-to-end features the graph passes in, if any.
-const nlu::Precomputations* PrecomputationsOf(const graph::Inputs& in) {
+// The end-to-end features the graph passes in, if any; with `featurizers`
+// (TED's option), only the features of the featurizers of those names.
+nlu::PrecomputationsPtr PrecomputationsOf(const graph::Inputs& in,
+                                          const std::vector<std::string>& featurizers) {
   const auto it = in.find("precomputations");
   if (it == in.end() || !it->second.value.has_value()) return nullptr;
-  return std::any_cast<nlu::PrecomputationsPtr>(it->second.value).get();
+  nlu::PrecomputationsPtr all = std::any_cast<nlu::PrecomputationsPtr>(it->second.value);
+  if (!all || featurizers.empty()) return all;
+  auto kept = std::make_shared<nlu::Precomputations>();
+  for (const auto& [key, features] : *all) {
+    std::vector<nlu::Features>& out = (*kept)[key];
+    for (const nlu::Features& f : features)
+      if (std::find(featurizers.begin(), featurizers.end(), f.Name()) != featurizers.end())
+        out.push_back(f);
+  }
+  return kept;
 }
 
 // `events` with the last user turn told by its text alone (its intent
@@ -477,7 +490,8 @@ class TEDPolicy : public graph::Component {
     if (fn == "predict_action_probabilities") return Predict(in);
     if (fn != "train") throw util::InvalidConfigError(name_ + " has no method '" + fn + "'.");
     Train(*std::any_cast<policy::TrackersPtr>(in.at("training_trackers").value),
-          *std::any_cast<std::shared_ptr<const Json>>(in.at("domain").value), PrecomputationsOf(in), c);
+          *std::any_cast<std::shared_ptr<const Json>>(in.at("domain").value),
+          PrecomputationsOf(in, options_.featurizers).get(), c);
     return {graph::Resource{c.node_name}, graph::RandomFingerprint(), c.node_name};
   }
 
@@ -962,7 +976,8 @@ class TEDPolicy : public graph::Component {
     torch::NoGradGuard no_grad;
     Rng rng(0, torch::kCPU);
     std::vector<int64_t> lengths;
-    const EncodedStates encoded = EncodeStates(states, vocabulary_, PrecomputationsOf(in));
+    const EncodedStates encoded =
+        EncodeStates(states, vocabulary_, PrecomputationsOf(in, options_.featurizers).get());
     const SparseRows rows = RowsOf({&encoded}, lengths, torch::kCPU);
     const torch::Tensor hidden = model_->Hidden(rows, lengths, false, rng);
     const torch::Tensor dialogue = model_->dialogue_embed->forward(hidden);
@@ -1018,7 +1033,8 @@ class TEDPolicy : public graph::Component {
         }
         prediction->is_end_to_end_prediction = by_text;
         if (by_text && last_user == events.rbegin() && model_->crf)  // right after the user's text
-          prediction->entities = Entities(last_user->text, chosen.hidden, PrecomputationsOf(in));
+          prediction->entities = Entities(last_user->text, chosen.hidden,
+                                          PrecomputationsOf(in, options_.featurizers).get());
       }
       // ranking_length: the other actions' confidences become 0 (Rasa's rank_and_mask).
       const Ranking ranked = RankAndMask(
@@ -1105,11 +1121,12 @@ Json TedDefaults() {
 void RegisterTedPolicy() {
   for (const bool intents : {false, true}) {
     graph::ComponentImplementation impl;
-    impl.version = "9";  // 2: ted.json lists "labels"; 3: texts featurized by the NLU pipeline; 4:
-                         // entities; 5: the entity tokens' transformer; 6: Rasa's balanced
-                         // batching; 7: a GELU on the transformers' output, the sparse input tables
-                         // move as under dense Adam; 8: negatives sampled without replacement; 9:
-                         // evaluate_on_number_of_examples held out, checkpoint_model
+    impl.version =
+        "10";  // 2: ted.json lists "labels"; 3: texts featurized by the NLU pipeline; 4:
+               // entities; 5: the entity tokens' transformer; 6: Rasa's balanced
+               // batching; 7: a GELU on the transformers' output, the sparse input tables
+               // move as under dense Adam; 8: negatives sampled without replacement; 9:
+               // evaluate_on_number_of_examples held out, checkpoint_model; 10: featurizers
     impl.defaults = TedDefaults();
     if (intents) {
       // UnexpecTEDIntentPolicy's differences from TED's defaults.

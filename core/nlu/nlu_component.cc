@@ -1,6 +1,7 @@
 #include "core/nlu/nlu_component.h"
 
 #include <fstream>
+#include <string_view>
 
 #include "core/util/errors.h"
 
@@ -50,7 +51,10 @@ nlohmann::ordered_json ReadJsonResource(const graph::ExecutionContext& c, const 
 }
 
 std::string FeaturizerName(const nlohmann::ordered_json& alias, const std::string& node_name) {
-  return alias.is_string() && !alias.get<std::string>().empty() ? alias.get<std::string>()
+  if (alias.is_string() && !alias.get<std::string>().empty()) return alias.get<std::string>();
+  // The end-to-end copy of a pipeline node (e2e_run_X) goes by the node's name.
+  constexpr std::string_view kEndToEnd = "e2e_";
+  return node_name.compare(0, kEndToEnd.size(), kEndToEnd) == 0 ? node_name.substr(kEndToEnd.size())
                                                                 : node_name;
 }
 

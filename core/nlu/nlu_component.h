@@ -47,7 +47,8 @@ void RegisterNluComponent(const std::string& name, nlohmann::ordered_json defaul
 
 // A featurizer's name (Features::name): `alias`, the value config.yml gives
 // the featurizer's `alias` (null when none), if it is a non-empty text, else
-// the node's name.
+// the node's name (for the end-to-end copy "e2e_run_X" of a pipeline node,
+// the pipeline node's "run_X": TED's `featurizers` names it so).
 std::string FeaturizerName(const nlohmann::ordered_json& alias, const std::string& node_name);
 
 // Resource files as JSON.

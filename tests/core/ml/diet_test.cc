@@ -277,6 +277,7 @@ TEST_F(DietTest, OptionsAreCheckedWithTheComponentNamed) {
         std::string("    use_masked_language_model: true\n    number_of_transformer_layers: 0\n"),
         std::string("    dense_dimension: {text: 0}\n"), std::string("    drop_rate: 1\n"),
         std::string("    ranking_length: -1\n"), std::string("    embedding_dimension: 2.5\n"),
+        std::string("    share_hidden_layers: true\n"),  // was accepted and ignored
         // Held out: fewer than the 4 intents, or too many to train one per intent (Rasa's bounds).
         std::string("    evaluate_on_number_of_examples: 3\n"),
         std::string("    evaluate_on_number_of_examples: 24\n")}) {

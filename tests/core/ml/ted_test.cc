@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <tuple>
 
 #include "core/data/story_graph.h"
 #include "core/data/story_reader.h"
@@ -272,6 +273,53 @@ TEST_F(TedTest, EndToEndUserTextsCountByTheirWords) {
   // Intent-only turns are predicted from the intent, as before.
   EXPECT_EQ(model->PredictNextAction({User("greet")})["action"], "utter_greet");
   EXPECT_EQ(model->PredictNextAction({User("greet")})["end_to_end"], false);
+}
+
+// `featurizers`: TED's end-to-end texts get the features of the named
+// featurizers only. Word counts tell "pizza please" from "sushi tonight";
+// the lexical featurizer's casing and position features do not.
+TEST_F(TedTest, EndToEndTextsGetTheNamedFeaturizersFeaturesOnly) {
+  dir_.Write("data/stories.yml",
+             "version: \"3.1\"\nstories:\n" +
+                 GreetedStory("sushi", "I would love some sushi", "utter_sushi") +
+                 GreetedStory("pizza", "a pizza would be great", "utter_pizza"));
+  dir_.Write("data/nlu.yml",
+             "version: \"3.1\"\nnlu:\n- intent: greet\n  examples: |\n    - hi\n    - hello\n");
+  dir_.Write("domain.yml",
+             "version: \"3.1\"\nintents: [greet]\nresponses:\n  utter_greet: [{text: hi}]\n"
+             "  utter_sushi: [{text: sushi}]\n  utter_pizza: [{text: pizza}]\n");
+  using namespace testing::events;
+  // (model name, featurizers' aliases or none, TED's featurizers, whether the texts can be told
+  // apart)
+  const std::vector<std::tuple<std::string, bool, std::string, bool>> cases = {
+      {"words", true, "words", true},
+      {"shape", true, "shape", false},
+      {"unaliased", false, "run_CountVectorsFeaturizer1",
+       true}};  // the node's name, not its e2e copy's
+  for (const auto& [name, aliased, used, apart] : cases) {
+    dir_.Write(name + ".yml",
+               "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+               "  - name: CountVectorsFeaturizer\n" +
+                   std::string(aliased ? "    alias: words\n" : "") +
+                   "  - name: LexicalSyntacticFeaturizer\n" +
+                   std::string(aliased ? "    alias: shape\n" : "") +
+                   "  - name: KeywordIntentClassifier\npolicies:\n  - name: TEDPolicy\n"
+                   "    epochs: 100\n    random_seed: 1\n    featurizers: [" +
+                   used + "]\n");
+    const auto model = training::Model::Load(Train(name, false));
+    auto next = [&](const std::string& text) {
+      return model->PredictNextAction({User("greet"), Action("utter_greet"), UserText(text)});
+    };
+    const auto pizza = next("pizza please"), sushi = next("sushi tonight");
+    if (apart) {
+      EXPECT_EQ(pizza["action"], "utter_pizza") << name;
+      EXPECT_EQ(sushi["action"], "utter_sushi") << name;
+    } else {  // two lower-case words each: the same features, the same prediction
+      EXPECT_EQ(pizza["action"], sushi["action"]) << name;
+      EXPECT_DOUBLE_EQ(pizza["confidence"].get<double>(), sushi["confidence"].get<double>())
+          << name;
+    }
+  }
 }
 
 // Finetuning with a new story whose text brings new words: TED's input table

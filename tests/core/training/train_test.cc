@@ -318,6 +318,22 @@ TEST_F(TrainTest, FeaturizerAliasesAreUniqueAndDietsFeaturizersAreChecked) {
               std::string::npos)
         << e.what();
   }
+
+  // TED's `featurizers` name the pipeline's featurizers (its end-to-end texts'
+  // features): checked against the whole pipeline, on TED's line, also when
+  // only the dialogue trains.
+  dir_.Write("config.yml", head +
+                               "  - name: DIETClassifier\npolicies:\n  - name: TEDPolicy\n"
+                               "    featurizers: [run_CountVectorsFeaturizer2, wrods]\n");
+  warnings.clear();
+  TrainCore(train_);
+  std::vector<std::string> listed;  // (the fixture's rules are warned of too: no RulePolicy)
+  for (const std::string& w : warnings)
+    if (w.find("'featurizers'") != std::string::npos) listed.push_back(w);
+  ASSERT_EQ(listed.size(), 1u) << ::testing::PrintToString(warnings);
+  EXPECT_NE(listed[0].find("config.yml:11:5: warning: TEDPolicy: 'featurizers' lists 'wrods'"),
+            std::string::npos)
+      << listed[0];
 }
 
 TEST_F(TrainTest, DefaultConfigTrainsEveryComponentAndPredicts) {
