@@ -107,6 +107,10 @@ struct ComponentImplementation {
   // default.v1 recipe calls it and names where config.yml writes the
   // component. Empty: the component checks its options when it is built.
   std::function<void(const nlohmann::ordered_json& config)> check;
+  // Options of Rasa's defaults that are accepted for compatibility but change
+  // nothing here, each with why. The default.v1 recipe warns where config.yml
+  // gives one a value other than its default (a copied default stays quiet).
+  std::map<std::string, std::string> inert;
 };
 
 // Registers the implementation of component `name` (a registry name such as

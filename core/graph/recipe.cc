@@ -44,6 +44,13 @@ void WarnUnknownOptions(const std::vector<data::ComponentSpec>& specs, util::Dia
     const ComponentImplementation* implementation = info ? FindImplementation(info->name) : nullptr;
     if (!implementation || !spec.params.is_object()) continue;
     for (const auto& [key, value] : spec.params.items()) {
+      if (const auto inert = implementation->inert.find(key);
+          inert != implementation->inert.end() &&
+          implementation->defaults.value(key, Json()) != value) {
+        warnings.Warn(spec.location, "'" + key + "' has no effect in trainyard's " + spec.name +
+                                         ": " + inert->second + " It is ignored.");
+        continue;
+      }
       if (key == "name" || implementation->defaults.contains(key)) continue;
       if (key == "alias" && info->is(kFeaturizer))
         continue;  // every featurizer's (see CheckFeaturizerNames)

@@ -1202,19 +1202,33 @@ Json ResponseSelectorDefaults() {
 // examples split by label, and checkpoint_model's choice, as Rasa's; `featurizers` applied.
 constexpr const char* kDietVersion = "7";
 
+// Rasa's options that DIET and ResponseSelector accept and that change nothing here.
+std::map<std::string, std::string> DietInertOptions() {
+  const std::string no_dense =
+      "trainyard has no dense featurizers, so only sparse features reach the model.";
+  return {{"concat_dimension", "it sizes the sparse and dense features' combination; " + no_dense},
+          {"use_dense_input_dropout", "it drops dense features; " + no_dense},
+          {"tensorboard_log_directory", kNoTensorBoard},
+          {"tensorboard_log_level", kNoTensorBoard},
+          {"run_eagerly", "it is TensorFlow's; libtorch always runs eagerly."}};
+}
+
 void RegisterDietClassifier() {
-  nlu::RegisterNluComponent<DietClassifier>("DIETClassifier", DietDefaults(), kDietVersion,
-                                            [](const Json& c) { DietOptions::FromJson(c, "DIETClassifier"); });
+  nlu::RegisterNluComponent<DietClassifier>(
+      "DIETClassifier", DietDefaults(), kDietVersion,
+      [](const Json& c) { DietOptions::FromJson(c, "DIETClassifier"); }, DietInertOptions());
 }
 
 void RegisterResponseSelector() {
-  nlu::RegisterNluComponent<ResponseSelector>("ResponseSelector", ResponseSelectorDefaults(), kDietVersion,
-                                              [](const Json& c) {
-                                                DietOptions::FromJson(c, "ResponseSelector");
-                                                std::string retrieval_intent;
-                                                bool text_as_label = false;
-                                                ReadSelectorOptions(c, retrieval_intent, text_as_label);
-                                              });
+  nlu::RegisterNluComponent<ResponseSelector>(
+      "ResponseSelector", ResponseSelectorDefaults(), kDietVersion,
+      [](const Json& c) {
+        DietOptions::FromJson(c, "ResponseSelector");
+        std::string retrieval_intent;
+        bool text_as_label = false;
+        ReadSelectorOptions(c, retrieval_intent, text_as_label);
+      },
+      DietInertOptions());
 }
 
 void RegisterMlComponents() {

@@ -38,6 +38,13 @@ int ReadEvaluateEvery(const OptionReader& r, int fallback, int epochs);
 // node name; nlu::Features::Name); empty: every featurizer's.
 std::vector<std::string> ReadFeaturizerNames(const OptionReader& r);
 
+// Why TensorBoard's options (tensorboard_log_directory, tensorboard_log_level)
+// change nothing: graph::ComponentImplementation::inert.
+inline constexpr const char* kNoTensorBoard =
+    "trainyard writes no TensorBoard logs; each epoch's losses and accuracies are reported as "
+    "training "
+    "progress (the log, and a server job's events).";
+
 // Rasa's rank_and_mask over a model's confidences (DIET, ResponseSelector,
 // TED): the labels from the most confident down (ties in label order), the
 // first `ranking_length` kept (0: all), each with its confidence, divided by

@@ -1128,6 +1128,20 @@ void RegisterTedPolicy() {
                // move as under dense Adam; 8: negatives sampled without replacement; 9:
                // evaluate_on_number_of_examples held out, checkpoint_model; 10: featurizers
     impl.defaults = TedDefaults();
+    const std::string one_layer =
+        "trainyard's TED embeds each dialogue state's features (intent, entities, slots, texts, "
+        "...) together in "
+        "one sparse layer of dense_dimension units, with no layers per attribute.";
+    const std::string no_input_dropout =
+        "trainyard's TED drops none of its input features; drop_rate_dialogue acts inside its "
+        "transformer.";
+    impl.inert = {{"hidden_layers_sizes", one_layer},
+                  {"concat_dimension", one_layer},
+                  {"encoding_dimension", one_layer},
+                  {"use_sparse_input_dropout", no_input_dropout},
+                  {"use_dense_input_dropout", no_input_dropout},
+                  {"tensorboard_log_directory", kNoTensorBoard},
+                  {"tensorboard_log_level", kNoTensorBoard}};
     if (intents) {
       // UnexpecTEDIntentPolicy's differences from TED's defaults.
       impl.defaults["priority"] = 2;

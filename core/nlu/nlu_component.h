@@ -4,9 +4,9 @@
 // (writing a resource), `process_training_data` and `process` applying the
 // same per-message step to training data or to messages being parsed.
 
-#include <string>
-
+#include <map>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "core/graph/component.h"
 #include "core/nlu/message.h"
@@ -34,12 +34,15 @@ class NluComponent : public graph::Component {
 // Registers component T, constructed as T(config, resource, context);
 // `version` changes whenever its training output does (cache key).
 template <typename T>
-void RegisterNluComponent(const std::string& name, nlohmann::ordered_json defaults, const std::string& version = "1",
-                          std::function<void(const nlohmann::ordered_json&)> check = {}) {
+void RegisterNluComponent(const std::string& name, nlohmann::ordered_json defaults,
+                          const std::string& version = "1",
+                          std::function<void(const nlohmann::ordered_json&)> check = {},
+                          std::map<std::string, std::string> inert = {}) {
   graph::ComponentImplementation impl;
   impl.defaults = std::move(defaults);
   impl.version = version;
   impl.check = std::move(check);
+  impl.inert = std::move(inert);
   impl.make = [](const nlohmann::ordered_json& config, const std::optional<std::string>& resource,
                  const graph::ExecutionContext& c) { return std::make_unique<T>(config, resource, c); };
   graph::RegisterImplementation(name, impl);

@@ -55,6 +55,14 @@ class TrainTest : public ::testing::Test {
     train_.dry_run = true;
   }
 
+  // The collected warnings that contain `text`.
+  std::vector<std::string> WarningsWith(const std::string& text) const {
+    std::vector<std::string> found;
+    for (const std::string& w : warnings_)
+      if (w.find(text) != std::string::npos) found.push_back(w);
+    return found;
+  }
+
   testing::TempDir dir_;
   data::ImportOptions options_;
   TrainOptions train_;
@@ -284,6 +292,32 @@ TEST_F(TrainTest, OptionsAComponentDoesNotHaveAreWarnedOfWithAGuess) {
   EXPECT_TRUE(warned("max_histroy"));
 }
 
+// Rasa's options that trainyard accepts but that change nothing (TensorBoard,
+// TED's per-attribute layers) are warned of where config.yml sets them to
+// something else than their default; a copied default stays quiet.
+TEST_F(TrainTest, OptionsThatChangeNothingHereAreWarnedOfWhenSet) {
+  dir_.Write("config.yml",
+             "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+             "  - name: CountVectorsFeaturizer\n  - name: DIETClassifier\n    "
+             "tensorboard_log_directory: ./tb\n"
+             "    run_eagerly: false\npolicies:\n  - name: TEDPolicy\n    encoding_dimension: 64\n"
+             "    hidden_layers_sizes: {text: [], action_text: [], label_action_text: []}\n  - "
+             "name: RulePolicy\n");
+  DryRunCollectingWarnings();
+  Train(train_);
+  const std::vector<std::string> inert = WarningsWith("has no effect");
+  ASSERT_EQ(inert.size(), 2u) << ::testing::PrintToString(warnings_);
+  EXPECT_NE(inert[0].find(
+                "config.yml:6:5: warning: 'tensorboard_log_directory' has no effect in trainyard's "
+                "DIETClassifier: trainyard writes no TensorBoard logs"),
+            std::string::npos)
+      << inert[0];
+  EXPECT_NE(inert[1].find("config.yml:10:5: warning: 'encoding_dimension' has no effect in "
+                          "trainyard's TEDPolicy: "),
+            std::string::npos)
+      << inert[1];
+}
+
 // Featurizers are named by `alias` (no unknown-option warning for it), two
 // featurizers may not share one (Rasa refuses it too), and a name in DIET's
 // `featurizers` that no featurizer has is warned of on DIET's line.
@@ -327,9 +361,8 @@ TEST_F(TrainTest, FeaturizerAliasesAreUniqueAndDietsFeaturizersAreChecked) {
                                "    featurizers: [run_CountVectorsFeaturizer2, wrods]\n");
   warnings.clear();
   TrainCore(train_);
-  std::vector<std::string> listed;  // (the fixture's rules are warned of too: no RulePolicy)
-  for (const std::string& w : warnings)
-    if (w.find("'featurizers'") != std::string::npos) listed.push_back(w);
+  // (The fixture's rules are warned of too: no RulePolicy.)
+  const std::vector<std::string> listed = WarningsWith("'featurizers'");
   ASSERT_EQ(listed.size(), 1u) << ::testing::PrintToString(warnings);
   EXPECT_NE(listed[0].find("config.yml:11:5: warning: TEDPolicy: 'featurizers' lists 'wrods'"),
             std::string::npos)
