@@ -1200,7 +1200,8 @@ Json ResponseSelectorDefaults() {
 // as under dense Adam. 5: negatives sampled without replacement, as Rasa samples them. 6: sparse
 // input dropout keeps the surviving values unscaled, as Rasa's SparseDropout does. 7: the held-out
 // examples split by label, and checkpoint_model's choice, as Rasa's; `featurizers` applied.
-constexpr const char* kDietVersion = "7";
+// 8: scale_loss and constrain_similarities computed as Rasa's loss computes them.
+constexpr const char* kDietVersion = "8";
 
 // Rasa's options that DIET and ResponseSelector accept and that change nothing here.
 std::map<std::string, std::string> DietInertOptions() {

@@ -828,19 +828,24 @@ SimilarityLossResult DotProductLoss(const SimilarityOptions& o, const torch::Ten
   }
   torch::Tensor logits = torch::cat({sim_pos, sim_il, sim_ll, sim_ii, sim_li}, 1);
   torch::Tensor per_example = torch::logsumexp(logits, 1) - sim_pos.squeeze(1);  // softmax CE, target 0
-  if (o.scale_loss) {
-    // Rasa's focal-like scaling: examples already classified well weigh less.
-    torch::Tensor p = torch::exp(-per_example).detach();
-    per_example = per_example * torch::pow(torch::clamp_max(1 - p, 0.5) / 0.5, 4);
-  }
-  torch::Tensor loss = per_example.mean();
   if (o.constrain_similarities) {
-    // Sigmoid terms keep similarities bounded: positives towards 1, negatives towards 0.
-    torch::Tensor negs = torch::cat({sim_il, sim_ll, sim_ii, sim_li}, 1);
-    torch::Tensor valid = negs.gt(-1e8).to(torch::kFloat);
-    loss = loss + F::softplus(-sim_pos).mean() + (F::softplus(negs) * valid).sum(1).mean();
+    // As Rasa: each similarity through a sigmoid as well, the positive's
+    // towards 1 and the negatives' towards 0, the binary cross-entropies
+    // averaged over all of an example's similarities (a masked one, at -1e9,
+    // adds 0 and counts).
+    torch::Tensor targets = torch::zeros_like(logits);
+    targets.select(1, 0).fill_(1);
+    per_example = per_example + (F::softplus(logits) - logits * targets).mean(1);
   }
-  r.loss = loss;
+  if (o.scale_loss) {
+    // Rasa's _scale_loss: once some example of the batch is likelier than not
+    // (p > 0.5), each example weighs ((1 - p) / 0.5)^4: the well-learned less,
+    // the badly learned up to 16 times more; before that, all alike.
+    torch::Tensor p = torch::exp(-per_example).detach();
+    per_example = per_example *
+                  torch::where(p.max().gt(0.5), torch::pow((1 - p) / 0.5, 4), torch::ones_like(p));
+  }
+  r.loss = per_example.mean();
   return r;
 }
 

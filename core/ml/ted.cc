@@ -1121,12 +1121,12 @@ Json TedDefaults() {
 void RegisterTedPolicy() {
   for (const bool intents : {false, true}) {
     graph::ComponentImplementation impl;
-    impl.version =
-        "10";  // 2: ted.json lists "labels"; 3: texts featurized by the NLU pipeline; 4:
-               // entities; 5: the entity tokens' transformer; 6: Rasa's balanced
-               // batching; 7: a GELU on the transformers' output, the sparse input tables
-               // move as under dense Adam; 8: negatives sampled without replacement; 9:
-               // evaluate_on_number_of_examples held out, checkpoint_model; 10: featurizers
+    // 2: ted.json lists "labels"; 3: texts featurized by the NLU pipeline; 4: entities; 5: the
+    // entity tokens' transformer; 6: Rasa's balanced batching; 7: a GELU on the transformers'
+    // output, the sparse input tables move as under dense Adam; 8: negatives sampled without
+    // replacement; 9: evaluate_on_number_of_examples held out, checkpoint_model; 10: featurizers;
+    // 11: scale_loss and constrain_similarities as Rasa's loss computes them.
+    impl.version = "11";
     impl.defaults = TedDefaults();
     const std::string one_layer =
         "trainyard's TED embeds each dialogue state's features (intent, entities, slots, texts, "

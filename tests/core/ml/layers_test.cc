@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <random>
@@ -338,6 +339,20 @@ TEST(SimilarityLossTest, SeparatedEmbeddingsScoreAndMaskTheirOwnLabel) {
   EXPECT_NEAR(conf[0][1].item<float>(), 0.0f, 1e-6);
 }
 
+// Example b's similarities when every label (`all`, one per input) and every
+// input is a candidate negative: the positive first, then the four kinds for
+// each other index (the masked own ones left out).
+torch::Tensor EveryLogit(const torch::Tensor& inputs, const torch::Tensor& all, int64_t b) {
+  std::vector<torch::Tensor> logits = {(inputs[b] * all[b]).sum()};
+  for (int64_t j = 0; j < all.size(0); ++j) {
+    if (j == b) continue;
+    for (const torch::Tensor& x : {(inputs[b] * all[j]).sum(), (all[b] * all[j]).sum(),
+                                   (inputs[b] * inputs[j]).sum(), (all[b] * inputs[j]).sum()})
+      logits.push_back(x);
+  }
+  return torch::stack(logits);
+}
+
 TEST(SimilarityLossTest, NegativesAreDistinctCandidatesAsRasaSamplesThem) {
   // With more negatives asked for than there are candidates, each other label
   // and each other input of the batch is a negative exactly once, whatever the
@@ -350,18 +365,66 @@ TEST(SimilarityLossTest, NegativesAreDistinctCandidatesAsRasaSamplesThem) {
   const torch::Tensor inputs = torch::tensor({{0.5f, 0.2f}, {0.1f, 0.9f}, {-0.3f, 0.4f}});
   double expected = 0;
   for (int64_t b = 0; b < 3; ++b) {
-    std::vector<torch::Tensor> logits = {(inputs[b] * all[b]).sum()};
-    for (int64_t j = 0; j < 3; ++j) {
-      if (j == b) continue;
-      for (const torch::Tensor& x : {(inputs[b] * all[j]).sum(), (all[b] * all[j]).sum(),
-                                     (inputs[b] * inputs[j]).sum(), (all[b] * inputs[j]).sum()})
-        logits.push_back(x);
-    }
-    expected += (torch::logsumexp(torch::stack(logits), 0) - logits[0]).item<double>() / 3;
+    const torch::Tensor logits = EveryLogit(inputs, all, b);
+    expected += (torch::logsumexp(logits, 0) - logits[0]).item<double>() / 3;
   }
   for (uint64_t seed : {1, 2, 3, 4})
     EXPECT_NEAR(DotProductLoss(o, inputs, all, ids, all, ids, Rng(seed, kCpu)).loss.item<double>(), expected, 1e-5)
         << "seed " << seed;
+}
+
+// constrain_similarities and scale_loss as Rasa's DotProductLoss computes
+// them: the sigmoid cross-entropies averaged over all of an example's
+// similarities (the masked ones counted) are added to the softmax's; then, once
+// some example of the batch has p > 0.5, each is weighed ((1 - p) / 0.5)^4, so
+// a badly learned one weighs more than 1 (up to 16), not at most 1.
+TEST(SimilarityLossTest, ConstrainedAndScaledLossesAreRasas) {
+  const torch::Tensor all = torch::tensor({{2.0f, 0.0f}, {0.0f, 2.0f}, {-1.0f, 1.0f}});
+  const torch::Tensor ids = torch::arange(3, torch::kLong);
+  // Example 0 is learned (p > 0.5), example 2 is not (p < 0.5).
+  const torch::Tensor inputs = torch::tensor({{2.0f, 0.0f}, {0.1f, 0.9f}, {0.6f, 0.4f}});
+  auto expected = [&](double scale_of_inputs, bool constrain, bool scale) {
+    const torch::Tensor in = inputs * scale_of_inputs;
+    std::vector<double> per_example, p;
+    for (int64_t b = 0; b < 3; ++b) {
+      const torch::Tensor l = EveryLogit(in, all, b);
+      double loss = (torch::logsumexp(l, 0) - l[0]).item<double>();
+      if (constrain) {
+        // The positive towards 1, the 8 real negatives towards 0, over 13 similarities (4 masked).
+        const double sum = torch::nn::functional::softplus(-l[0]).item<double>() +
+                           torch::nn::functional::softplus(l.slice(0, 1)).sum().item<double>();
+        loss += sum / 13;
+      }
+      per_example.push_back(loss);
+      p.push_back(std::exp(-loss));
+    }
+    const bool learned = *std::max_element(p.begin(), p.end()) > 0.5;
+    double mean = 0;
+    for (size_t b = 0; b < 3; ++b)
+      mean += per_example[b] * (scale && learned ? std::pow((1 - p[b]) / 0.5, 4) : 1.0) / 3;
+    return std::make_pair(mean, p);
+  };
+  for (const double scale_of_inputs : {1.0, 0.01}) {
+    const auto [plain, p] = expected(scale_of_inputs, false, false);
+    if (scale_of_inputs == 1.0) {  // the case that tells a weight above 1 from one capped at 1
+      ASSERT_GT(p[0], 0.5);
+      ASSERT_LT(p[2], 0.5);
+    } else {  // nothing learned: no scaling
+      ASSERT_LT(*std::max_element(p.begin(), p.end()), 0.5);
+    }
+    for (const bool constrain : {false, true})
+      for (const bool scale : {false, true}) {
+        SimilarityOptions o;
+        o.negatives = 20;
+        o.constrain_similarities = constrain;
+        o.scale_loss = scale;
+        const double loss =
+            DotProductLoss(o, inputs * scale_of_inputs, all, ids, all, ids, Rng(1, kCpu))
+                .loss.item<double>();
+        EXPECT_NEAR(loss, expected(scale_of_inputs, constrain, scale).first, 1e-5)
+            << "inputs x" << scale_of_inputs << " constrain " << constrain << " scale " << scale;
+      }
+  }
 }
 
 TEST(DropoutTest, DropsAtItsRateScalesTheRestAndIsTheSameOnAnyThreadCount) {
