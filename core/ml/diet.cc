@@ -1200,8 +1200,9 @@ Json ResponseSelectorDefaults() {
 // as under dense Adam. 5: negatives sampled without replacement, as Rasa samples them. 6: sparse
 // input dropout keeps the surviving values unscaled, as Rasa's SparseDropout does. 7: the held-out
 // examples split by label, and checkpoint_model's choice, as Rasa's; `featurizers` applied.
-// 8: scale_loss and constrain_similarities computed as Rasa's loss computes them.
-constexpr const char* kDietVersion = "8";
+// 8: scale_loss and constrain_similarities computed as Rasa's loss computes them. 9: the margin
+// loss's label-label, input-input and label-input negatives by their most similar one, as Rasa's.
+constexpr const char* kDietVersion = "9";
 
 // Rasa's options that DIET and ResponseSelector accept and that change nothing here.
 std::map<std::string, std::string> DietInertOptions() {

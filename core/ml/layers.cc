@@ -816,13 +816,17 @@ SimilarityLossResult DotProductLoss(const SimilarityOptions& o, const torch::Ten
   SimilarityLossResult r;
   r.accuracy = (sim_pos.squeeze(1) > std::get<0>(sim_il.max(1))).to(torch::kFloat).mean();
   if (o.loss_type == "margin") {
+    // As Rasa: use_maximum_negative_similarity chooses between the most
+    // similar negative label and all of them; the other three kinds always
+    // count by their most similar one.
     torch::Tensor loss = torch::relu(o.maximum_positive_similarity - sim_pos.squeeze(1));
-    auto neg = [&](const torch::Tensor& s) {
-      return o.use_maximum_negative_similarity
-                 ? torch::relu(o.maximum_negative_similarity + std::get<0>(s.max(1)))
-                 : torch::relu(o.maximum_negative_similarity + s).sum(1);
+    auto most = [&](const torch::Tensor& s) {
+      return torch::relu(o.maximum_negative_similarity + std::get<0>(s.max(1)));
     };
-    loss = loss + neg(sim_il) + o.negative_margin_scale * (neg(sim_ll) + neg(sim_ii) + neg(sim_li));
+    loss = loss + (o.use_maximum_negative_similarity
+                       ? most(sim_il)
+                       : torch::relu(o.maximum_negative_similarity + sim_il).sum(1));
+    loss = loss + o.negative_margin_scale * (most(sim_ll) + most(sim_ii) + most(sim_li));
     r.loss = loss.mean();
     return r;
   }

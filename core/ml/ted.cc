@@ -1125,8 +1125,9 @@ void RegisterTedPolicy() {
     // entity tokens' transformer; 6: Rasa's balanced batching; 7: a GELU on the transformers'
     // output, the sparse input tables move as under dense Adam; 8: negatives sampled without
     // replacement; 9: evaluate_on_number_of_examples held out, checkpoint_model; 10: featurizers;
-    // 11: scale_loss and constrain_similarities as Rasa's loss computes them.
-    impl.version = "11";
+    // 11: scale_loss and constrain_similarities as Rasa's loss computes them; 12: the margin
+    // loss's other negatives by their most similar one.
+    impl.version = "12";
     impl.defaults = TedDefaults();
     const std::string one_layer =
         "trainyard's TED embeds each dialogue state's features (intent, entities, slots, texts, "

@@ -427,6 +427,38 @@ TEST(SimilarityLossTest, ConstrainedAndScaledLossesAreRasas) {
   }
 }
 
+// The margin loss as Rasa's: without use_maximum_negative_similarity every
+// negative label counts, but the label-label, input-input and label-input
+// negatives count by their most similar one either way.
+TEST(SimilarityLossTest, MarginLossCountsNegativesAsRasa) {
+  // Close embeddings: several negatives of each kind inside the margin.
+  const torch::Tensor all = torch::tensor({{1.0f, 0.5f}, {0.5f, 1.0f}, {0.8f, 0.7f}});
+  const torch::Tensor ids = torch::arange(3, torch::kLong);
+  const torch::Tensor inputs = torch::tensor({{0.9f, 0.6f}, {0.4f, 0.9f}, {0.7f, 0.8f}});
+  for (const bool use_max : {true, false}) {
+    SimilarityOptions o;
+    o.negatives = 20;
+    o.loss_type = "margin";
+    o.use_maximum_negative_similarity = use_max;
+    const double mu_pos = o.maximum_positive_similarity, mu_neg = o.maximum_negative_similarity;
+    double expected = 0;
+    for (int64_t b = 0; b < 3; ++b) {
+      const torch::Tensor l = EveryLogit(inputs, all, b);
+      const torch::Tensor kinds = l.slice(0, 1).view({-1, 4});  // per other index: il, ll, ii, li
+      auto most = [&](int64_t kind) {
+        return std::max(0.0, mu_neg + kinds.select(1, kind).max().item<double>());
+      };
+      double loss = std::max(0.0, mu_pos - l[0].item<double>());
+      loss += use_max ? most(0) : torch::relu(mu_neg + kinds.select(1, 0)).sum().item<double>();
+      loss += o.negative_margin_scale * (most(1) + most(2) + most(3));
+      expected += loss / 3;
+    }
+    EXPECT_NEAR(DotProductLoss(o, inputs, all, ids, all, ids, Rng(1, kCpu)).loss.item<double>(),
+                expected, 1e-5)
+        << "use_maximum_negative_similarity " << use_max;
+  }
+}
+
 TEST(DropoutTest, DropsAtItsRateScalesTheRestAndIsTheSameOnAnyThreadCount) {
   const torch::Tensor x = torch::ones({300, 1000}).requires_grad_(true);
   const int threads = torch::get_num_threads();
