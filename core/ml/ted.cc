@@ -297,8 +297,7 @@ nlu::PrecomputationsPtr PrecomputationsOf(const graph::Inputs& in,
   for (const auto& [key, features] : *all) {
     std::vector<nlu::Features>& out = (*kept)[key];
     for (const nlu::Features& f : features)
-      if (std::find(featurizers.begin(), featurizers.end(), f.Name()) != featurizers.end())
-        out.push_back(f);
+      if (f.UsedBy(featurizers)) out.push_back(f);
   }
   return kept;
 }

@@ -5,6 +5,7 @@
 // per-message ("sentence") features for each attribute (text, intent,
 // response, action_name) and each featurizer (its "origin").
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -38,11 +39,18 @@ struct Features {
   std::string attribute = "text";
   std::string origin;  // the featurizer's node name
   SparseMatrix matrix;
-  // The featurizer's name as DIET's and ResponseSelector's `featurizers` list
-  // it (Rasa's identifier): its `alias`, else its node name. Empty: `origin`.
+  // The featurizer's name as DIET's, ResponseSelector's and TED's
+  // `featurizers` list it (Rasa's identifier): its `alias`, else its node
+  // name. Empty: `origin`.
   std::string name;
 
   const std::string& Name() const { return name.empty() ? origin : name; }
+  // Whether a model whose `featurizers` option is `featurizers` uses these
+  // features (empty: every featurizer's).
+  bool UsedBy(const std::vector<std::string>& featurizers) const {
+    return featurizers.empty() ||
+           std::find(featurizers.begin(), featurizers.end(), Name()) != featurizers.end();
+  }
 };
 
 // What the end-to-end featurization (Rasa's end_to_end_features_provider)

@@ -13,9 +13,7 @@ FeatureLayout TextFeatureLayout(const std::vector<const NluMessage*>& messages, 
   std::map<std::string, int> widths;
   for (const NluMessage* m : messages)
     for (const Features& f : m->features)
-      if (f.attribute == "text" && f.type == type &&
-          (featurizers.empty() ||
-           std::find(featurizers.begin(), featurizers.end(), f.Name()) != featurizers.end()))
+      if (f.attribute == "text" && f.type == type && f.UsedBy(featurizers))
         widths[f.origin] = std::max(widths[f.origin], f.matrix.cols);
   return {widths.begin(), widths.end()};
 }
