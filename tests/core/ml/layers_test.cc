@@ -405,7 +405,8 @@ TEST(SimilarityLossTest, ConstrainedAndScaledLossesAreRasas) {
     return std::make_pair(mean, p);
   };
   for (const double scale_of_inputs : {1.0, 0.01}) {
-    const auto [plain, p] = expected(scale_of_inputs, false, false);
+    const std::vector<double> p =
+        expected(scale_of_inputs, false, false).second;  // each example's p
     if (scale_of_inputs == 1.0) {  // the case that tells a weight above 1 from one capped at 1
       ASSERT_GT(p[0], 0.5);
       ASSERT_LT(p[2], 0.5);
