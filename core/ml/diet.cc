@@ -664,14 +664,15 @@ Json OpStats(Json stats, const std::map<std::string, int64_t>& phase_ops, int64_
 // own negative.
 torch::Tensor TokenIds(const Batch& b, const torch::Tensor& chosen) {
   const torch::Tensor indices = b.sequence.indices.to(torch::kCPU), offsets = b.sequence.offsets.to(torch::kCPU);
-  const torch::Tensor picked = chosen.to(torch::kCPU);
+  const torch::Tensor picked = chosen.to(torch::kCPU).contiguous();
   const int64_t* idx = indices.data_ptr<int64_t>();
   const int64_t* off = offsets.data_ptr<int64_t>();
+  const int64_t* pick = picked.data_ptr<int64_t>();
   const int64_t rows = offsets.size(0), nnz = indices.size(0);
   std::map<std::vector<int64_t>, int64_t> ids;
   std::vector<int64_t> out;
   for (int64_t k = 0; k < picked.size(0); ++k) {
-    const int64_t t = picked[k].item<int64_t>();
+    const int64_t t = pick[k];
     const std::vector<int64_t> features(idx + off[t], idx + (t + 1 < rows ? off[t + 1] : nnz));
     out.push_back(ids.emplace(features, static_cast<int64_t>(ids.size())).first->second);
   }
