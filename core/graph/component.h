@@ -110,6 +110,9 @@ struct ComponentImplementation {
   // Options of Rasa's defaults that are accepted for compatibility but change
   // nothing here, each with why. The default.v1 recipe warns where config.yml
   // gives one a value other than its default (a copied default stays quiet).
+  // "option.member" names one member of a mapping option (e.g.
+  // dense_dimension.label); a plain number given for the whole option is that
+  // member's value too.
   std::map<std::string, std::string> inert;
 };
 

@@ -43,6 +43,22 @@ void WarnUnknownOptions(const std::vector<data::ComponentSpec>& specs, util::Dia
     const ComponentInfo* info = FindComponent(spec.name);
     const ComponentImplementation* implementation = info ? FindImplementation(info->name) : nullptr;
     if (!implementation || !spec.params.is_object()) continue;
+    for (const auto& [path, why] : implementation->inert) {
+      const size_t dot = path.find('.');
+      if (dot == std::string::npos) continue;
+      const std::string key = path.substr(0, dot), member = path.substr(dot + 1);
+      if (!spec.params.contains(key)) continue;
+      const Json& value = spec.params.at(key);
+      const Json given = value.is_number()   ? value
+                         : value.is_object() ? value.value(member, Json())
+                                             : Json();
+      const Json fallback =
+          implementation->defaults.contains(key) ? implementation->defaults.at(key) : Json();
+      const Json standard = fallback.is_object() ? fallback.value(member, Json()) : fallback;
+      if (!given.is_null() && given != standard)
+        warnings.Warn(spec.location, "'" + path + "' has no effect in trainyard's " + spec.name +
+                                         ": " + why + " It is ignored.");
+    }
     for (const auto& [key, value] : spec.params.items()) {
       if (const auto inert = implementation->inert.find(key);
           inert != implementation->inert.end() &&

@@ -1209,11 +1209,16 @@ constexpr const char* kDietVersion = "9";
 std::map<std::string, std::string> DietInertOptions() {
   const std::string no_dense =
       "trainyard has no dense featurizers, so only sparse features reach the model.";
-  return {{"concat_dimension", "it sizes the sparse and dense features' combination; " + no_dense},
-          {"use_dense_input_dropout", "it drops dense features; " + no_dense},
-          {"tensorboard_log_directory", kNoTensorBoard},
-          {"tensorboard_log_level", kNoTensorBoard},
-          {"run_eagerly", "it is TensorFlow's; libtorch always runs eagerly."}};
+  return {
+      {"concat_dimension", "it sizes the sparse and dense features' combination; " + no_dense},
+      {"use_dense_input_dropout", "it drops dense features; " + no_dense},
+      {"dense_dimension.label",
+       "the labels' features (one-hot intents, or the responses' words) go straight to the label "
+       "side's hidden and embedding layers, with no sparse layer of that size before them; only "
+       "dense_dimension.text sizes a layer."},
+      {"tensorboard_log_directory", kNoTensorBoard},
+      {"tensorboard_log_level", kNoTensorBoard},
+      {"run_eagerly", "it is TensorFlow's; libtorch always runs eagerly."}};
 }
 
 void RegisterDietClassifier() {
