@@ -43,6 +43,10 @@ void WarnUnknownOptions(const std::vector<data::ComponentSpec>& specs, util::Dia
     const ComponentInfo* info = FindComponent(spec.name);
     const ComponentImplementation* implementation = info ? FindImplementation(info->name) : nullptr;
     if (!implementation || !spec.params.is_object()) continue;
+    auto warn_inert = [&](const std::string& option, const std::string& why) {
+      warnings.Warn(spec.location, "'" + option + "' has no effect in trainyard's " + spec.name +
+                                       ": " + why + " It is ignored.");
+    };
     for (const auto& [path, why] : implementation->inert) {
       const size_t dot = path.find('.');
       if (dot == std::string::npos) continue;
@@ -52,19 +56,15 @@ void WarnUnknownOptions(const std::vector<data::ComponentSpec>& specs, util::Dia
       const Json given = value.is_number()   ? value
                          : value.is_object() ? value.value(member, Json())
                                              : Json();
-      const Json fallback =
-          implementation->defaults.contains(key) ? implementation->defaults.at(key) : Json();
+      const Json fallback = implementation->defaults.value(key, Json());
       const Json standard = fallback.is_object() ? fallback.value(member, Json()) : fallback;
-      if (!given.is_null() && given != standard)
-        warnings.Warn(spec.location, "'" + path + "' has no effect in trainyard's " + spec.name +
-                                         ": " + why + " It is ignored.");
+      if (!given.is_null() && given != standard) warn_inert(path, why);
     }
     for (const auto& [key, value] : spec.params.items()) {
       if (const auto inert = implementation->inert.find(key);
           inert != implementation->inert.end() &&
           implementation->defaults.value(key, Json()) != value) {
-        warnings.Warn(spec.location, "'" + key + "' has no effect in trainyard's " + spec.name +
-                                         ": " + inert->second + " It is ignored.");
+        warn_inert(key, inert->second);
         continue;
       }
       if (key == "name" || implementation->defaults.contains(key)) continue;
