@@ -250,15 +250,34 @@ class SparseBagFunction : public torch::autograd::Function<SparseBagFunction> {
     for (int64_t b = 0; b < bags; ++b)
       for (int64_t e = offset[b]; e < (b + 1 < bags ? offset[b + 1] : nnz); ++e) bag_of[static_cast<size_t>(e)] = b;
     // Entries ordered by (index, position): equal indices side by side.
-    std::vector<std::pair<int64_t, int64_t>> order(static_cast<size_t>(nnz));
-    for (int64_t e = 0; e < nnz; ++e) order[static_cast<size_t>(e)] = {index[e], e};
-    std::sort(order.begin(), order.end());
-    std::vector<int64_t> rows, starts;
-    for (size_t e = 0; e < order.size(); ++e)
-      if (e == 0 || order[e].first != order[e - 1].first) {
-        rows.push_back(order[e].first);
-        starts.push_back(static_cast<int64_t>(e));
+    const int64_t vocabulary = ctx->saved_data["vocabulary"].toInt();
+    std::vector<int64_t> order(static_cast<size_t>(nnz)), rows, starts;
+    if (vocabulary <= 4 * nnz + 65536) {
+      // A counting sort over the table's rows (stable: positions stay in order).
+      std::vector<int64_t> next(static_cast<size_t>(vocabulary) + 1, 0);
+      for (int64_t e = 0; e < nnz; ++e) ++next[static_cast<size_t>(index[e]) + 1];
+      for (size_t r = 0; r < static_cast<size_t>(vocabulary); ++r) {
+        const int64_t count = next[r + 1];
+        next[r + 1] += next[r];  // next[r]: where row r's entries start
+        if (count == 0) continue;
+        rows.push_back(static_cast<int64_t>(r));
+        starts.push_back(next[r]);
       }
+      for (int64_t e = 0; e < nnz; ++e)
+        order[static_cast<size_t>(next[static_cast<size_t>(index[e])]++)] = e;
+    } else {
+      // A table much larger than the batch: sort the entries themselves.
+      std::vector<std::pair<int64_t, int64_t>> pairs(static_cast<size_t>(nnz));
+      for (int64_t e = 0; e < nnz; ++e) pairs[static_cast<size_t>(e)] = {index[e], e};
+      std::sort(pairs.begin(), pairs.end());
+      for (size_t e = 0; e < pairs.size(); ++e) {
+        order[e] = pairs[e].second;
+        if (e == 0 || pairs[e].first != pairs[e - 1].first) {
+          rows.push_back(pairs[e].first);
+          starts.push_back(static_cast<int64_t>(e));
+        }
+      }
+    }
     starts.push_back(nnz);
     const int64_t n = static_cast<int64_t>(rows.size());
     torch::Tensor values = torch::zeros({n, units}, grad.options());
@@ -269,15 +288,14 @@ class SparseBagFunction : public torch::autograd::Function<SparseBagFunction> {
       for (int64_t r = begin; r < end; ++r) {
         float* dst = out + r * units;
         for (int64_t e = starts[static_cast<size_t>(r)]; e < starts[static_cast<size_t>(r) + 1]; ++e) {
-          const int64_t entry = order[static_cast<size_t>(e)].second;
+          const int64_t entry = order[static_cast<size_t>(e)];
           const float scale = w[entry];
           AddScaled(dst, g + bag_of[static_cast<size_t>(entry)] * units, scale, units);
         }
       }
     });
     torch::Tensor row_tensor = torch::tensor(rows, torch::kLong).view({1, n});
-    torch::Tensor sparse =
-        torch::sparse_coo_tensor(row_tensor, values, {ctx->saved_data["vocabulary"].toInt(), units});
+    torch::Tensor sparse = torch::sparse_coo_tensor(row_tensor, values, {vocabulary, units});
     return {sparse, torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };

@@ -548,26 +548,35 @@ TEST(SparseDenseTest, InputDropoutKeepsTheSurvivingValuesUnscaledAsRasa) {
 
 TEST(SparseDenseTest, KernelGradientHasOneSortedRowPerDistinctIndex) {
   // Bags {7, 2, 7}, {} and {2, 40, 2, 2}: the kernel's gradient is the dense
-  // one's on rows 2, 7 and 40 and nothing else, each row once.
-  Rng rng(4, kCpu);
-  SparseDense layer(50, 3, rng);
-  SparseRows rows{torch::tensor({7, 2, 7, 2, 40, 2, 2}, torch::kLong), torch::tensor({0, 3, 3}, torch::kLong),
-                  torch::tensor({0.5f, 1.0f, 2.0f, -1.0f, 3.0f, 0.25f, 4.0f})};
-  const torch::Tensor target = torch::arange(9, torch::kFloat).view({3, 3});
-  (layer->forward(rows, 0.0, false, rng) * target).sum().backward();
-  const torch::Tensor grad = layer->weight.grad();
-  ASSERT_TRUE(grad.is_sparse());
-  EXPECT_TRUE(torch::equal(grad._indices(), torch::tensor({2, 7, 40}, torch::kLong).view({1, 3})));
+  // one's on rows 2, 7 and 40 and nothing else, each row once. Tables of 50
+  // rows and of 70,000 (many more rows than the batch has entries: the
+  // entries are sorted instead of counted into rows).
+  for (const int64_t vocabulary : {int64_t{50}, int64_t{70000}}) {
+    Rng rng(4, kCpu);
+    SparseDense layer(vocabulary, 3, rng);
+    SparseRows rows{torch::tensor({7, 2, 7, 2, 40, 2, 2}, torch::kLong),
+                    torch::tensor({0, 3, 3}, torch::kLong),
+                    torch::tensor({0.5f, 1.0f, 2.0f, -1.0f, 3.0f, 0.25f, 4.0f})};
+    const torch::Tensor target = torch::arange(9, torch::kFloat).view({3, 3});
+    (layer->forward(rows, 0.0, false, rng) * target).sum().backward();
+    const torch::Tensor grad = layer->weight.grad();
+    ASSERT_TRUE(grad.is_sparse());
+    EXPECT_TRUE(torch::equal(grad._indices(), torch::tensor({2, 7, 40}, torch::kLong).view({1, 3})))
+        << vocabulary;
+    EXPECT_EQ(grad.size(0), vocabulary);
 
-  torch::Tensor dense = layer->weight.detach().clone().requires_grad_(true);
-  namespace F = torch::nn::functional;
-  (F::embedding_bag(rows.indices, dense,
-                    F::EmbeddingBagFuncOptions().offsets(rows.offsets).mode(torch::kSum).per_sample_weights(
-                        rows.weights)) *
-   target)
-      .sum()
-      .backward();
-  EXPECT_TRUE(torch::allclose(grad.to_dense(), dense.grad(), 1e-6, 1e-6)) << grad.to_dense() << dense.grad();
+    torch::Tensor dense = layer->weight.detach().clone().requires_grad_(true);
+    namespace F = torch::nn::functional;
+    (F::embedding_bag(rows.indices, dense,
+                      F::EmbeddingBagFuncOptions()
+                          .offsets(rows.offsets)
+                          .mode(torch::kSum)
+                          .per_sample_weights(rows.weights)) *
+     target)
+        .sum()
+        .backward();
+    EXPECT_TRUE(torch::allclose(grad.to_dense(), dense.grad(), 1e-6, 1e-6)) << vocabulary;
+  }
 }
 
 TEST(BatchingTest, BalancedBatchesRepeatRareLabelsAsRasaDoes) {
