@@ -642,11 +642,12 @@ void WarmStart(DietModel& model, DietModel& old, const Layout& layout, const Lay
 
 namespace {
 
-// training.json's statistics, with the operator calls per step by phase when
-// they were counted (TRAINYARD_COUNT_OPS).
-Json OpStats(Json stats, const std::map<std::string, int64_t>& phase_ops, int64_t steps) {
+// training.json's statistics, with the operator calls per step and the
+// seconds by phase when they were counted (TRAINYARD_COUNT_OPS).
+Json OpStats(Json stats, const std::map<std::string, int64_t>& phase_ops,
+             const std::map<std::string, double>& phase_seconds, int64_t steps) {
   if (phase_ops.empty() || steps == 0) return stats;
-  Json per_step = Json::object();
+  Json per_step = Json::object(), seconds = Json::object();
   int64_t total = 0;
   for (const auto& [name, count] : phase_ops) {
     per_step[name] = static_cast<double>(count) / static_cast<double>(steps);
@@ -654,6 +655,8 @@ Json OpStats(Json stats, const std::map<std::string, int64_t>& phase_ops, int64_
   }
   per_step["total"] = static_cast<double>(total) / static_cast<double>(steps);
   stats["ops_per_step"] = per_step;
+  for (const auto& [name, s] : phase_seconds) seconds[name] = s;
+  stats["phase_seconds"] = seconds;
   return stats;
 }
 
@@ -886,12 +889,17 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
   std::optional<OpCounter> counter;
   if (const char* v = std::getenv("TRAINYARD_COUNT_OPS"); v && *v && std::string(v) != "0") counter.emplace();
   std::map<std::string, int64_t> phase_ops;
+  std::map<std::string, double> phase_seconds;
   int64_t steps = 0, mark = 0;
+  auto mark_time = std::chrono::steady_clock::now();
   auto phase = [&](const char* name) {
     if (!counter) return;
     const int64_t now = counter->Count();
     phase_ops[name] += now - mark;
     mark = now;
+    const auto time = std::chrono::steady_clock::now();
+    phase_seconds[name] += std::chrono::duration<double>(time - mark_time).count();
+    mark_time = time;
   };
   model_->train();
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
@@ -1020,9 +1028,13 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
                           {"groups", names(groups_)}, {"bilou", o.bilou},
                           {"responses", responses_}, {"all_retrieval_intents", all_retrieval_intents_}});
   nlu::WriteJsonResource(c, kStatsFile,
-                         OpStats({{"examples", train_ids.size()}, {"epochs", o.epochs}, {"seconds", seconds},
-                                  {"flops", flops}, {"device", device_name}, {"threads", torch::get_num_threads()}},
-                                 phase_ops, steps));
+                         OpStats({{"examples", train_ids.size()},
+                                  {"epochs", o.epochs},
+                                  {"seconds", seconds},
+                                  {"flops", flops},
+                                  {"device", device_name},
+                                  {"threads", torch::get_num_threads()}},
+                                 phase_ops, phase_seconds, steps));
   options_ = o;
 }
 

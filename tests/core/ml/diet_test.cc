@@ -609,15 +609,25 @@ TEST_F(DietTest, CountsOperatorCallsPerStepWhenAsked) {
   ::unsetenv("TRAINYARD_COUNT_OPS");
   ASSERT_TRUE(counted.contains("ops_per_step")) << counted.dump();
   const nlohmann::json& ops = counted["ops_per_step"];
-  double sum = 0;
+  ASSERT_TRUE(counted.contains("phase_seconds")) << counted.dump();
+  const nlohmann::json& seconds = counted["phase_seconds"];
+  double sum = 0, seconds_sum = 0;
   for (const char* phase : {"batch", "encode", "intent_loss", "entity_loss", "backward", "optimizer", "other"}) {
     ASSERT_TRUE(ops.contains(phase)) << phase << " " << ops.dump();
     sum += ops[phase].get<double>();
+    ASSERT_TRUE(seconds.contains(phase)) << phase << " " << seconds.dump();
+    EXPECT_GE(seconds[phase].get<double>(), 0) << phase;
+    seconds_sum += seconds[phase].get<double>();
   }
   EXPECT_NEAR(sum, ops["total"].get<double>(), 1e-6);
+  // The phases share the training's time: each step's, between them.
+  EXPECT_GT(seconds["backward"].get<double>(), 0);
+  EXPECT_LE(seconds_sum, counted["seconds"].get<double>());
   EXPECT_GT(ops["backward"].get<double>(), 50);
   EXPECT_LT(ops["optimizer"].get<double>(), 100) << ops.dump();  // 49 here; ~9 per parameter before
-  EXPECT_FALSE(stats(TrainWith(Config(2), "plain"), "plain").contains("ops_per_step"));
+  const nlohmann::json plain = stats(TrainWith(Config(2), "plain"), "plain");
+  EXPECT_FALSE(plain.contains("ops_per_step"));
+  EXPECT_FALSE(plain.contains("phase_seconds"));
 }
 
 TEST_F(DietTest, TrainsOnCudaWhenPresent) {
