@@ -1,5 +1,8 @@
 #include "core/ml/layers.h"
 
+#include <ATen/Parallel.h>
+#include <ATen/record_function.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -8,10 +11,8 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <numeric>
 #include <vector>
-
-#include <ATen/Parallel.h>
-#include <ATen/record_function.h>
 
 #include "core/util/strings.h"
 
@@ -557,6 +558,39 @@ CrfImpl::CrfImpl(int64_t num_tags, const Rng& rng) {
 
 namespace {
 
+// Each sequence's extent in a CRF batch: one past its last real position (at
+// least 1: position 0 always counts).
+std::vector<int64_t> RealExtents(const torch::Tensor& mask) {
+  const torch::Tensor m = mask.to(torch::kBool).contiguous();
+  const int64_t B = m.size(0), L = m.size(1);
+  const bool* real = m.data_ptr<bool>();
+  std::vector<int64_t> extent(static_cast<size_t>(B), 1);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = L - 1; t > 0; --t)
+      if (real[b * L + t]) {
+        extent[static_cast<size_t>(b)] = t + 1;
+        break;
+      }
+  return extent;
+}
+
+// Rows [begin, end)'s leading rows the recursion must visit at each position:
+// up to the last row whose sequence reaches it (rows past it keep their
+// scores). On the CPU only (the extents are read on the host); elsewhere
+// every row at every position.
+std::vector<int64_t> ActiveRows(const std::vector<int64_t>& extent, int64_t length, int64_t begin,
+                                int64_t end) {
+  std::vector<int64_t> active(static_cast<size_t>(length), end - begin);
+  if (extent.empty()) return active;
+  for (int64_t t = 0; t < length; ++t) {
+    int64_t k = 0;
+    for (int64_t r = begin; r < end; ++r)
+      if (extent[static_cast<size_t>(r)] > t) k = r - begin + 1;
+    active[static_cast<size_t>(t)] = k;
+  }
+  return active;
+}
+
 // log Z of a linear-chain CRF for each sequence (the forward algorithm), whose
 // gradient is computed from the forward-backward marginals: d log Z / d e[t, j]
 // = P(y_t = j), d log Z / d A[i, j] = sum over t of P(y_t-1 = i, y_t = j).
@@ -564,7 +598,9 @@ namespace {
 // DIET's entity cost); this is two matmuls per token and direction. A position
 // whose mask is false is skipped: the chain links the positions around it.
 // Each step is in exp space, [B, T] x [T, T], both factors shifted by their
-// maxima to stay in range.
+// maxima to stay in range. On the CPU a step computes only the leading rows
+// that still have positions to come (ActiveRows): rows sorted by length, as
+// NegativeLogLikelihood passes them, skip their padding's work.
 class CrfLogPartition : public torch::autograd::Function<CrfLogPartition> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& emissions_in,
@@ -578,22 +614,36 @@ class CrfLogPartition : public torch::autograd::Function<CrfLogPartition> {
     // alphas[t]: the forward scores at t, or at the last real position before t.
     torch::Tensor alphas = torch::empty({L, B, T}, emissions.options());
     torch::Tensor log_z = torch::empty({B}, emissions.options());
+    const std::vector<int64_t> extent =
+        emissions.is_cpu() ? RealExtents(mask) : std::vector<int64_t>();
     // (The per-position views are taken once: on a GPU every operator call
     // costs its dispatch, whatever its size.)
     ForRowChunks(RowChunks(emissions, B, 8), B, [&](int64_t, int64_t begin, int64_t end) {
       const std::vector<torch::Tensor> e = emissions.slice(0, begin, end).unbind(1),
                                        real = mask.slice(0, begin, end).unsqueeze(2).unbind(1);
       const std::vector<torch::Tensor> out = alphas.slice(1, begin, end).unbind(0);  // views
-      torch::Tensor alpha = e[0];
-      out[0].copy_(alpha);
-      for (int64_t t = 1; t < L; ++t) {
-        const torch::Tensor alpha_max = std::get<0>(alpha.max(1, true));
-        torch::Tensor next = torch::matmul(torch::exp(alpha - alpha_max), exp_trans)
+      const std::vector<int64_t> active = ActiveRows(extent, L, begin, end);
+      // The scores after position t of rows `a`, given their scores before it.
+      auto advance = [&](const torch::Tensor& a, const torch::Tensor& e_t,
+                         const torch::Tensor& real_t) {
+        const torch::Tensor alpha_max = std::get<0>(a.max(1, true));
+        torch::Tensor next = torch::matmul(torch::exp(a - alpha_max), exp_trans)
                                  .clamp_min_(1e-30)
                                  .log_()
                                  .add_(alpha_max + trans_max)
-                                 .add_(e[t]);
-        alpha = torch::where(real[t], next, alpha);
+                                 .add_(e_t);
+        return torch::where(real_t, next, a);
+      };
+      torch::Tensor alpha = extent.empty() ? e[0] : e[0].clone();  // the CPU's is updated in place
+      out[0].copy_(alpha);
+      for (int64_t t = 1; t < L; ++t) {
+        const int64_t k = active[static_cast<size_t>(t)];
+        if (extent.empty()) {
+          alpha = advance(alpha, e[t], real[t]);
+        } else if (k > 0) {
+          torch::Tensor a = alpha.narrow(0, 0, k);
+          a.copy_(advance(a, e[t].narrow(0, 0, k), real[t].narrow(0, 0, k)));
+        }
         out[t].copy_(alpha);
       }
       log_z.slice(0, begin, end).copy_(torch::logsumexp(alpha, 1));
@@ -609,11 +659,17 @@ class CrfLogPartition : public torch::autograd::Function<CrfLogPartition> {
                         &exp_trans = saved[4], &trans_max = saved[5];
     const torch::Tensor grad = grads[0].detach().contiguous();
     const int64_t B = emissions.size(0), L = emissions.size(1), T = emissions.size(2);
-    torch::Tensor grad_emissions = torch::empty_like(emissions);  // every position is written
+    const bool all_at_once = ctx->saved_data["all_at_once"].toBool();
+    const std::vector<int64_t> extent =
+        emissions.is_cpu() && !all_at_once ? RealExtents(mask) : std::vector<int64_t>();
+    // All at once writes every position; per position, the rows a position
+    // skips (ActiveRows) keep their zeros.
+    torch::Tensor grad_emissions =
+        all_at_once ? torch::empty_like(emissions) : torch::zeros_like(emissions);
     const int64_t chunks = RowChunks(emissions, B, 8);
     torch::Tensor pair_sums = torch::zeros({chunks, T, T}, emissions.options());  // one per chunk
     const torch::Tensor exp_trans_t = exp_trans.t();
-    if (ctx->saved_data["all_at_once"].toBool()) {
+    if (all_at_once) {
       ForRowChunks(chunks, B, [&](int64_t c, int64_t begin, int64_t end) {
         const std::vector<torch::Tensor> e = emissions.slice(0, begin, end).unbind(1),
                                          real = mask.slice(0, begin, end).unsqueeze(2).unbind(1);
@@ -673,21 +729,28 @@ class CrfLogPartition : public torch::autograd::Function<CrfLogPartition> {
         // beta: the log score of everything after the current real position.
         torch::Tensor beta = torch::zeros({end - begin, T}, emissions.options());
         const torch::Tensor zero = torch::zeros({}, emissions.options());
+        const std::vector<int64_t> active = ActiveRows(extent, L, begin, end);
         for (int64_t t = L - 1; t >= 1; --t) {
+          // Rows past `k` have ended: no gradient here, beta stays 0.
+          const int64_t k = active[static_cast<size_t>(t)];
+          if (k == 0) continue;
+          auto rows = [k](const torch::Tensor& x) { return x.narrow(0, 0, k); };
+          const torch::Tensor b = rows(beta), r = rows(real[t]), zk = rows(z), gk = rows(g);
           // (Where a position is not real, the exponents below are not bounded:
           // `where` keeps an overflow there out of the sums.)
-          grad_e[t].copy_(torch::where(real[t], torch::exp(alpha[t] + beta - z) * g, zero));
-          const torch::Tensor u = e[t] + beta;
+          rows(grad_e[t]).copy_(torch::where(r, torch::exp(rows(alpha[t]) + b - zk) * gk, zero));
+          const torch::Tensor u = rows(e[t]) + b;
           const torch::Tensor u_max = std::get<0>(u.max(1, true));
           const torch::Tensor y = torch::exp(u - u_max);
           // The sum over sequences of exp(alpha_s(i) + A(i, j) + u(j) - log Z),
           // exp(A) multiplied in at the end.
+          const torch::Tensor before_max = rows(alpha_max[t - 1]);
           const torch::Tensor scale =
-              torch::where(real[t], torch::exp(alpha_max[t - 1] + u_max + trans_max - z) * g, zero);
-          pairs.addmm_(torch::exp(alpha[t - 1] - alpha_max[t - 1]).t(), y * scale);
+              torch::where(r, torch::exp(before_max + u_max + trans_max - zk) * gk, zero);
+          pairs.addmm_(torch::exp(rows(alpha[t - 1]) - before_max).t(), y * scale);
           torch::Tensor previous =
               torch::matmul(y, exp_trans_t).clamp_min_(1e-30).log_().add_(u_max + trans_max);
-          beta = torch::where(real[t], previous, beta);
+          rows(beta).copy_(torch::where(r, previous, b));
         }
         grad_e[0].copy_(torch::exp(alpha[0] + beta - z) * g);
       });
@@ -712,7 +775,37 @@ torch::Tensor CrfImpl::NegativeLogLikelihood(const torch::Tensor& emissions, con
   }
   const bool all_at_once = gradient_terms == GradientTerms::kAllAtOnce ||
                            (gradient_terms == GradientTerms::kAuto && !emissions.is_cpu());
-  return (CrfLogPartition::apply(emissions, transitions, mask.to(torch::kBool), all_at_once) - gold).mean();
+  const torch::Tensor real_mask = mask.to(torch::kBool);
+  if (!emissions.is_cpu() || all_at_once)
+    return (CrfLogPartition::apply(emissions, transitions, real_mask, all_at_once) - gold).mean();
+  // On the CPU the rows go in by length, longest first within each of the
+  // recursion's chunks (dealt to the chunks in turn, so that every chunk gets
+  // long and short ones), so that a position's work covers only the
+  // sequences that reach it. The mean does not depend on the order.
+  const std::vector<int64_t> extent = RealExtents(real_mask);
+  const int64_t B = emissions.size(0), chunks = RowChunks(emissions, B, 8);
+  std::vector<int64_t> by_length(static_cast<size_t>(B));
+  std::iota(by_length.begin(), by_length.end(), 0);
+  std::stable_sort(by_length.begin(), by_length.end(), [&](int64_t x, int64_t y) {
+    return extent[static_cast<size_t>(x)] > extent[static_cast<size_t>(y)];
+  });
+  std::vector<std::vector<int64_t>> dealt(static_cast<size_t>(chunks));
+  size_t next = 0;
+  for (int64_t row : by_length) {
+    // Chunk c holds rows [c * B / chunks, (c + 1) * B / chunks): the next one with room.
+    while (static_cast<int64_t>(dealt[next].size()) ==
+           (static_cast<int64_t>(next) + 1) * B / chunks - static_cast<int64_t>(next) * B / chunks)
+      next = (next + 1) % dealt.size();
+    dealt[next].push_back(row);
+    next = (next + 1) % dealt.size();
+  }
+  std::vector<int64_t> order;
+  for (const auto& d : dealt) order.insert(order.end(), d.begin(), d.end());
+  const torch::Tensor o = torch::tensor(order, torch::TensorOptions().dtype(torch::kLong));
+  return (CrfLogPartition::apply(emissions.index_select(0, o), transitions,
+                                 real_mask.index_select(0, o), false) -
+          gold.index_select(0, o))
+      .mean();
 }
 
 std::vector<std::vector<int>> CrfImpl::Decode(const torch::Tensor& emissions_in, const std::vector<int64_t>& lengths,
