@@ -475,7 +475,17 @@ TEST(DropoutTest, DropsAtItsRateScalesTheRestAndIsTheSameOnAnyThreadCount) {
   // The gradient flows through the kept elements only, scaled alike.
   (one * 3).sum().backward();
   EXPECT_TRUE(torch::equal(x.grad(), one.detach() * 3));
-  // Another draw, another mask; no dropout outside training.
+  // Neighbours are dropped independently: both of two adjacent elements are
+  // kept 0.8 x 0.8 of the time, and so are elements 1000 apart (rows).
+  const torch::Tensor flat = kept.flatten().to(torch::kFloat);
+  const int64_t n = flat.numel();
+  EXPECT_NEAR((flat.slice(0, 0, n - 1) * flat.slice(0, 1, n)).mean().item<double>(), 0.64, 0.006);
+  EXPECT_NEAR((flat.slice(0, 0, n - 1000) * flat.slice(0, 1000, n)).mean().item<double>(), 0.64,
+              0.006);
+  // Another draw, another mask, independent of the first (agreeing on
+  // 0.8 x 0.8 + 0.2 x 0.2 of the elements); no dropout outside training.
+  const torch::Tensor other = Dropout(x, 0.2, true, Rng(8, kCpu)).ne(0);
+  EXPECT_NEAR(other.eq(kept).to(torch::kFloat).mean().item<double>(), 0.68, 0.006);
   EXPECT_FALSE(torch::equal(Dropout(x, 0.2, true, Rng(8, kCpu)), one));
   EXPECT_TRUE(torch::equal(Dropout(x, 0.2, false, Rng(7, kCpu)), x));
   // Without rescaling the same mask keeps the values as they are.
