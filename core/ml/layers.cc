@@ -1113,11 +1113,13 @@ struct AdamRowStep {
   float b1, b2, l2, step_size, inv_c2, eps, debt, m_keep, v_keep;
 };
 
+// (The owed move is taken for every row, 0 where none is owed, which leaves
+// the weight as it is: a test of `debt` in the loop, read through a reference
+// the stores might alias, kept GCC from vectorizing it.)
 TRAINYARD_VECTOR_CLONES void AdamRow(const AdamRowStep& s, const float* g, float* w, float* m, float* v,
                                      int64_t width) {
   for (int64_t j = 0; j < width; ++j) {
-    float wj = w[j];
-    if (s.debt != 0) wj -= s.debt * m[j] / (std::sqrt(v[j]) + s.eps);
+    const float wj = w[j] - s.debt * m[j] / (std::sqrt(v[j]) + s.eps);
     const float grad_j = g[j] + s.l2 * wj;
     const float mj = m[j] = s.m_keep * m[j] + (1 - s.b1) * grad_j;
     const float vj = v[j] = s.v_keep * v[j] + (1 - s.b2) * grad_j * grad_j;
