@@ -885,7 +885,8 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
   std::vector<torch::Tensor> average;
   int averaged = 0;
   // TRAINYARD_COUNT_OPS=1: libtorch operator calls per training step, by
-  // phase, into training.json (the host cost of a step on a GPU; see OpCounter).
+  // phase, into training.json (the host cost of a step on a GPU; see OpCounter),
+  // and the seconds each phase took over the training.
   std::optional<OpCounter> counter;
   if (const char* v = std::getenv("TRAINYARD_COUNT_OPS"); v && *v && std::string(v) != "0") counter.emplace();
   std::map<std::string, int64_t> phase_ops;

@@ -620,7 +620,7 @@ TEST_F(DietTest, CountsOperatorCallsPerStepWhenAsked) {
     seconds_sum += seconds[phase].get<double>();
   }
   EXPECT_NEAR(sum, ops["total"].get<double>(), 1e-6);
-  // The phases share the training's time: each step's, between them.
+  // The phases split the steps' time, which is part of the training's.
   EXPECT_GT(seconds["backward"].get<double>(), 0);
   EXPECT_LE(seconds_sum, counted["seconds"].get<double>());
   EXPECT_GT(ops["backward"].get<double>(), 50);
