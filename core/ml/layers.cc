@@ -630,6 +630,7 @@ class CrfLogPartition : public torch::autograd::Function<CrfLogPartition> {
     torch::Tensor log_z = torch::empty({B}, emissions.options());
     const std::vector<int64_t> extent =
         emissions.is_cpu() ? RealExtents(mask) : std::vector<int64_t>();
+    ctx->saved_data["extent"] = extent;  // for the backward's rows
     // (The per-position views are taken once: on a GPU every operator call
     // costs its dispatch, whatever its size.)
     ForRowChunks(RowChunks(emissions, B, 8), B, [&](int64_t, int64_t begin, int64_t end) {
@@ -675,7 +676,7 @@ class CrfLogPartition : public torch::autograd::Function<CrfLogPartition> {
     const int64_t B = emissions.size(0), L = emissions.size(1), T = emissions.size(2);
     const bool all_at_once = ctx->saved_data["all_at_once"].toBool();
     const std::vector<int64_t> extent =
-        emissions.is_cpu() && !all_at_once ? RealExtents(mask) : std::vector<int64_t>();
+        all_at_once ? std::vector<int64_t>() : ctx->saved_data["extent"].toIntVector();
     // All at once writes every position; per position, the rows a position
     // skips (ActiveRows) keep their zeros.
     torch::Tensor grad_emissions =
@@ -804,14 +805,16 @@ torch::Tensor CrfImpl::NegativeLogLikelihood(const torch::Tensor& emissions, con
     return extent[static_cast<size_t>(x)] > extent[static_cast<size_t>(y)];
   });
   std::vector<std::vector<int64_t>> dealt(static_cast<size_t>(chunks));
-  size_t next = 0;
+  // Chunk c holds rows [c * B / chunks, (c + 1) * B / chunks).
+  auto full = [&](int64_t c) {
+    return static_cast<int64_t>(dealt[static_cast<size_t>(c)].size()) ==
+           (c + 1) * B / chunks - c * B / chunks;
+  };
+  int64_t next = 0;
   for (int64_t row : by_length) {
-    // Chunk c holds rows [c * B / chunks, (c + 1) * B / chunks): the next one with room.
-    while (static_cast<int64_t>(dealt[next].size()) ==
-           (static_cast<int64_t>(next) + 1) * B / chunks - static_cast<int64_t>(next) * B / chunks)
-      next = (next + 1) % dealt.size();
-    dealt[next].push_back(row);
-    next = (next + 1) % dealt.size();
+    while (full(next)) next = (next + 1) % chunks;  // the next chunk with room
+    dealt[static_cast<size_t>(next)].push_back(row);
+    next = (next + 1) % chunks;
   }
   std::vector<int64_t> order;
   for (const auto& d : dealt) order.insert(order.end(), d.begin(), d.end());
