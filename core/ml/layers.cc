@@ -605,6 +605,95 @@ std::vector<int64_t> ActiveRows(const std::vector<int64_t>& extent, int64_t leng
   return active;
 }
 
+// exp and log for the CRF's loops on the CPU, written so that GCC vectorizes
+// them (libm's are scalar calls). exp: x = n ln2 + r with |r| <= ln2 / 2,
+// e^r by its Taylor series to r^6, 2^n put in the exponent bits; x is
+// clamped to [-87, 88], where the result stays a normal float. log: x = 2^k m
+// with m in [0.71, 1.42), log m = 2 atanh((m - 1) / (m + 1)) by its series to
+// the 9th power. Both within a few units in the last place of libm's over the
+// CRF's ranges (CrfTest checks them). (Vectorized in the AVX2 and AVX-512
+// clones; the baseline's float clamp keeps exp scalar there.)
+inline float ExpFast(float x) {
+  x = x < -87.0f ? -87.0f : x;
+  x = x > 88.0f ? 88.0f : x;
+  const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;  // rounded to an integer
+  const float r = (x - n * 0.693145752f) - n * 1.42860677e-6f;    // ln 2 in two parts
+  float p = 1.0f / 720;
+  p = p * r + 1.0f / 120;
+  p = p * r + 1.0f / 24;
+  p = p * r + 1.0f / 6;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+// x at least 1e-30 (smaller ones, zero too, are read as 1e-30).
+inline float LogFast(float x) {
+  int32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  bits = std::max(bits, int32_t{0x0da24260});  // 1e-30's bits: positive floats order as integers
+  // (Integer operations throughout: GCC does not vectorize a float select
+  // next to the bit casts.)
+  int32_t mantissa = (bits & 0x7fffff) | 0x3f800000;  // m in [1, 2)
+  const int32_t high = mantissa > 0x3fb504f3;         // m > sqrt(2): halve it
+  mantissa -= high << 23;
+  float m;
+  std::memcpy(&m, &mantissa, sizeof m);
+  const float k = static_cast<float>(((bits >> 23) & 0xff) - 127 + high);
+  const float f = m - 1.0f;
+  const float s = f / (2.0f + f), s2 = s * s;
+  float p = 1.0f / 9;
+  p = p * s2 + 1.0f / 7;
+  p = p * s2 + 1.0f / 5;
+  p = p * s2 + 1.0f / 3;
+  p = p * s2 + 1.0f;
+  return k * 0.693145752f + (k * 1.42860677e-6f + 2.0f * s * p);
+}
+
+}  // namespace
+
+float CrfExpForTest(float x) { return ExpFast(x); }
+float CrfLogForTest(float x) { return LogFast(x); }
+
+namespace {
+
+float RowMax(const float* x, int64_t n) {
+  float m = x[0];
+  for (int64_t j = 1; j < n; ++j) m = x[j] > m ? x[j] : m;
+  return m;
+}
+
+// out = exp(x + y - shift), y optional.
+TRAINYARD_VECTOR_CLONES void ExpRow(const float* __restrict x, const float* __restrict y,
+                                    float shift, float* __restrict out, int64_t n) {
+  if (y)
+    for (int64_t j = 0; j < n; ++j) out[j] = ExpFast(x[j] + y[j] - shift);
+  else
+    for (int64_t j = 0; j < n; ++j) out[j] = ExpFast(x[j] - shift);
+}
+
+// out = log(max(q, 1e-30)) + shift + e, e optional.
+TRAINYARD_VECTOR_CLONES void LogRow(const float* __restrict q, float shift,
+                                    const float* __restrict e, float* __restrict out, int64_t n) {
+  if (e)
+    for (int64_t j = 0; j < n; ++j) out[j] = LogFast(q[j]) + shift + e[j];
+  else
+    for (int64_t j = 0; j < n; ++j) out[j] = LogFast(q[j]) + shift;
+}
+
+TRAINYARD_VECTOR_CLONES void AddRows(const float* __restrict x, const float* __restrict y,
+                                     float* __restrict out, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) out[j] = x[j] + y[j];
+}
+
+TRAINYARD_VECTOR_CLONES void ScaleRow(float* x, float scale, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) x[j] *= scale;
+}
+
 // log Z of a linear-chain CRF for each sequence (the forward algorithm), whose
 // gradient is computed from the forward-backward marginals: d log Z / d e[t, j]
 // = P(y_t = j), d log Z / d A[i, j] = sum over t of P(y_t-1 = i, y_t = j).
@@ -612,57 +701,100 @@ std::vector<int64_t> ActiveRows(const std::vector<int64_t>& extent, int64_t leng
 // DIET's entity cost); this is two matmuls per token and direction. A position
 // whose mask is false is skipped: the chain links the positions around it.
 // Each step is in exp space, [B, T] x [T, T], both factors shifted by their
-// maxima to stay in range. On the CPU a step computes only the leading rows
-// that still have positions to come (ActiveRows): rows sorted by length, as
-// NegativeLogLikelihood passes them, skip their padding's work.
+// maxima to stay in range.
+// On the CPU (float) a position is one loop over the rows and one matmul:
+// libtorch's operator calls on [B, T] slices, about 40 per position, cost
+// more than their arithmetic. A step computes only the leading rows that
+// still have positions to come (ActiveRows): rows sorted by length, as
+// NegativeLogLikelihood passes them, skip their padding's work. Elsewhere
+// (a GPU) the steps are tensor operations over every row, and the backward
+// computes each position's terms for all positions at once.
 class CrfLogPartition : public torch::autograd::Function<CrfLogPartition> {
  public:
+  // Whether the rows' own loops run (per-position terms): float on the CPU.
+  static bool Looped(const torch::Tensor& emissions) {
+    return emissions.is_cpu() && emissions.scalar_type() == torch::kFloat;
+  }
+
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& emissions_in,
                                const torch::Tensor& transitions_in, const torch::Tensor& mask_in, bool all_at_once) {
-    const torch::Tensor emissions = emissions_in.detach(), transitions = transitions_in.detach(),
-                        mask = mask_in.detach();
+    const torch::Tensor emissions = emissions_in.detach().contiguous(),
+                        transitions = transitions_in.detach(), mask = mask_in.detach().contiguous();
+    const bool looped = Looped(emissions);
+    all_at_once = all_at_once || !looped;
     ctx->saved_data["all_at_once"] = all_at_once;
     const int64_t B = emissions.size(0), L = emissions.size(1), T = emissions.size(2);
     const torch::Tensor trans_max = transitions.max();
-    const torch::Tensor exp_trans = torch::exp(transitions - trans_max);
+    const torch::Tensor exp_trans = torch::exp(transitions - trans_max).contiguous();
     // alphas[t]: the forward scores at t, or at the last real position before t.
     torch::Tensor alphas = torch::empty({L, B, T}, emissions.options());
     torch::Tensor log_z = torch::empty({B}, emissions.options());
-    const std::vector<int64_t> extent =
-        emissions.is_cpu() ? RealExtents(mask) : std::vector<int64_t>();
-    ctx->saved_data["extent"] = extent;  // for the backward's rows
-    // (The per-position views are taken once: on a GPU every operator call
-    // costs its dispatch, whatever its size.)
-    ForRowChunks(RowChunks(emissions, B, 8), B, [&](int64_t, int64_t begin, int64_t end) {
-      const std::vector<torch::Tensor> e = emissions.slice(0, begin, end).unbind(1),
-                                       real = mask.slice(0, begin, end).unsqueeze(2).unbind(1);
-      const std::vector<torch::Tensor> out = alphas.slice(1, begin, end).unbind(0);  // views
-      const std::vector<int64_t> active = ActiveRows(extent, L, begin, end);
-      // The scores after position t of rows `a`, given their scores before it.
-      auto advance = [&](const torch::Tensor& a, const torch::Tensor& e_t,
-                         const torch::Tensor& real_t) {
-        const torch::Tensor alpha_max = std::get<0>(a.max(1, true));
-        torch::Tensor next = torch::matmul(torch::exp(a - alpha_max), exp_trans)
-                                 .clamp_min_(1e-30)
-                                 .log_()
-                                 .add_(alpha_max + trans_max)
-                                 .add_(e_t);
-        return torch::where(real_t, next, a);
-      };
-      torch::Tensor alpha = extent.empty() ? e[0] : e[0].clone();  // the CPU's is updated in place
-      out[0].copy_(alpha);
-      for (int64_t t = 1; t < L; ++t) {
-        const int64_t k = active[static_cast<size_t>(t)];
-        if (extent.empty()) {
-          alpha = advance(alpha, e[t], real[t]);
-        } else if (k > 0) {
-          torch::Tensor a = alpha.narrow(0, 0, k);
-          a.copy_(advance(a, e[t].narrow(0, 0, k), real[t].narrow(0, 0, k)));
+    if (looped) {
+      const std::vector<int64_t> extent = RealExtents(mask);
+      ctx->saved_data["extent"] = extent;  // for the backward's rows
+      const float* e = emissions.data_ptr<float>();
+      const bool* real = mask.data_ptr<bool>();
+      float* out = alphas.data_ptr<float>();
+      float* z = log_z.data_ptr<float>();
+      const float shift = trans_max.item<float>();
+      ForRowChunks(RowChunks(emissions, B, 8), B, [&](int64_t, int64_t begin, int64_t end) {
+        const int64_t n = end - begin;
+        const std::vector<int64_t> active = ActiveRows(extent, L, begin, end);
+        // alpha: the chunk's current scores; p: exp(alpha - max); q: p x exp(A).
+        torch::Tensor work = torch::empty({3, n, T}, emissions.options());
+        float* alpha = work[0].data_ptr<float>();
+        float* p = work[1].data_ptr<float>();
+        std::vector<float> maxima(static_cast<size_t>(n));
+        for (int64_t i = 0; i < n; ++i)
+          std::memcpy(alpha + i * T, e + (begin + i) * L * T, T * sizeof(float));
+        std::memcpy(out + begin * T, alpha, n * T * sizeof(float));
+        for (int64_t t = 1; t < L; ++t) {
+          const int64_t k = active[static_cast<size_t>(t)];
+          if (k > 0) {
+            for (int64_t i = 0; i < k; ++i) {
+              maxima[static_cast<size_t>(i)] = RowMax(alpha + i * T, T);
+              ExpRow(alpha + i * T, nullptr, maxima[static_cast<size_t>(i)], p + i * T, T);
+            }
+            torch::Tensor q = work[2].narrow(0, 0, k);
+            torch::mm_out(q, work[1].narrow(0, 0, k), exp_trans);
+            const float* qs = q.data_ptr<float>();
+            for (int64_t i = 0; i < k; ++i)
+              if (real[(begin + i) * L + t])
+                LogRow(qs + i * T, maxima[static_cast<size_t>(i)] + shift,
+                       e + ((begin + i) * L + t) * T, alpha + i * T, T);
+          }
+          std::memcpy(out + (t * B + begin) * T, alpha, n * T * sizeof(float));
         }
-        out[t].copy_(alpha);
-      }
-      log_z.slice(0, begin, end).copy_(torch::logsumexp(alpha, 1));
-    });
+        for (int64_t i = 0; i < n; ++i) {
+          const float m = RowMax(alpha + i * T, T);
+          ExpRow(alpha + i * T, nullptr, m, p, T);
+          double sum = 0;
+          for (int64_t j = 0; j < T; ++j) sum += p[j];
+          z[begin + i] = m + static_cast<float>(std::log(sum));
+        }
+      });
+    } else {
+      ForRowChunks(RowChunks(emissions, B, 8), B, [&](int64_t, int64_t begin, int64_t end) {
+        // (The per-position views are taken once: on a GPU every operator
+        // call costs its dispatch, whatever its size.)
+        const std::vector<torch::Tensor> e = emissions.slice(0, begin, end).unbind(1),
+                                         real = mask.slice(0, begin, end).unsqueeze(2).unbind(1);
+        const std::vector<torch::Tensor> out = alphas.slice(1, begin, end).unbind(0);  // views
+        torch::Tensor alpha = e[0];
+        out[0].copy_(alpha);
+        for (int64_t t = 1; t < L; ++t) {
+          const torch::Tensor alpha_max = std::get<0>(alpha.max(1, true));
+          torch::Tensor next = torch::matmul(torch::exp(alpha - alpha_max), exp_trans)
+                                   .clamp_min_(1e-30)
+                                   .log_()
+                                   .add_(alpha_max + trans_max)
+                                   .add_(e[t]);
+          alpha = torch::where(real[t], next, alpha);
+          out[t].copy_(alpha);
+        }
+        log_z.slice(0, begin, end).copy_(torch::logsumexp(alpha, 1));
+      });
+    }
     ctx->save_for_backward({emissions, mask, alphas, log_z, exp_trans, trans_max});
     return log_z;
   }
@@ -675,10 +807,8 @@ class CrfLogPartition : public torch::autograd::Function<CrfLogPartition> {
     const torch::Tensor grad = grads[0].detach().contiguous();
     const int64_t B = emissions.size(0), L = emissions.size(1), T = emissions.size(2);
     const bool all_at_once = ctx->saved_data["all_at_once"].toBool();
-    const std::vector<int64_t> extent =
-        all_at_once ? std::vector<int64_t>() : ctx->saved_data["extent"].toIntVector();
-    // All at once writes every position; per position, the rows a position
-    // skips (ActiveRows) keep their zeros.
+    // All at once writes every position; the loops leave the positions they
+    // skip (not real, or past a row's end) at zero.
     torch::Tensor grad_emissions =
         all_at_once ? torch::empty_like(emissions) : torch::zeros_like(emissions);
     const int64_t chunks = RowChunks(emissions, B, 8);
@@ -730,44 +860,84 @@ class CrfLogPartition : public torch::autograd::Function<CrfLogPartition> {
         pair_sums.select(0, c).copy_(torch::exp(before - before_max).reshape({-1, T}).t().mm(weighted));
       });
     } else {
+      const std::vector<int64_t> extent = ctx->saved_data["extent"].toIntVector();
+      const float* e = emissions.data_ptr<float>();
+      const bool* real = mask.data_ptr<bool>();
+      const float* alpha = alphas.data_ptr<float>();
+      const float* zs = log_z.data_ptr<float>();
+      const float* gs = grad.data_ptr<float>();
+      float* grad_e = grad_emissions.data_ptr<float>();
+      const float shift = trans_max.item<float>();
+      const torch::Tensor exp_trans_tc = exp_trans_t.contiguous();
       ForRowChunks(chunks, B, [&](int64_t c, int64_t begin, int64_t end) {
-        const std::vector<torch::Tensor> e = emissions.slice(0, begin, end).unbind(1),
-                                         real = mask.slice(0, begin, end).unsqueeze(2).unbind(1);
-        const torch::Tensor a = alphas.slice(1, begin, end);
-        const std::vector<torch::Tensor> alpha = a.unbind(0);
-        // The scores' maxima at every position, in one reduction.
-        const torch::Tensor a_max = std::get<0>(a.max(2, true));
-        const std::vector<torch::Tensor> alpha_max = a_max.unbind(0);
-        const torch::Tensor z = log_z.slice(0, begin, end).unsqueeze(1), g = grad.slice(0, begin, end).unsqueeze(1);
-        torch::Tensor pairs = pair_sums.select(0, c);
-        const std::vector<torch::Tensor> grad_e = grad_emissions.slice(0, begin, end).unbind(1);  // views
-        // beta: the log score of everything after the current real position.
-        torch::Tensor beta = torch::zeros({end - begin, T}, emissions.options());
-        const torch::Tensor zero = torch::zeros({}, emissions.options());
+        const int64_t n = end - begin;
         const std::vector<int64_t> active = ActiveRows(extent, L, begin, end);
+        int64_t pairs = 0;  // the (sequence, position) rows of the transitions' sum
+        for (int64_t t = 1; t < L; ++t)
+          for (int64_t i = 0; i < active[static_cast<size_t>(t)]; ++i)
+            pairs += real[(begin + i) * L + t];
+        // beta: the log score of everything after the current real position;
+        // y: exp(e + beta - max) of the rows at this position; q: y x exp(A)';
+        // before / weighted: the two factors of each pair row, stacked.
+        torch::Tensor work = torch::zeros({3, n, T}, emissions.options());
+        float* beta = work[0].data_ptr<float>();
+        float* y = work[1].data_ptr<float>();
+        torch::Tensor before = torch::empty({pairs, T}, emissions.options()),
+                      weighted = torch::empty({pairs, T}, emissions.options());
+        float* before_rows = before.data_ptr<float>();
+        float* weighted_rows = weighted.data_ptr<float>();
+        std::vector<float> u_max(static_cast<size_t>(n));
+        std::vector<float> u(static_cast<size_t>(T));
+        int64_t row = 0;
         for (int64_t t = L - 1; t >= 1; --t) {
           // Rows past `k` have ended: no gradient here, beta stays 0.
           const int64_t k = active[static_cast<size_t>(t)];
           if (k == 0) continue;
-          auto rows = [k](const torch::Tensor& x) { return x.narrow(0, 0, k); };
-          const torch::Tensor b = rows(beta), r = rows(real[t]), zk = rows(z), gk = rows(g);
-          // (Where a position is not real, the exponents below are not bounded:
-          // `where` keeps an overflow there out of the sums.)
-          rows(grad_e[t]).copy_(torch::where(r, torch::exp(rows(alpha[t]) + b - zk) * gk, zero));
-          const torch::Tensor u = rows(e[t]) + b;
-          const torch::Tensor u_max = std::get<0>(u.max(1, true));
-          const torch::Tensor y = torch::exp(u - u_max);
-          // The sum over sequences of exp(alpha_s(i) + A(i, j) + u(j) - log Z),
-          // exp(A) multiplied in at the end.
-          const torch::Tensor before_max = rows(alpha_max[t - 1]);
-          const torch::Tensor scale =
-              torch::where(r, torch::exp(before_max + u_max + trans_max - zk) * gk, zero);
-          pairs.addmm_(torch::exp(rows(alpha[t - 1]) - before_max).t(), y * scale);
-          torch::Tensor previous =
-              torch::matmul(y, exp_trans_t).clamp_min_(1e-30).log_().add_(u_max + trans_max);
-          rows(beta).copy_(torch::where(r, previous, b));
+          for (int64_t i = 0; i < k; ++i) {
+            const int64_t s = begin + i;
+            float* y_i = y + i * T;
+            if (!real[s * L + t]) {  // the chain skips it: no terms, beta unchanged
+              std::fill(y_i, y_i + T, 0.0f);
+              continue;
+            }
+            const float z = zs[s], g = gs[s];
+            const float* a_t = alpha + (t * B + s) * T;
+            const float* a_before = alpha + ((t - 1) * B + s) * T;
+            const float* b_i = beta + i * T;
+            // d log Z / d e[t, j] = P(y_t = j) = exp(alpha + beta - log Z).
+            float* ge = grad_e + (s * L + t) * T;
+            ExpRow(a_t, b_i, z, ge, T);
+            ScaleRow(ge, g, T);
+            AddRows(e + (s * L + t) * T, b_i, u.data(), T);
+            const float m = RowMax(u.data(), T);
+            u_max[static_cast<size_t>(i)] = m;
+            ExpRow(u.data(), nullptr, m, y_i, T);
+            // The pair sum's row: exp(alpha_t-1 - max) and y scaled by
+            // exp(max + u_max + max(A) - log Z) g.
+            const float before_max = RowMax(a_before, T);
+            ExpRow(a_before, nullptr, before_max, before_rows + row * T, T);
+            const float scale = ExpFast(before_max + m + shift - z) * g;
+            float* w = weighted_rows + row * T;
+            std::memcpy(w, y_i, T * sizeof(float));
+            ScaleRow(w, scale, T);
+            ++row;
+          }
+          torch::Tensor q = work[2].narrow(0, 0, k);
+          torch::mm_out(q, work[1].narrow(0, 0, k), exp_trans_tc);
+          const float* qs = q.data_ptr<float>();
+          for (int64_t i = 0; i < k; ++i)
+            if (real[(begin + i) * L + t])
+              LogRow(qs + i * T, u_max[static_cast<size_t>(i)] + shift, nullptr, beta + i * T, T);
         }
-        grad_e[0].copy_(torch::exp(alpha[0] + beta - z) * g);
+        for (int64_t i = 0; i < n; ++i) {
+          const int64_t s = begin + i;
+          float* ge = grad_e + s * L * T;
+          ExpRow(alpha + s * T, beta + i * T, zs[s], ge, T);
+          ScaleRow(ge, gs[s], T);
+        }
+        // The sum over sequences and positions of exp(alpha_t-1(i) + A(i, j)
+        // + u_t(j) - log Z), exp(A) multiplied in at the end: one matmul.
+        if (pairs > 0) pair_sums.select(0, c).copy_(before.t().mm(weighted));
       });
     }
     torch::Tensor grad_transitions = pair_sums.sum(0) * exp_trans;

@@ -170,15 +170,18 @@ class CrfImpl : public torch::nn::Module {
                                        std::vector<std::vector<float>>* confidences) const;
   torch::Tensor transitions;  // [T, T]: from -> to
   // How the gradient's terms of each position are computed: one position at a
-  // time in the backward recursion (~27 operator calls per position, on data
-  // that stays in the CPU's caches), or for all positions at once after it
-  // (~10 calls per position, but passes over [L, B, T] arrays: the backward
-  // took 50 % longer on one CPU thread, [128, 25, 217]; a GPU's calls cost
-  // their dispatch). kAuto: per position on the CPU, all at once elsewhere.
+  // time in the backward recursion, each a loop over its rows and a matmul,
+  // on data that stays in the CPU's caches (float on the CPU only), or for
+  // all positions at once after it, as tensor operations (~10 calls per
+  // position, but passes over [L, B, T] arrays; a GPU's calls cost their
+  // dispatch). kAuto: per position on the CPU, all at once elsewhere.
   enum class GradientTerms { kAuto, kPerPosition, kAllAtOnce };
   GradientTerms gradient_terms = GradientTerms::kAuto;
 };
 TORCH_MODULE(Crf);
+// The CRF loops' vectorized exp and log, for their tests.
+float CrfExpForTest(float x);
+float CrfLogForTest(float x);
 
 // The dot-product loss of DIET and TED (Rasa's DotProductLoss / StarSpace):
 // inputs and their labels are embedded; the positive similarity is pushed up

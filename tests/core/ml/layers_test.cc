@@ -164,6 +164,32 @@ TEST(CrfTest, MatchesBruteForceWithPaddingAndMarginals) {
   EXPECT_NEAR(crf->NegativeLogLikelihood(e, tags, mask).item<double>(), nll / 2, 1e-4);
 }
 
+// The CRF's loops on the CPU use their own vectorized exp and log.
+TEST(CrfTest, ExpAndLogAgreeWithLibm) {
+  double exp_error = 0, log_error = 0;
+  for (double x = -87; x <= 88; x += 0.00071) {
+    const float f = static_cast<float>(x);
+    exp_error =
+        std::max(exp_error, std::abs(CrfExpForTest(f) - std::exp(double{f})) / std::exp(double{f}));
+  }
+  for (double l = -69; l <= 12; l += 0.00053) {
+    const float f = static_cast<float>(std::exp(l));
+    const double want = std::log(double{f});
+    log_error =
+        std::max(log_error, std::abs(CrfLogForTest(f) - want) / std::max(1.0, std::abs(want)));
+  }
+  EXPECT_LT(exp_error, 5e-7);
+  EXPECT_LT(log_error, 3e-7);
+  // Beyond the range: exp clamps to its ends, log reads anything below 1e-30 as 1e-30.
+  EXPECT_GT(CrfExpForTest(-1000.0f), 0.0f);
+  EXPECT_LT(CrfExpForTest(-1000.0f), 2e-38f);
+  EXPECT_TRUE(std::isfinite(CrfExpForTest(1000.0f)));
+  EXPECT_NEAR(CrfLogForTest(0.0f), std::log(1e-30), 1e-5);
+  EXPECT_NEAR(CrfLogForTest(-0.0f), std::log(1e-30), 1e-5);
+  EXPECT_EQ(CrfExpForTest(0.0f), 1.0f);
+  EXPECT_EQ(CrfLogForTest(1.0f), 0.0f);
+}
+
 // The CRF's log-partition has a hand-written backward (forward-backward
 // marginals), run over chunks of sequences side by side. Its loss and
 // gradients must equal autograd's through the plain recursion, with ragged
