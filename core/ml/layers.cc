@@ -698,17 +698,19 @@ TRAINYARD_VECTOR_CLONES void ScaleRow(float* x, float scale, int64_t n) {
 // gradient is computed from the forward-backward marginals: d log Z / d e[t, j]
 // = P(y_t = j), d log Z / d A[i, j] = sum over t of P(y_t-1 = i, y_t = j).
 // Autograd through the recursion recorded about ten nodes per token (most of
-// DIET's entity cost); this is two matmuls per token and direction. A position
+// DIET's entity cost); here each direction is one matmul per token. A position
 // whose mask is false is skipped: the chain links the positions around it.
 // Each step is in exp space, [B, T] x [T, T], both factors shifted by their
 // maxima to stay in range.
-// On the CPU (float) a position is one loop over the rows and one matmul:
-// libtorch's operator calls on [B, T] slices, about 40 per position, cost
-// more than their arithmetic. A step computes only the leading rows that
-// still have positions to come (ActiveRows): rows sorted by length, as
-// NegativeLogLikelihood passes them, skip their padding's work. Elsewhere
-// (a GPU) the steps are tensor operations over every row, and the backward
-// computes each position's terms for all positions at once.
+// On the CPU (float) a position is one loop over the rows and one matmul (as
+// libtorch operator calls on [B, T] slices, about 45 a position, the CRF took
+// 1.19 s of a fast-config NLU-Benchmark epoch; now 0.71 s), and the
+// transitions' gradient is one matmul at the end over all the (sequence,
+// position) rows the backward went through. A step computes only the leading
+// rows that still have positions to come (ActiveRows): rows sorted by length,
+// as NegativeLogLikelihood passes them, skip their padding's work. Elsewhere
+// (a GPU; or not float) the steps are tensor operations over every row, and
+// the backward computes each position's terms for all positions at once.
 class CrfLogPartition : public torch::autograd::Function<CrfLogPartition> {
  public:
   // Whether the rows' own loops run (per-position terms): float on the CPU.
