@@ -20,8 +20,9 @@ namespace trainyard::ml {
 namespace F = torch::nn::functional;
 
 // The hand-written loops below (dropout, LazyAdam, the sparse kernel's
-// gradient) are compiled three times and picked when the program loads:
-// AVX-512, AVX2 and the baseline x86-64 (SSE2) the rest is built for.
+// gradient, the CRF's recursion) are compiled three times and picked when the
+// program loads: AVX-512, AVX2 and the baseline x86-64 (SSE2) the rest is
+// built for.
 // Arithmetic may differ in the last bit between CPUs (fused
 // multiply-adds), as libtorch's own kernels do; on one machine it is the same.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
@@ -590,12 +591,10 @@ std::vector<int64_t> RealExtents(const torch::Tensor& mask) {
 
 // Rows [begin, end)'s leading rows the recursion must visit at each position:
 // up to the last row whose sequence reaches it (rows past it keep their
-// scores). On the CPU only (the extents are read on the host); elsewhere
-// every row at every position.
+// scores). For the CPU's loops (the extents are read on the host).
 std::vector<int64_t> ActiveRows(const std::vector<int64_t>& extent, int64_t length, int64_t begin,
                                 int64_t end) {
-  std::vector<int64_t> active(static_cast<size_t>(length), end - begin);
-  if (extent.empty()) return active;
+  std::vector<int64_t> active(static_cast<size_t>(length));
   for (int64_t t = 0; t < length; ++t) {
     int64_t k = 0;
     for (int64_t r = begin; r < end; ++r)
