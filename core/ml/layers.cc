@@ -328,6 +328,79 @@ bool RowsStrictlyIncrease(const torch::Tensor& sparse) {
 
 }  // namespace
 
+namespace {
+
+// a + b for row-sparse float gradients with sorted, distinct rows on the CPU:
+// a merge of the two row lists, a row in both summed as a's value plus b's.
+torch::Tensor MergeSortedRows(const torch::Tensor& a, const torch::Tensor& b) {
+  const torch::Tensor ra = a._indices().select(0, 0).contiguous(),
+                      rb = b._indices().select(0, 0).contiguous();
+  const torch::Tensor va = a._values().contiguous(), vb = b._values().contiguous();
+  const int64_t na = ra.size(0), nb = rb.size(0), width = va.size(1);
+  const int64_t* ia = ra.data_ptr<int64_t>();
+  const int64_t* ib = rb.data_ptr<int64_t>();
+  std::vector<int64_t> rows;
+  rows.reserve(static_cast<size_t>(na + nb));
+  std::vector<std::pair<int64_t, int64_t>> from;  // (a's entry or -1, b's entry or -1) per row
+  from.reserve(static_cast<size_t>(na + nb));
+  for (int64_t i = 0, j = 0; i < na || j < nb;) {
+    if (j == nb || (i < na && ia[i] < ib[j])) {
+      rows.push_back(ia[i]);
+      from.emplace_back(i++, -1);
+    } else if (i == na || ib[j] < ia[i]) {
+      rows.push_back(ib[j]);
+      from.emplace_back(-1, j++);
+    } else {
+      rows.push_back(ia[i]);
+      from.emplace_back(i++, j++);
+    }
+  }
+  const int64_t n = static_cast<int64_t>(rows.size());
+  torch::Tensor values = torch::empty({n, width}, va.options());
+  const float* pa = va.data_ptr<float>();
+  const float* pb = vb.data_ptr<float>();
+  float* out = values.data_ptr<float>();
+  at::parallel_for(0, n, 64, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const auto [x, y] = from[static_cast<size_t>(r)];
+      float* dst = out + r * width;
+      if (y < 0) {
+        std::memcpy(dst, pa + x * width, sizeof(float) * static_cast<size_t>(width));
+      } else if (x < 0) {
+        std::memcpy(dst, pb + y * width, sizeof(float) * static_cast<size_t>(width));
+      } else {
+        for (int64_t k = 0; k < width; ++k) dst[k] = pa[x * width + k] + pb[y * width + k];
+      }
+    }
+  });
+  return torch::sparse_coo_tensor(torch::tensor(rows, torch::kLong).view({1, n}), values,
+                                  a.sizes());
+}
+
+bool SortedRowSparse(const torch::Tensor& g) {
+  return g.is_sparse() && g.is_cpu() && g.sparse_dim() == 1 && g.dense_dim() == 1 &&
+         g.scalar_type() == torch::kFloat && (g.is_coalesced() || RowsStrictlyIncrease(g));
+}
+
+}  // namespace
+
+torch::Tensor SumGradients(const std::vector<torch::Tensor>& grads) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor sum;
+  for (const torch::Tensor& g : grads) {
+    if (!g.defined()) continue;
+    if (!sum.defined())
+      sum = g;
+    else if (SortedRowSparse(sum) && SortedRowSparse(g))
+      sum = MergeSortedRows(sum, g);
+    else if (sum.is_sparse() && g.is_sparse())
+      sum = (sum + g).coalesce();
+    else
+      sum = sum.is_sparse() ? g + sum : sum + g;
+  }
+  return sum;
+}
+
 torch::Tensor SparseDenseImpl::forward(const SparseRows& rows, double drop_rate, bool training, const Rng& rng) {
   torch::Tensor w = rows.weights;
   // Rasa's SparseDropout keeps the surviving values as they are (no 1 / (1 - rate)).

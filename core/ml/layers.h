@@ -76,6 +76,14 @@ class SparseDenseImpl : public torch::nn::Module {
 };
 TORCH_MODULE(SparseDense);
 
+// The sum of one parameter's gradients from several backward passes, added in
+// the order given (the same bits whichever pass finished first). Sparse
+// gradients over rows, as SparseDense's kernel gets them (one index
+// dimension, rows sorted and distinct), are merged row by row and come out
+// sorted and distinct as well, so LazyAdam need not coalesce them.
+// Undefined entries are skipped; none defined gives an undefined tensor.
+torch::Tensor SumGradients(const std::vector<torch::Tensor>& grads);
+
 // Where the rows of a packed [N, d] tensor sit in a padded [B, L, d] one:
 // sequences of lengths[b] are packed back to back, so every position-wise
 // layer spends FLOPs on real tokens only; attention unpacks.

@@ -268,6 +268,48 @@ TEST_F(DietTest, SameSeedSamePredictionsAcrossTrainingsAndLoads) {
             mc->Parse("order sushi from luigi")["intent"]["confidence"]);
 }
 
+// With two threads, batches of 16 are encoded as two slices of 8 side by
+// side (SlicedEncoding); batches of 12 stay whole. Without dropout (nothing
+// random but the negatives, drawn alike) that trains what one thread, which
+// never slices, trains: the same predictions but for rounding.
+TEST_F(DietTest, SlicedBatchesTrainAsWholeBatchesDo) {
+  std::string config = Config(20, "    drop_rate: 0\n    use_sparse_input_dropout: false\n");
+  const std::string grows = "batch_size: [8, 16]";
+  config.replace(config.find(grows), grows.size(), "batch_size: 16");
+  auto train = [&](size_t threads, const std::string& name) {
+    dir_.Write(name + ".yml", config);
+    training::TrainOptions o = testing::ProjectTrainOptions(dir_.path(), name, name);
+    o.force_training = true;
+    o.device = "cpu";
+    o.compute_threads = threads;
+    const training::TrainingResult r = training::Train(o);
+    EXPECT_TRUE(r.model.has_value());
+    return training::Model::Load(r.model.value_or(fs::path()));
+  };
+  const int threads = torch::get_num_threads();
+  const auto one = train(1, "one");
+  const auto two = train(2, "two");
+  torch::set_num_threads(threads);
+  for (const char* text :
+       {"hi there", "order sushi from luigi", "fly from oslo to rome", "unknown words here"}) {
+    const auto a = one->Parse(text), b = two->Parse(text);
+    ASSERT_EQ(a["intent_ranking"].size(), b["intent_ranking"].size()) << text;
+    for (size_t k = 0; k < a["intent_ranking"].size(); ++k) {
+      EXPECT_EQ(a["intent_ranking"][k]["name"], b["intent_ranking"][k]["name"]) << text;
+      EXPECT_NEAR(a["intent_ranking"][k]["confidence"].get<double>(),
+                  b["intent_ranking"][k]["confidence"].get<double>(), 1e-3)
+          << text;
+    }
+    ASSERT_EQ(a["entities"].size(), b["entities"].size()) << text;
+    for (size_t k = 0; k < a["entities"].size(); ++k) {
+      EXPECT_EQ(a["entities"][k]["value"], b["entities"][k]["value"]) << text;
+      EXPECT_NEAR(a["entities"][k]["confidence_entity"].get<double>(),
+                  b["entities"][k]["confidence_entity"].get<double>(), 1e-3)
+          << text;
+    }
+  }
+}
+
 TEST_F(DietTest, OptionsAreCheckedWithTheComponentNamed) {
   for (const std::string& bad :
        {std::string("    loss_type: hinge\n"), std::string("    batch_strategy: random\n"),

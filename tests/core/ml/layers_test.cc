@@ -615,6 +615,37 @@ TEST(SparseDenseTest, KernelGradientHasOneSortedRowPerDistinctIndex) {
   }
 }
 
+TEST(SumGradientsTest, MergesSortedRowsAndAddsInTheGivenOrder) {
+  // Rows {1, 4, 9} and {0, 4, 12} of a [20, 2] table: the sum has rows
+  // {0, 1, 4, 9, 12}, sorted and distinct, row 4 the two values added.
+  auto rows = [](std::vector<int64_t> r, const torch::Tensor& values) {
+    const auto n = static_cast<int64_t>(r.size());
+    return torch::sparse_coo_tensor(torch::tensor(r, torch::kLong).view({1, n}), values, {20, 2});
+  };
+  const torch::Tensor a =
+      rows({1, 4, 9}, torch::tensor({1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f}).view({3, 2}));
+  const torch::Tensor b =
+      rows({0, 4, 12}, torch::tensor({-1.0f, 0.5f, 0.25f, 8.0f, 7.0f, 9.0f}).view({3, 2}));
+  const torch::Tensor sum = SumGradients({a, torch::Tensor(), b});
+  ASSERT_TRUE(sum.is_sparse());
+  EXPECT_TRUE(
+      torch::equal(sum._indices(), torch::tensor({0, 1, 4, 9, 12}, torch::kLong).view({1, 5})));
+  EXPECT_TRUE(torch::equal(sum._values().select(0, 2), torch::tensor({3.25f, 12.0f})));
+  EXPECT_TRUE(torch::equal(sum.to_dense(), a.to_dense() + b.to_dense()));
+  // A third one merges as well; none defined gives none.
+  const torch::Tensor c = rows({4, 19}, torch::ones({2, 2}));
+  const torch::Tensor three = SumGradients({a, b, c});
+  EXPECT_TRUE(torch::equal(three._indices(),
+                           torch::tensor({0, 1, 4, 9, 12, 19}, torch::kLong).view({1, 6})));
+  EXPECT_TRUE(torch::equal(three.to_dense(), a.to_dense() + b.to_dense() + c.to_dense()));
+  EXPECT_FALSE(SumGradients({torch::Tensor(), torch::Tensor()}).defined());
+  // Dense ones are added left to right: (x + y) + z, not x + (y + z).
+  const torch::Tensor x = torch::tensor({1e8f}), y = torch::tensor({-1e8f}),
+                      z = torch::tensor({1.0f});
+  EXPECT_EQ(SumGradients({x, y, z}).item<float>(), 1.0f);
+  EXPECT_EQ(SumGradients({z, x, y}).item<float>(), 0.0f);
+}
+
 TEST(BatchingTest, BalancedBatchesRepeatRareLabelsAsRasaDoes) {
   // 60, 20 and 10 examples, batches of 10: turns of 7, 3 and 2 examples. The
   // rarest label is through after 5 turns, the middle one after 7, the
