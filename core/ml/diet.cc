@@ -633,9 +633,10 @@ class SlicedEncoding {
   }
 
  private:
-  std::vector<torch::Tensor> outputs_,
-      leaves_;  // per slice: the encoder's output, and its detached copy
-  std::vector<torch::Tensor> targets_, target_leaves_;  // the masked tokens' inputs, likewise
+  // Per slice: the encoder's output and its detached copy; the masked
+  // tokens' inputs and theirs.
+  std::vector<torch::Tensor> outputs_, leaves_;
+  std::vector<torch::Tensor> targets_, target_leaves_;
 };
 
 // Training examples per slice at least (SlicedEncoding).
