@@ -293,20 +293,18 @@ TEST_F(DietTest, SlicedBatchesTrainAsWholeBatchesDo) {
   for (const char* text :
        {"hi there", "order sushi from luigi", "fly from oslo to rome", "unknown words here"}) {
     const auto a = one->Parse(text), b = two->Parse(text);
-    ASSERT_EQ(a["intent_ranking"].size(), b["intent_ranking"].size()) << text;
-    for (size_t k = 0; k < a["intent_ranking"].size(); ++k) {
-      EXPECT_EQ(a["intent_ranking"][k]["name"], b["intent_ranking"][k]["name"]) << text;
-      EXPECT_NEAR(a["intent_ranking"][k]["confidence"].get<double>(),
-                  b["intent_ranking"][k]["confidence"].get<double>(), 1e-3)
-          << text;
-    }
-    ASSERT_EQ(a["entities"].size(), b["entities"].size()) << text;
-    for (size_t k = 0; k < a["entities"].size(); ++k) {
-      EXPECT_EQ(a["entities"][k]["value"], b["entities"][k]["value"]) << text;
-      EXPECT_NEAR(a["entities"][k]["confidence_entity"].get<double>(),
-                  b["entities"][k]["confidence_entity"].get<double>(), 1e-3)
-          << text;
-    }
+    // The same list (intent ranking, entities): same names, confidences to 1e-3.
+    auto same = [&](const char* list, const char* name, const char* confidence) {
+      ASSERT_EQ(a[list].size(), b[list].size()) << text;
+      for (size_t k = 0; k < a[list].size(); ++k) {
+        EXPECT_EQ(a[list][k][name], b[list][k][name]) << text;
+        EXPECT_NEAR(a[list][k][confidence].get<double>(), b[list][k][confidence].get<double>(),
+                    1e-3)
+            << text;
+      }
+    };
+    same("intent_ranking", "name", "confidence");
+    same("entities", "value", "confidence_entity");
   }
 }
 
