@@ -326,10 +326,6 @@ bool RowsStrictlyIncrease(const torch::Tensor& sparse) {
   return true;
 }
 
-}  // namespace
-
-namespace {
-
 // a + b for row-sparse float gradients with sorted, distinct rows on the CPU:
 // a merge of the two row lists, a row in both summed as a's value plus b's.
 torch::Tensor MergeSortedRows(const torch::Tensor& a, const torch::Tensor& b) {
