@@ -441,7 +441,7 @@ class DietModelImpl : public torch::nn::Module {
       if (chosen.numel() == 0) chosen = rng.RandInt(tokens_in_batch, {1});
       masked->tokens = chosen;
       masked->positions = b.token_rows.index_select(0, chosen);
-      masked->targets = x.index_select(0, masked->positions);
+      masked->targets = SelectRows(x, masked->positions);
       const torch::Tensor how = rng.Uniform({chosen.size(0)});
       const torch::Tensor to_mask = masked->positions.index({how.lt(0.7)});
       const torch::Tensor to_swap = masked->positions.index({how.ge(0.7).logical_and(how.lt(0.8))});
@@ -449,7 +449,7 @@ class DietModelImpl : public torch::nn::Module {
       if (to_mask.numel() > 0) x = x.index_copy(0, to_mask, mask_vector.expand({to_mask.size(0), x.size(1)}));
       if (to_swap.numel() > 0) {
         const torch::Tensor others = b.token_rows.index_select(0, rng.RandInt(tokens_in_batch, {to_swap.size(0)}));
-        x = x.index_copy(0, to_swap, before.index_select(0, others));
+        x = x.index_copy(0, to_swap, SelectRows(before, others));
       }
     }
     if (transformer) x = transformer->forward(x, b.packing, training, rng);
@@ -467,13 +467,13 @@ class DietModelImpl : public torch::nn::Module {
 
   // Tag scores padded per example [B, Ltok, T].
   torch::Tensor Emissions(const torch::Tensor& encoded, const Batch& b) {
-    return b.token_packing.Unpack(tag_logits->forward(encoded.index_select(0, b.token_rows)));
+    return b.token_packing.Unpack(tag_logits->forward(SelectRows(encoded, b.token_rows)));
   }
 
   // Role or group scores [B, Ltok, R] given the entity tags [B, Ltok].
   torch::Tensor AttributeEmissions(Dense& logits, const torch::Tensor& encoded, const Batch& b,
                                    const torch::Tensor& entity_tags) {
-    torch::Tensor tokens = encoded.index_select(0, b.token_rows);
+    torch::Tensor tokens = SelectRows(encoded, b.token_rows);
     torch::Tensor one_hot = b.token_packing.Pack(torch::one_hot(entity_tags, dims_.tags).to(tokens.scalar_type()));
     return b.token_packing.Unpack(logits->forward(torch::cat({tokens, one_hot}, 1)));
   }
@@ -1063,7 +1063,8 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
       if (masked.positions.defined()) {
         // The hidden tokens are recovered from the transformer's output.
         const torch::Tensor ids = TokenIds(b, masked.tokens);
-        const torch::Tensor inputs = model_->lm_text_embed->forward(x.index_select(0, masked.positions));
+        const torch::Tensor inputs =
+            model_->lm_text_embed->forward(SelectRows(x, masked.positions));
         const torch::Tensor labels = model_->lm_label_embed->forward(masked.targets);
         const SimilarityLossResult r = DotProductLoss(o.similarity, inputs, labels, ids, labels, ids, rng);
         loss = loss + r.loss;
@@ -1071,11 +1072,11 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
         mask_acc_sum += r.accuracy.item<double>();
       }
       if (o.intent_classification) {
-        torch::Tensor text = model_->text_embed->forward(x.index_select(0, b.sentence_rows));
+        torch::Tensor text = model_->text_embed->forward(SelectRows(x, b.sentence_rows));
         torch::Tensor all = model_->AllLabels(true, rng);
         torch::Tensor ids = torch::arange(dims_.labels, torch::TensorOptions().dtype(torch::kLong).device(device));
         SimilarityLossResult r =
-            DotProductLoss(o.similarity, text, all.index_select(0, b.labels), b.labels, all, ids, rng);
+            DotProductLoss(o.similarity, text, SelectRows(all, b.labels), b.labels, all, ids, rng);
         loss = loss + r.loss;
         acc_sum += r.accuracy.item<double>();
       }

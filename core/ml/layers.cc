@@ -316,6 +316,35 @@ class SparseBagFunction : public torch::autograd::Function<SparseBagFunction> {
   }
 };
 
+// index_select along rows whose backward adds each gradient row into its
+// source row in one loop. libtorch's backward (zeros, then index_add_) calls
+// its add kernel once per index on the CPU, and a DIET step selects rows ~20
+// times (heads, packing, the CRF's order). Same sums in the same order.
+class SelectRowsFunction : public torch::autograd::Function<SelectRowsFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& index) {
+    ctx->save_for_backward({index});
+    ctx->saved_data["rows"] = x.size(0);
+    return x.index_select(0, index);
+  }
+
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grads) {
+    const torch::Tensor index = ctx->get_saved_variables()[0].contiguous();
+    const torch::Tensor grad = grads[0].contiguous();
+    std::vector<int64_t> shape = grad.sizes().vec();
+    shape[0] = ctx->saved_data["rows"].toInt();
+    torch::Tensor out = torch::zeros(shape, grad.options());
+    const int64_t n = index.size(0), width = n == 0 ? 0 : grad.numel() / n;
+    const int64_t* row = index.data_ptr<int64_t>();
+    const float* g = grad.data_ptr<float>();
+    float* o = out.data_ptr<float>();
+    for (int64_t i = 0; i < n; ++i) AddScaled(o + row[i] * width, g + i * width, 1.0f, width);
+    return {out, torch::Tensor()};
+  }
+};
+
 // Whether a sparse gradient's rows are sorted and distinct (coalesced, though
 // not flagged so once autograd has stored it).
 bool RowsStrictlyIncrease(const torch::Tensor& sparse) {
@@ -397,6 +426,13 @@ torch::Tensor SumGradients(const std::vector<torch::Tensor>& grads) {
   return sum;
 }
 
+torch::Tensor SelectRows(const torch::Tensor& x, const torch::Tensor& index) {
+  if (!x.is_cpu() || x.scalar_type() != torch::kFloat || index.scalar_type() != torch::kLong ||
+      !x.requires_grad() || !torch::GradMode::is_enabled())
+    return x.index_select(0, index);
+  return SelectRowsFunction::apply(x, index);
+}
+
 torch::Tensor SparseDenseImpl::forward(const SparseRows& rows, double drop_rate, bool training, const Rng& rng) {
   torch::Tensor w = rows.weights;
   // Rasa's SparseDropout keeps the surviving values as they are (no 1 / (1 - rate)).
@@ -476,7 +512,7 @@ torch::Tensor Packing::Pack(const torch::Tensor& padded) const {
   std::vector<int64_t> shape = padded.sizes().vec();
   shape.erase(shape.begin());
   shape[0] = batch * max_length;
-  return padded.reshape(shape).index_select(0, grid_index);
+  return SelectRows(padded.reshape(shape), grid_index);
 }
 
 TransformerEncoderImpl::TransformerEncoderImpl(int64_t input_size, const TransformerOptions& o, const Rng& rng)
@@ -1059,9 +1095,9 @@ torch::Tensor CrfImpl::NegativeLogLikelihood(const torch::Tensor& emissions, con
   std::vector<int64_t> order;
   for (const auto& d : dealt) order.insert(order.end(), d.begin(), d.end());
   const torch::Tensor o = torch::tensor(order, torch::TensorOptions().dtype(torch::kLong));
-  return (CrfLogPartition::apply(emissions.index_select(0, o), transitions,
+  return (CrfLogPartition::apply(SelectRows(emissions, o), transitions,
                                  real_mask.index_select(0, o), false) -
-          gold.index_select(0, o))
+          SelectRows(gold, o))
       .mean();
 }
 
@@ -1169,8 +1205,8 @@ SimilarityLossResult DotProductLoss(const SimilarityOptions& o, const torch::Ten
   };
   const torch::Tensor label_pick = distinct(K), input_pick = distinct(B);
   const int64_t k_labels = label_pick.size(1), k_inputs = input_pick.size(1);
-  torch::Tensor neg_labels = all_labels.index_select(0, label_pick.flatten()).view({B, k_labels, -1});
-  torch::Tensor neg_inputs = inputs.index_select(0, input_pick.flatten()).view({B, k_inputs, -1});
+  torch::Tensor neg_labels = SelectRows(all_labels, label_pick.flatten()).view({B, k_labels, -1});
+  torch::Tensor neg_inputs = SelectRows(inputs, input_pick.flatten()).view({B, k_inputs, -1});
   torch::Tensor ids = label_ids.unsqueeze(1);
   torch::Tensor bad_labels = all_label_ids.index_select(0, label_pick.flatten()).view({B, k_labels}).eq(ids);
   torch::Tensor bad_inputs = label_ids.index_select(0, input_pick.flatten()).view({B, k_inputs}).eq(ids);

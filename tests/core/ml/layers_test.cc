@@ -864,5 +864,31 @@ TEST(DeviceTest, OwnLoopsShareTheWorkOverLibtorchsThreads) {
   EXPECT_EQ(used, 2);
 }
 
+// SelectRows selects as index_select does, and its backward gives the same
+// bits as index_select's: repeated rows summed in index order, unselected
+// rows zero, any number of trailing dimensions.
+TEST(SelectRowsTest, GradientIsIndexSelectsBitForBit) {
+  torch::manual_seed(3);
+  const torch::Tensor index = torch::tensor({4, 0, 4, 2, 4, 6}, torch::kLong);
+  for (const std::vector<int64_t>& shape :
+       {std::vector<int64_t>{7, 5}, std::vector<int64_t>{7, 3, 4}}) {
+    const torch::Tensor base = torch::randn(shape);
+    std::vector<int64_t> out_shape = shape;
+    out_shape[0] = index.size(0);
+    const torch::Tensor weights = torch::randn(out_shape) * 1e3;
+    const torch::Tensor a = base.clone().requires_grad_(true),
+                        b = base.clone().requires_grad_(true);
+    const torch::Tensor picked = SelectRows(a, index);
+    EXPECT_TRUE(torch::equal(picked, b.index_select(0, index)));
+    (picked * weights).sum().backward();
+    (b.index_select(0, index) * weights).sum().backward();
+    EXPECT_TRUE(torch::equal(a.grad(), b.grad()));
+    EXPECT_TRUE(torch::equal(a.grad().select(0, 1), torch::zeros(a.grad().select(0, 1).sizes())));
+    // Row 4, chosen three times, gets the three gradient rows.
+    EXPECT_TRUE(torch::allclose(
+        a.grad().select(0, 4), weights.select(0, 0) + weights.select(0, 2) + weights.select(0, 4)));
+  }
+}
+
 }  // namespace
 }  // namespace trainyard::ml
