@@ -7,6 +7,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -1059,49 +1060,102 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
                                             slice_rngs, o.masked_lm ? &masked : nullptr)
                             : model_->Encode(b, true, rng, o.masked_lm ? &masked : nullptr);
       phase("encode");
-      torch::Tensor loss = torch::zeros({}, torch::TensorOptions().device(device));
-      if (masked.positions.defined()) {
-        // The hidden tokens are recovered from the transformer's output.
-        const torch::Tensor ids = TokenIds(b, masked.tokens);
-        const torch::Tensor inputs =
-            model_->lm_text_embed->forward(SelectRows(x, masked.positions));
-        const torch::Tensor labels = model_->lm_label_embed->forward(masked.targets);
-        const SimilarityLossResult r = DotProductLoss(o.similarity, inputs, labels, ids, labels, ids, rng);
-        loss = loss + r.loss;
-        mask_loss_sum += r.loss.item<double>();
-        mask_acc_sum += r.accuracy.item<double>();
-      }
-      if (o.intent_classification) {
-        torch::Tensor text = model_->text_embed->forward(SelectRows(x, b.sentence_rows));
-        torch::Tensor all = model_->AllLabels(true, rng);
-        torch::Tensor ids = torch::arange(dims_.labels, torch::TensorOptions().dtype(torch::kLong).device(device));
-        SimilarityLossResult r =
-            DotProductLoss(o.similarity, text, SelectRows(all, b.labels), b.labels, all, ids, rng);
-        loss = loss + r.loss;
-        acc_sum += r.accuracy.item<double>();
-      }
-      phase("intent_loss");
-      if (o.entity_recognition) {
-        torch::Tensor nll = model_->crf->NegativeLogLikelihood(model_->Emissions(x, b), b.tags, b.tag_mask);
+      // The losses over the encoder's output `xs`: the masked tokens' and the
+      // intent's (drawing from `rng`), and the entity CRFs' (drawing nothing).
+      auto sentence_losses = [&](const torch::Tensor& xs) {
+        torch::Tensor loss = torch::zeros({}, torch::TensorOptions().device(device));
+        if (masked.positions.defined()) {
+          // The hidden tokens are recovered from the transformer's output.
+          const torch::Tensor ids = TokenIds(b, masked.tokens);
+          const torch::Tensor inputs =
+              model_->lm_text_embed->forward(SelectRows(xs, masked.positions));
+          const torch::Tensor labels = model_->lm_label_embed->forward(masked.targets);
+          const SimilarityLossResult r =
+              DotProductLoss(o.similarity, inputs, labels, ids, labels, ids, rng);
+          loss = loss + r.loss;
+          mask_loss_sum += r.loss.item<double>();
+          mask_acc_sum += r.accuracy.item<double>();
+        }
+        if (o.intent_classification) {
+          torch::Tensor text = model_->text_embed->forward(SelectRows(xs, b.sentence_rows));
+          torch::Tensor all = model_->AllLabels(true, rng);
+          torch::Tensor ids = torch::arange(
+              dims_.labels, torch::TensorOptions().dtype(torch::kLong).device(device));
+          SimilarityLossResult r = DotProductLoss(o.similarity, text, SelectRows(all, b.labels),
+                                                  b.labels, all, ids, rng);
+          loss = loss + r.loss;
+          acc_sum += r.accuracy.item<double>();
+        }
+        return loss;
+      };
+      auto entity_loss = [&](const torch::Tensor& xs) {
+        torch::Tensor nll =
+            model_->crf->NegativeLogLikelihood(model_->Emissions(xs, b), b.tags, b.tag_mask);
         // Roles and groups learn from the gold entity tags (predicted ones at inference).
         if (model_->role_crf)
           nll = nll + model_->role_crf->NegativeLogLikelihood(
-                          model_->AttributeEmissions(model_->role_logits, x, b, b.tags), b.roles, b.tag_mask);
+                          model_->AttributeEmissions(model_->role_logits, xs, b, b.tags), b.roles,
+                          b.tag_mask);
         if (model_->group_crf)
           nll = nll + model_->group_crf->NegativeLogLikelihood(
-                          model_->AttributeEmissions(model_->group_logits, x, b, b.tags), b.groups, b.tag_mask);
-        loss = loss + nll;
+                          model_->AttributeEmissions(model_->group_logits, xs, b, b.tags), b.groups,
+                          b.tag_mask);
         entity_sum += nll.item<double>();
-      }
-      phase("entity_loss");
+        return nll;
+      };
       adam.ZeroGrad();
       for (SparseDense* s : {&model_->sequence_input, &model_->sentence_input})
         if (*s) (*s)->weight.mutable_grad() = torch::Tensor();
-      loss.backward();
+      torch::Tensor loss;
+      if (slices > 1 && o.entity_recognition) {
+        // Sliced on the CPU: the two kinds of losses, forward and backward,
+        // run side by side on their own thread, each from its own detached
+        // copy of the encoder's output (the heads' parameters are disjoint,
+        // and only the first draws random numbers, in the order above). The
+        // copies' gradients are added in that order and carried back to the
+        // slices.
+        const std::array<torch::Tensor, 2> leaf{x.detach().requires_grad_(true),
+                                                x.detach().requires_grad_(true)};
+        std::array<torch::Tensor, 2> part;
+        at::parallel_for(0, 2, 1, [&](int64_t begin, int64_t end) {
+          for (int64_t k = begin; k < end; ++k) {
+            const auto i = static_cast<size_t>(k);
+            part[i] = k == 0 ? sentence_losses(leaf[i]) : entity_loss(leaf[i]);
+            if (part[i].requires_grad()) part[i].backward();
+          }
+        });
+        torch::Tensor grad = leaf[0].grad();
+        if (!grad.defined())
+          grad = leaf[1].grad();
+        else if (leaf[1].grad().defined())
+          grad = grad + leaf[1].grad();
+        if (grad.defined()) x.backward(grad);
+        loss = part[0].detach() + part[1].detach();
+        phase("heads");
+      } else {
+        loss = sentence_losses(x);
+        phase("intent_loss");
+        if (o.entity_recognition) loss = loss + entity_loss(x);
+        phase("entity_loss");
+        loss.backward();
+      }
       if (slices > 1) sliced.Backward(encoder_params);
       phase("backward");
-      adam.Step();
-      for (LazyAdam& l : lazy) l.Step();
+      // The dense parameters' step and the sparse tables' touch different
+      // tensors: on the CPU with several threads they run side by side, one
+      // thread each (the dense one is ~10 small operations per parameter set).
+      if (threads > 1 && !lazy.empty()) {
+        at::parallel_for(0, 2, 1, [&](int64_t begin, int64_t end) {
+          for (int64_t k = begin; k < end; ++k)
+            if (k == 0)
+              adam.Step();
+            else
+              for (LazyAdam& l : lazy) l.Step();
+        });
+      } else {
+        adam.Step();
+        for (LazyAdam& l : lazy) l.Step();
+      }
       phase("optimizer");
       ++steps;
       loss_sum += loss.item<double>();
