@@ -643,6 +643,16 @@ class SlicedEncoding {
 // Training examples per slice at least (SlicedEncoding).
 constexpr size_t kMinSliceExamples = 8;
 
+// Runs `first` and `second` at the same time, one intra-op thread each (inside,
+// libtorch's kernels and the BLAS stay on their thread); with one thread, one
+// after the other.
+template <typename First, typename Second>
+void SideBySide(First first, Second second) {
+  at::parallel_for(0, 2, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t k = begin; k < end; ++k) k == 0 ? first() : second();
+  });
+}
+
 // ---------------------------------------------------------------- component
 
 // DIETClassifier; with `response_selector`, Rasa's ResponseSelector: the same
@@ -1117,13 +1127,11 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
         const std::array<torch::Tensor, 2> leaf{x.detach().requires_grad_(true),
                                                 x.detach().requires_grad_(true)};
         std::array<torch::Tensor, 2> part;
-        at::parallel_for(0, 2, 1, [&](int64_t begin, int64_t end) {
-          for (int64_t k = begin; k < end; ++k) {
-            const auto i = static_cast<size_t>(k);
-            part[i] = k == 0 ? sentence_losses(leaf[i]) : entity_loss(leaf[i]);
-            if (part[i].requires_grad()) part[i].backward();
-          }
-        });
+        auto run = [&](size_t i) {
+          part[i] = i == 0 ? sentence_losses(leaf[i]) : entity_loss(leaf[i]);
+          if (part[i].requires_grad()) part[i].backward();
+        };
+        SideBySide([&] { run(0); }, [&] { run(1); });
         torch::Tensor grad = leaf[0].grad();
         if (!grad.defined())
           grad = leaf[1].grad();
@@ -1144,17 +1152,14 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
       // The dense parameters' step and the sparse tables' touch different
       // tensors: on the CPU with several threads they run side by side, one
       // thread each (the dense one is ~10 small operations per parameter set).
+      auto sparse_steps = [&] {
+        for (LazyAdam& l : lazy) l.Step();
+      };
       if (threads > 1 && !lazy.empty()) {
-        at::parallel_for(0, 2, 1, [&](int64_t begin, int64_t end) {
-          for (int64_t k = begin; k < end; ++k)
-            if (k == 0)
-              adam.Step();
-            else
-              for (LazyAdam& l : lazy) l.Step();
-        });
+        SideBySide([&] { adam.Step(); }, sparse_steps);
       } else {
         adam.Step();
-        for (LazyAdam& l : lazy) l.Step();
+        sparse_steps();
       }
       phase("optimizer");
       ++steps;
