@@ -613,9 +613,231 @@ torch::Tensor BatchMatmul(const torch::Tensor& a, const torch::Tensor& b) {
 
 }  // namespace
 
+namespace {
+
+// The shapes of one SequenceAttention call: packed rows [N, heads * depth],
+// sequences back to back (sequence s is rows start[s] .. start[s + 1]).
+struct AttentionShape {
+  std::vector<int64_t> start;
+  int64_t heads = 0, depth = 0, max_relative = 0;
+  bool unidirectional = false;
+  // Where each (sequence, head)'s attention weights start in the saved ones.
+  std::vector<int64_t>
+      weights_at;  // per sequence (head 0's; head h's h * l * l on), then the total
+};
+
+inline int64_t Bucket(int64_t i, int64_t j, int64_t max_relative) {
+  return std::clamp<int64_t>(j - i, -max_relative, max_relative) + max_relative;
+}
+
+// In eight running sums, so that the compiler can keep them in one vector
+// register (a single running sum's order forbids that).
+inline float Dot(const float* a, const float* b, int64_t n) {
+  float part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t d = 0;
+  for (; d + 8 <= n; d += 8)
+    for (int u = 0; u < 8; ++u) part[u] += a[d + u] * b[d + u];
+  float sum =
+      ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+  for (; d < n; ++d) sum += a[d] * b[d];
+  return sum;
+}
+
+// One sequence's attention, all heads: weights (softmax of the scaled
+// scores, key-relative term included) into `w`, outputs into `out`.
+TRAINYARD_VECTOR_CLONES void SequenceAttentionForward(const AttentionShape& sh, int64_t s,
+                                                      const float* q, const float* k,
+                                                      const float* v, const float* rk,
+                                                      const float* rv, float* w, float* out) {
+  const int64_t b = sh.start[static_cast<size_t>(s)], e = sh.start[static_cast<size_t>(s) + 1],
+                l = e - b;
+  const int64_t H = sh.heads, D = sh.depth, HD = H * D, S = 2 * sh.max_relative + 1;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  for (int64_t h = 0; h < H; ++h) {
+    float* wh = w + sh.weights_at[static_cast<size_t>(s)] + h * l * l;
+    for (int64_t i = 0; i < l; ++i) {
+      const float* qi = q + (b + i) * HD + h * D;
+      const int64_t last = sh.unidirectional ? i : l - 1;
+      float* row = wh + i * l;
+      float top = -std::numeric_limits<float>::infinity();
+      for (int64_t j = 0; j <= last; ++j) {
+        float score = Dot(qi, k + (b + j) * HD + h * D, D);
+        if (rk) score += Dot(qi, rk + (h * S + Bucket(i, j, sh.max_relative)) * D, D);
+        row[j] = score * scale;
+        top = std::max(top, row[j]);
+      }
+      float total = 0;
+      for (int64_t j = 0; j <= last; ++j) total += (row[j] = std::exp(row[j] - top));
+      for (int64_t j = 0; j <= last; ++j) row[j] /= total;
+      for (int64_t j = last + 1; j < l; ++j) row[j] = 0;
+      float* o = out + (b + i) * HD + h * D;
+      for (int64_t d = 0; d < D; ++d) o[d] = 0;
+      for (int64_t j = 0; j <= last; ++j) {
+        const float a = row[j];
+        const float* vj = v + (b + j) * HD + h * D;
+        for (int64_t d = 0; d < D; ++d) o[d] += a * vj[d];
+        if (rv) {
+          const float* r = rv + (h * S + Bucket(i, j, sh.max_relative)) * D;
+          for (int64_t d = 0; d < D; ++d) o[d] += a * r[d];
+        }
+      }
+    }
+  }
+}
+
+// Its backward: gradients of q, k, v (rows of this sequence) and the
+// relative tables' (added into `drk`, `drv`).
+TRAINYARD_VECTOR_CLONES void SequenceAttentionBackward(
+    const AttentionShape& sh, int64_t s, const float* q, const float* k, const float* v,
+    const float* rk, const float* rv, const float* w, const float* dout, float* dq, float* dk,
+    float* dv, float* drk, float* drv, float* da) {
+  const int64_t b = sh.start[static_cast<size_t>(s)], e = sh.start[static_cast<size_t>(s) + 1],
+                l = e - b;
+  const int64_t H = sh.heads, D = sh.depth, HD = H * D, S = 2 * sh.max_relative + 1;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  for (int64_t h = 0; h < H; ++h) {
+    const float* wh = w + sh.weights_at[static_cast<size_t>(s)] + h * l * l;
+    for (int64_t i = 0; i < l; ++i) {
+      const float* qi = q + (b + i) * HD + h * D;
+      const float* doi = dout + (b + i) * HD + h * D;
+      float* dqi = dq + (b + i) * HD + h * D;
+      const int64_t last = sh.unidirectional ? i : l - 1;
+      const float* row = wh + i * l;
+      float mean = 0;  // sum_j a_ij da_ij
+      for (int64_t j = 0; j <= last; ++j) {
+        float g = Dot(doi, v + (b + j) * HD + h * D, D);
+        if (rv) g += Dot(doi, rv + (h * S + Bucket(i, j, sh.max_relative)) * D, D);
+        da[j] = g;
+        mean += row[j] * g;
+      }
+      for (int64_t j = 0; j <= last; ++j) {
+        const float a = row[j], ds = a * (da[j] - mean) * scale;
+        const int64_t bucket = Bucket(i, j, sh.max_relative);
+        const float* kj = k + (b + j) * HD + h * D;
+        float* dkj = dk + (b + j) * HD + h * D;
+        float* dvj = dv + (b + j) * HD + h * D;
+        for (int64_t d = 0; d < D; ++d) {
+          dqi[d] += ds * kj[d];
+          dkj[d] += ds * qi[d];
+          dvj[d] += a * doi[d];
+        }
+        if (rk) {
+          const float* r = rk + (h * S + bucket) * D;
+          float* dr = drk + (h * S + bucket) * D;
+          for (int64_t d = 0; d < D; ++d) {
+            dqi[d] += ds * r[d];
+            dr[d] += ds * qi[d];
+          }
+        }
+        if (rv) {
+          float* dr = drv + (h * S + bucket) * D;
+          for (int64_t d = 0; d < D; ++d) dr[d] += a * doi[d];
+        }
+      }
+    }
+  }
+}
+
+// Multi-head attention within each packed sequence on the CPU, forward and
+// backward as loops over the sequences: no padding, no chunk-mates' masked
+// pairs, and two calls instead of the ~40 operations (and their backward)
+// that the chunked tensor version makes per layer, most of them on tiny
+// matrices. Float, no attention dropout; relative keys and values optional.
+class SequenceAttentionFunction : public torch::autograd::Function<SequenceAttentionFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& q,
+                               const torch::Tensor& k, const torch::Tensor& v,
+                               const torch::Tensor& rk, const torch::Tensor& rv,
+                               const AttentionShape& shape) {
+    const torch::Tensor qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous();
+    // Absent relative tables come as empty tensors (autograd functions take
+    // no undefined inputs in libtorch 1.13).
+    const torch::Tensor rkc = rk.contiguous(), rvc = rv.contiguous();
+    const AttentionShape& sh = shape;
+    const int64_t sequences = static_cast<int64_t>(sh.start.size()) - 1;
+    torch::Tensor weights = torch::empty({sh.weights_at.back()}, q.options());
+    torch::Tensor out = torch::empty_like(qc);
+    for (int64_t s = 0; s < sequences; ++s)
+      SequenceAttentionForward(sh, s, qc.data_ptr<float>(), kc.data_ptr<float>(),
+                               vc.data_ptr<float>(),
+                               rkc.numel() > 0 ? rkc.data_ptr<float>() : nullptr,
+                               rvc.numel() > 0 ? rvc.data_ptr<float>() : nullptr,
+                               weights.data_ptr<float>(), out.data_ptr<float>());
+    ctx->save_for_backward({qc, kc, vc, rkc, rvc, weights});
+    ctx->saved_data["start"] = sh.start;
+    ctx->saved_data["weights_at"] = sh.weights_at;
+    ctx->saved_data["heads"] = sh.heads;
+    ctx->saved_data["depth"] = sh.depth;
+    ctx->saved_data["max_relative"] = sh.max_relative;
+    ctx->saved_data["unidirectional"] = sh.unidirectional;
+    return out;
+  }
+
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor &q = saved[0], &k = saved[1], &v = saved[2], &rk = saved[3], &rv = saved[4],
+                        &weights = saved[5];
+    AttentionShape sh;
+    sh.start = ctx->saved_data["start"].toIntVector();
+    sh.weights_at = ctx->saved_data["weights_at"].toIntVector();
+    sh.heads = ctx->saved_data["heads"].toInt();
+    sh.depth = ctx->saved_data["depth"].toInt();
+    sh.max_relative = ctx->saved_data["max_relative"].toInt();
+    sh.unidirectional = ctx->saved_data["unidirectional"].toBool();
+    const torch::Tensor dout = grads[0].contiguous();
+    torch::Tensor dq = torch::zeros_like(q), dk = torch::zeros_like(k), dv = torch::zeros_like(v);
+    torch::Tensor drk = rk.numel() > 0 ? torch::zeros_like(rk) : torch::Tensor();
+    torch::Tensor drv = rv.numel() > 0 ? torch::zeros_like(rv) : torch::Tensor();
+    std::vector<float> da(static_cast<size_t>(std::max<int64_t>(1, q.size(0))));
+    const int64_t sequences = static_cast<int64_t>(sh.start.size()) - 1;
+    for (int64_t s = 0; s < sequences; ++s)
+      SequenceAttentionBackward(
+          sh, s, q.data_ptr<float>(), k.data_ptr<float>(), v.data_ptr<float>(),
+          rk.numel() > 0 ? rk.data_ptr<float>() : nullptr,
+          rv.numel() > 0 ? rv.data_ptr<float>() : nullptr, weights.data_ptr<float>(),
+          dout.data_ptr<float>(), dq.data_ptr<float>(), dk.data_ptr<float>(), dv.data_ptr<float>(),
+          drk.defined() ? drk.data_ptr<float>() : nullptr,
+          drv.defined() ? drv.data_ptr<float>() : nullptr, da.data());
+    return {dq, dk, dv, drk, drv, torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+torch::Tensor SequenceAttention(const torch::Tensor& q, const torch::Tensor& k,
+                                const torch::Tensor& v, const torch::Tensor& rel_keys,
+                                const torch::Tensor& rel_values, const torch::Tensor& positions,
+                                int64_t heads, int64_t max_relative, bool unidirectional) {
+  AttentionShape shape;
+  shape.heads = heads;
+  shape.depth = q.size(1) / heads;
+  shape.max_relative = max_relative;
+  shape.unidirectional = unidirectional;
+  const torch::Tensor at = positions.to(torch::kCPU).contiguous();
+  const int64_t n = at.size(0);
+  const int64_t* pos = at.data_ptr<int64_t>();
+  for (int64_t r = 0; r < n; ++r)
+    if (pos[r] == 0) shape.start.push_back(r);
+  shape.start.push_back(n);
+  shape.weights_at.push_back(0);
+  for (size_t s = 0; s + 1 < shape.start.size(); ++s) {
+    const int64_t length = shape.start[s + 1] - shape.start[s];
+    shape.weights_at.push_back(shape.weights_at.back() + heads * length * length);
+  }
+  const torch::Tensor none = torch::empty({0}, q.options());
+  return SequenceAttentionFunction::apply(q, k, v, rel_keys.defined() ? rel_keys : none,
+                                          rel_values.defined() ? rel_values : none, shape);
+}
+
 torch::Tensor TransformerEncoderImpl::Attention(Layer& l, const torch::Tensor& x, const Packing& p, bool training,
                                                 const Rng& rng) {
   const int64_t B = p.batch, L = p.max_length, H = options_.heads, D = options_.units / options_.heads;
+  if (x.is_cpu() && x.scalar_type() == torch::kFloat &&
+      (!training || options_.attention_dropout == 0))
+    return l.o->forward(SequenceAttention(l.q->forward(x), l.k->forward(x), l.v->forward(x),
+                                          l.rel_keys, l.rel_values, p.positions, H,
+                                          options_.max_relative_position, options_.unidirectional));
   auto heads = [&](const torch::Tensor& packed) {  // [N, units] -> [B, H, L, D]
     return p.Unpack(packed).view({B, L, H, D}).permute({0, 2, 1, 3});
   };

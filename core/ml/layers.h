@@ -142,6 +142,18 @@ TransformerOptions TransformerOptionsOf(const ModelOptions& o, double dropout) {
   return t;
 }
 
+// Multi-head attention within each packed sequence, on the CPU, for float
+// [N, heads * depth] queries, keys and values: a sequence starts at each row
+// whose `positions` entry is 0 and runs to the next. Optional relative key and
+// value tables [heads, 2 * max_relative + 1, depth] (Shaw et al.: the bucket
+// of key j for query i is clamp(j - i, -max_relative, max_relative));
+// `unidirectional` lets a query see only keys up to itself. No dropout. The
+// transformer's attention on the CPU when its attention dropout is off.
+torch::Tensor SequenceAttention(const torch::Tensor& q, const torch::Tensor& k,
+                                const torch::Tensor& v, const torch::Tensor& rel_keys,
+                                const torch::Tensor& rel_values, const torch::Tensor& positions,
+                                int64_t heads, int64_t max_relative, bool unidirectional);
+
 // Rasa's transformer encoder: input projection scaled by sqrt(units) plus
 // sinusoidal positions, pre-norm layers (attention, GELU feed-forward), a
 // final layer norm, then a GELU (as Rasa's callers apply). Optional relative-position keys/values (Shaw et al.) and
