@@ -621,9 +621,9 @@ struct AttentionShape {
   std::vector<int64_t> start;
   int64_t heads = 0, depth = 0, max_relative = 0;
   bool unidirectional = false;
-  // Where each (sequence, head)'s attention weights start in the saved ones.
-  std::vector<int64_t>
-      weights_at;  // per sequence (head 0's; head h's h * l * l on), then the total
+  // Where each sequence's attention weights start in the saved ones (head
+  // h's h * l * l further on), then their total.
+  std::vector<int64_t> weights_at;
 };
 
 inline int64_t Bucket(int64_t i, int64_t j, int64_t max_relative) {
