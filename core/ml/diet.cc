@@ -1132,11 +1132,7 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
           if (part[i].requires_grad()) part[i].backward();
         };
         SideBySide([&] { run(0); }, [&] { run(1); });
-        torch::Tensor grad = leaf[0].grad();
-        if (!grad.defined())
-          grad = leaf[1].grad();
-        else if (leaf[1].grad().defined())
-          grad = grad + leaf[1].grad();
+        const torch::Tensor grad = SumGradients({leaf[0].grad(), leaf[1].grad()});
         if (grad.defined()) x.backward(grad);
         loss = part[0].detach() + part[1].detach();
         phase("heads");
