@@ -323,15 +323,31 @@ Batch MakeBatch(const std::vector<Example>& examples, const std::vector<size_t>&
 
 struct Dims {
   int64_t sequence_vocabulary = 0, sentence_vocabulary = 0, labels = 0, tags = 0, roles = 0, groups = 0;
-  int64_t label_words = 0;  // use_text_as_label: the words of the labels' texts (0: one-hot labels)
+  // The words describing the labels (0: one-hot labels): the responses' texts'
+  // (use_text_as_label) or the intents' parts (intent_tokenization_flag).
+  int64_t label_words = 0;
+  // The label features' input layer (dense_dimension.label); 0 in models
+  // trained before it existed, which feed the features to the layers after it.
+  int64_t label_dense = 0;
   Json ToJson() const {
-    return {{"sequence_vocabulary", sequence_vocabulary}, {"sentence_vocabulary", sentence_vocabulary},
-            {"labels", labels}, {"tags", tags}, {"roles", roles}, {"groups", groups}, {"label_words", label_words}};
+    return {{"sequence_vocabulary", sequence_vocabulary},
+            {"sentence_vocabulary", sentence_vocabulary},
+            {"labels", labels},
+            {"tags", tags},
+            {"roles", roles},
+            {"groups", groups},
+            {"label_words", label_words},
+            {"label_dense", label_dense}};
   }
   static Dims FromJson(const Json& j) {
-    return {j.at("sequence_vocabulary").get<int64_t>(), j.at("sentence_vocabulary").get<int64_t>(),
-            j.at("labels").get<int64_t>(), j.at("tags").get<int64_t>(), j.value("roles", int64_t{0}),
-            j.value("groups", int64_t{0}), j.value("label_words", int64_t{0})};
+    return {j.at("sequence_vocabulary").get<int64_t>(),
+            j.at("sentence_vocabulary").get<int64_t>(),
+            j.at("labels").get<int64_t>(),
+            j.at("tags").get<int64_t>(),
+            j.value("roles", int64_t{0}),
+            j.value("groups", int64_t{0}),
+            j.value("label_words", int64_t{0}),
+            j.value("label_dense", int64_t{0})};
   }
 };
 
@@ -356,6 +372,30 @@ torch::Tensor LabelWords(const std::vector<std::string>& labels, const Json& res
     for (const auto& [w, n] : counts[k]) norm += static_cast<double>(n) * n;
     for (const auto& [w, n] : counts[k])
       out[static_cast<int64_t>(k)][words[w]] = static_cast<float>(n / std::sqrt(norm));
+  }
+  return out;
+}
+
+// intent_tokenization_flag: each intent described by its parts' counts
+// (lower-cased, as CountVectorsFeaturizer counts an intent's tokens), [labels,
+// parts]; undefined when the tokenizer did not split the intents.
+torch::Tensor IntentParts(const std::vector<std::string>& labels,
+                          const std::vector<const NluMessage*>& messages) {
+  std::map<std::string, const std::vector<std::string>*> parts_of;
+  for (const NluMessage* m : messages)
+    if (!m->intent_tokens.empty()) parts_of.emplace(m->data.intent, &m->intent_tokens);
+  if (parts_of.empty()) return {};
+  std::map<std::string, int64_t> words;
+  for (const auto& [intent, parts] : parts_of)
+    for (const std::string& part : *parts) words.emplace(util::LowerUtf8(part), 0);
+  int64_t next = 0;
+  for (auto& [w, index] : words) index = next++;
+  torch::Tensor out = torch::zeros({static_cast<int64_t>(labels.size()), next});
+  for (size_t k = 0; k < labels.size(); ++k) {
+    const auto found = parts_of.find(labels[k]);
+    if (found == parts_of.end()) continue;
+    for (const std::string& part : *found->second)
+      out[static_cast<int64_t>(k)][words.at(util::LowerUtf8(part))] += 1.0f;
   }
   return out;
 }
@@ -392,12 +432,16 @@ class DietModelImpl : public torch::nn::Module {
         label_words = register_buffer("label_words", torch::zeros({d.labels, d.label_words}));
         label_width = d.label_words;
       }
+      const int64_t label_features = label_width;
+      if (d.label_dense > 0) label_width = d.label_dense;
       for (size_t i = 0; i < o.label_hidden.size(); ++i) {
         label_ffnn.push_back(register_module("label_ffnn" + std::to_string(i),
                                              Dense(label_width, o.label_hidden[i], o.density, true, rng)));
         label_width = o.label_hidden[i];
       }
       label_embed = register_module("label_embed", Dense(label_width, o.embedding_dimension, 1.0, true, rng));
+      // Drawn last, so that the other layers start as they did before it existed.
+      if (d.label_dense > 0) label_input = Dense(label_features, d.label_dense, 1.0, true, rng);
     }
     if (o.entity_recognition && d.tags > 1) {
       tag_logits = register_module("tag_logits", Dense(width, d.tags, 1.0, true, rng));
@@ -412,6 +456,7 @@ class DietModelImpl : public torch::nn::Module {
         group_crf = register_module("group_crf", Crf(d.groups, rng));
       }
     }
+    if (label_input) register_module("label_input", label_input);
   }
 
   // Tokens the masked language model hid from the transformer: their packed
@@ -457,11 +502,15 @@ class DietModelImpl : public torch::nn::Module {
     return x;
   }
 
-  // Every label embedded [K, E] (labels are one-hot inputs).
+  // Every label embedded [K, E]: its features (one-hot, or the words
+  // describing it) through a linear input layer of dense_dimension.label units
+  // (as Rasa's label features pass a sparse layer of that size; no dropout on
+  // them), the hidden layers and the embedding layer.
   torch::Tensor AllLabels(bool training, const Rng& rng) {
     torch::Tensor x = label_words.defined()
                           ? label_words
                           : torch::eye(dims_.labels, torch::TensorOptions().device(label_embed->weight.device()));
+    if (label_input) x = label_input->forward(x);
     for (Dense& layer : label_ffnn) x = Dropout(torch::gelu(layer->forward(x)), o_.drop_rate, training, rng);
     return label_embed->forward(x);
   }
@@ -519,7 +568,8 @@ class DietModelImpl : public torch::nn::Module {
   SparseDense sequence_input{nullptr}, sentence_input{nullptr};
   std::vector<Dense> text_ffnn, label_ffnn;
   TransformerEncoder transformer{nullptr};
-  Dense text_embed{nullptr}, label_embed{nullptr}, tag_logits{nullptr}, role_logits{nullptr}, group_logits{nullptr};
+  Dense text_embed{nullptr}, label_input{nullptr}, label_embed{nullptr}, tag_logits{nullptr},
+      role_logits{nullptr}, group_logits{nullptr};
   torch::Tensor mask_vector;
   Dense lm_text_embed{nullptr}, lm_label_embed{nullptr};
   torch::Tensor label_words;  // use_text_as_label
@@ -922,12 +972,21 @@ void DietClassifier::Train(const nlu::NluTrainingData& data, const graph::Execut
   }
   std::map<std::string, int> label_index;
   for (size_t i = 0; i < labels_.size(); ++i) label_index[labels_[i]] = static_cast<int>(i);
-  const torch::Tensor label_words =
-      text_as_label_ && o.intent_classification ? LabelWords(labels_, responses_) : torch::Tensor();
-  dims_ = {Layout::Width(layout_.sequence), Layout::Width(layout_.sentence),
+  torch::Tensor label_words;
+  if (o.intent_classification)
+    label_words = text_as_label_ ? LabelWords(labels_, responses_)
+                  : selector_    ? torch::Tensor()
+                                 : IntentParts(labels_, messages);
+  // A finetuned model keeps its label layer (none in models from before it).
+  const int64_t label_dense = old_model ? dims_.label_dense : o.dense_label;
+  dims_ = {Layout::Width(layout_.sequence),
+           Layout::Width(layout_.sentence),
            o.intent_classification ? static_cast<int64_t>(labels_.size()) : 0,
-           static_cast<int64_t>(tags_.names.size()), static_cast<int64_t>(roles_.names.size()),
-           static_cast<int64_t>(groups_.names.size()), label_words.defined() ? label_words.size(1) : 0};
+           static_cast<int64_t>(tags_.names.size()),
+           static_cast<int64_t>(roles_.names.size()),
+           static_cast<int64_t>(groups_.names.size()),
+           label_words.defined() ? label_words.size(1) : 0,
+           o.intent_classification ? label_dense : 0};
 
   Csr seq, sent;
   std::vector<Example> examples(messages.size());
@@ -1415,22 +1474,19 @@ Json ResponseSelectorDefaults() {
 // examples split by label, and checkpoint_model's choice, as Rasa's; `featurizers` applied.
 // 8: scale_loss and constrain_similarities computed as Rasa's loss computes them. 9: the margin
 // loss's label-label, input-input and label-input negatives by their most similar one, as Rasa's.
-constexpr const char* kDietVersion = "9";
+// 10: the labels' features pass a layer of dense_dimension.label units; intents split by the
+// tokenizer (intent_tokenization_flag) are described by their parts.
+constexpr const char* kDietVersion = "10";
 
 // Rasa's options that DIET and ResponseSelector accept and that change nothing here.
 std::map<std::string, std::string> DietInertOptions() {
   const std::string no_dense =
       "trainyard has no dense featurizers, so only sparse features reach the model.";
-  return {
-      {"concat_dimension", "it sizes the sparse and dense features' combination; " + no_dense},
-      {"use_dense_input_dropout", "it drops dense features; " + no_dense},
-      {"dense_dimension.label",
-       "the labels' features (one-hot intents, or the responses' words) go straight to the label "
-       "side's hidden and embedding layers, with no sparse layer of that size before them; only "
-       "dense_dimension.text sizes a layer."},
-      {"tensorboard_log_directory", kNoTensorBoard},
-      {"tensorboard_log_level", kNoTensorBoard},
-      {"run_eagerly", "it is TensorFlow's; libtorch always runs eagerly."}};
+  return {{"concat_dimension", "it sizes the sparse and dense features' combination; " + no_dense},
+          {"use_dense_input_dropout", "it drops dense features; " + no_dense},
+          {"tensorboard_log_directory", kNoTensorBoard},
+          {"tensorboard_log_level", kNoTensorBoard},
+          {"run_eagerly", "it is TensorFlow's; libtorch always runs eagerly."}};
 }
 
 void RegisterDietClassifier() {

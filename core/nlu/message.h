@@ -25,6 +25,9 @@ struct Token {
 struct NluMessage {
   data::Message data;         // text, gold intent and entities (training)
   std::vector<Token> tokens;  // set by the tokenizer
+  // The intent's parts when the tokenizer splits intents (intent_tokenization_flag,
+  // at intent_split_symbol): `alarm_query` -> alarm, query. Empty otherwise.
+  std::vector<std::string> intent_tokens;
   std::vector<Features> features;  // set by featurizers
   // Predictions (parse): Rasa's output shapes.
   Json intent = nullptr;                  // {"name": ..., "confidence": ...}

@@ -135,27 +135,60 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-// The options: a token pattern or none ("" as none, as Rasa's); the intent
-// splitting options are checked, but labels are one-hot in trainyard's models,
-// so they change nothing.
-std::optional<TokenPattern> ReadTokenizerOptions(const Json& config) {
+struct TokenizerOptions {
+  std::optional<TokenPattern> pattern;
+  std::optional<std::string>
+      intent_split;  // intent_tokenization_flag: the symbol that splits intents
+};
+
+// The options: a token pattern or none ("" as none, as Rasa's), and whether
+// intents are split into parts (Rasa's intent_tokenization_flag and
+// intent_split_symbol), which DIET then describes its labels by.
+TokenizerOptions ReadTokenizerOptions(const Json& config) {
   const util::OptionReader r(config, "WhitespaceTokenizer");
-  r.Flag("intent_tokenization_flag", false);
-  r.Text("intent_split_symbol", "text");
+  TokenizerOptions o;
+  const bool split = r.Flag("intent_tokenization_flag", false);
+  const std::optional<std::string> symbol = r.Text("intent_split_symbol", "text");
+  if (split) {
+    if (!symbol || symbol->empty())
+      throw util::InvalidConfigError(
+          "WhitespaceTokenizer: intent_tokenization_flag is on, so intent_split_symbol must be a "
+          "non-empty "
+          "text.");
+    o.intent_split = *symbol;
+  }
   const std::optional<std::string> pattern = r.Text("token_pattern", "a regular expression");
-  if (!pattern || pattern->empty()) return std::nullopt;
-  return TokenPattern(*pattern);
+  if (pattern && !pattern->empty()) o.pattern = TokenPattern(*pattern);
+  return o;
+}
+
+// An intent's parts, as Rasa's tokenizers split it: at every symbol, empty
+// parts dropped (`a__b` -> a, b); the whole name when nothing is left.
+std::vector<std::string> SplitIntent(const std::string& intent, const std::string& symbol) {
+  std::vector<std::string> parts;
+  size_t at = 0;
+  while (at <= intent.size()) {
+    const size_t next = std::min(intent.find(symbol, at), intent.size());
+    if (next > at) parts.push_back(intent.substr(at, next - at));
+    at = next + symbol.size();
+  }
+  if (parts.empty() && !intent.empty()) parts.push_back(intent);
+  return parts;
 }
 
 class WhitespaceTokenizer : public graph::Component {
  public:
-  explicit WhitespaceTokenizer(const Json& config) : pattern_(ReadTokenizerOptions(config)) {}
+  explicit WhitespaceTokenizer(const Json& config) : options_(ReadTokenizerOptions(config)) {}
 
   graph::Output Run(const std::string& fn, const graph::Inputs& in, const graph::ExecutionContext&) override {
     if (fn == "process_training_data") {
       auto data = std::any_cast<NluTrainingDataPtr>(in.at("training_data").value);
       auto out = std::make_shared<NluTrainingData>(*data);
-      for (NluMessage& m : out->messages) m.tokens = Tokenize(m.data.text);
+      for (NluMessage& m : out->messages) {
+        m.tokens = Tokenize(m.data.text);
+        if (options_.intent_split && !m.data.intent.empty())
+          m.intent_tokens = SplitIntent(m.data.intent, *options_.intent_split);
+      }
       return {NluTrainingDataPtr(out), "", {}};
     }
     if (fn == "process") {
@@ -170,10 +203,10 @@ class WhitespaceTokenizer : public graph::Component {
  private:
   std::vector<Token> Tokenize(const std::string& text) const {
     std::vector<Token> tokens = WhitespaceTokenize(text);
-    return pattern_ ? pattern_->Apply(tokens) : tokens;
+    return options_.pattern ? options_.pattern->Apply(tokens) : tokens;
   }
 
-  std::optional<TokenPattern> pattern_;
+  TokenizerOptions options_;
 };
 
 }  // namespace
@@ -181,7 +214,7 @@ class WhitespaceTokenizer : public graph::Component {
 void RegisterWhitespaceTokenizer() {
   graph::ComponentImplementation impl;
   impl.defaults = {{"intent_tokenization_flag", false}, {"intent_split_symbol", "_"}, {"token_pattern", nullptr}};
-  impl.version = "2";  // 2: token_pattern
+  impl.version = "3";  // 2: token_pattern; 3: intents split (intent_tokenization_flag)
   impl.make = [](const Json& config, const std::optional<std::string>&, const graph::ExecutionContext&) {
     return std::make_unique<WhitespaceTokenizer>(config);
   };

@@ -99,6 +99,41 @@ TEST_F(ComponentsTest, WhitespaceTokenizerAppliesItsTokenPattern) {
                util::InvalidConfigError);
 }
 
+// intent_tokenization_flag: the tokenizer splits each training example's
+// intent at intent_split_symbol (empty parts dropped), which DIET then
+// describes its labels by; off by default, and an empty symbol is refused.
+TEST_F(ComponentsTest, WhitespaceTokenizerSplitsIntentsWhenAsked) {
+  const graph::ComponentImplementation* impl = graph::FindImplementation("WhitespaceTokenizer");
+  ASSERT_NE(impl, nullptr);
+  auto parts = [&](const Json& config, const std::string& intent) {
+    auto component =
+        impl->make(graph::MergeConfig(impl->defaults, config), std::nullopt, Context("t"));
+    auto data = std::make_shared<NluTrainingData>();
+    NluMessage m;
+    m.data.text = "hello";
+    m.data.intent = intent;
+    data->messages.push_back(m);
+    const auto r =
+        component->Run("process_training_data",
+                       {{"training_data", {NluTrainingDataPtr(data), "fp", {}}}}, Context("t"));
+    return std::any_cast<NluTrainingDataPtr>(r.value)->messages.front().intent_tokens;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(parts(Json::object(), "alarm_query"), V{});
+  EXPECT_EQ(parts({{"intent_tokenization_flag", true}}, "alarm_query"), (V{"alarm", "query"}));
+  EXPECT_EQ(parts({{"intent_tokenization_flag", true}}, "greet"), (V{"greet"}));
+  EXPECT_EQ(
+      parts({{"intent_tokenization_flag", true}, {"intent_split_symbol", "+"}}, "greet+ask_name"),
+      (V{"greet", "ask_name"}));
+  EXPECT_EQ(
+      parts({{"intent_tokenization_flag", true}, {"intent_split_symbol", "+"}}, "+greet++bye+"),
+      (V{"greet", "bye"}));
+  EXPECT_EQ(parts({{"intent_tokenization_flag", true}}, ""), V{});
+  EXPECT_THROW(impl->check(graph::MergeConfig(impl->defaults, {{"intent_tokenization_flag", true},
+                                                               {"intent_split_symbol", ""}})),
+               util::InvalidConfigError);
+}
+
 TEST_F(ComponentsTest, RegexFeaturizerMarksTokensAMatchOverlaps) {
   data::TrainingData extra;
   extra.regexes = {{"zipcode", "[0-9]{5}", {}}, {"greet", "hel+o", {}}};
