@@ -228,11 +228,11 @@ TEST_F(DietTest, ResponseSelectorWithTextAsLabel) {
 
 // intent_tokenization_flag: DIET describes each intent by its parts
 // (order_food -> order, food; book_flight -> book, flight; greet; goodbye: 6
-// words) instead of a one-hot code, through a label layer of
-// dense_dimension.label units; it still tells the intents apart, and both
-// travel in the archive. Without the flag the labels stay one-hot.
+// words) instead of a one-hot code; it still tells the intents apart, and
+// the description travels in the archive. Without the flag the labels stay
+// one-hot.
 TEST_F(DietTest, IntentsSplitByTheTokenizerDescribeTheLabels) {
-  std::string config = Config(40, "    dense_dimension: {text: 64, label: 7}\n");
+  std::string config = Config(40);
   config.replace(config.find("  - name: WhitespaceTokenizer\n"), 30,
                  "  - name: WhitespaceTokenizer\n    intent_tokenization_flag: true\n");
   const fs::path archive = TrainWith(config, "split_intents");
@@ -248,10 +248,8 @@ TEST_F(DietTest, IntentsSplitByTheTokenizerDescribeTheLabels) {
   };
   const nlohmann::json split = dims(archive, "split");
   EXPECT_EQ(split["label_words"], 6);
-  EXPECT_EQ(split["label_dense"], 7);
   const nlohmann::json whole = dims(TrainWith(Config(1), "whole_intents"), "whole");
   EXPECT_EQ(whole["label_words"], 0);
-  EXPECT_EQ(whole["label_dense"], 20);
 }
 
 TEST_F(DietTest, LearnsIntentsAndEntitiesAndLossFalls) {

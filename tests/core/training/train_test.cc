@@ -318,10 +318,12 @@ TEST_F(TrainTest, OptionsThatChangeNothingHereAreWarnedOfWhenSet) {
       << inert[1];
 }
 
-// dense_dimension's label member sizes the labels' input layer (as Rasa's
-// does), so setting it, alone or through a plain number for both members,
-// is no longer warned of as having no effect.
-TEST_F(TrainTest, DenseDimensionsLabelMemberIsNotWarnedOf) {
+// dense_dimension's label member sizes nothing here (DIET's and
+// ResponseSelector's labels go straight to their hidden and embedding
+// layers): set to another value than the component's default, alone or
+// through a plain number for both members, it is warned of; its default, or
+// dense_dimension.text alone, is not.
+TEST_F(TrainTest, DenseDimensionsLabelMemberIsWarnedOfWhenSet) {
   auto warnings_for = [this](const std::string& options) {
     dir_.Write("config.yml",
                "recipe: default.v1\nlanguage: en\npipeline:\n  - name: WhitespaceTokenizer\n"
@@ -332,11 +334,31 @@ TEST_F(TrainTest, DenseDimensionsLabelMemberIsNotWarnedOf) {
     TrainNlu(train_);
     return WarningsWith("dense_dimension");
   };
-  for (const char* options :
-       {"  - name: DIETClassifier\n    dense_dimension: {text: 256, label: 64}\n",
-        "  - name: DIETClassifier\n    dense_dimension: 256\n",
-        "  - name: ResponseSelector\n    dense_dimension: {text: 512, label: 128}\n"})
-    EXPECT_EQ(warnings_for(options).size(), 0u) << options << ::testing::PrintToString(warnings_);
+  std::vector<std::string> w =
+      warnings_for("  - name: DIETClassifier\n    dense_dimension: {text: 256, label: 64}\n");
+  ASSERT_EQ(w.size(), 1u) << ::testing::PrintToString(warnings_);
+  EXPECT_NE(
+      w[0].find("config.yml:6:5: warning: 'dense_dimension.label' has no effect in trainyard's "
+                "DIETClassifier: the labels' features"),
+      std::string::npos)
+      << w[0];
+  EXPECT_EQ(warnings_for("  - name: DIETClassifier\n    dense_dimension: {text: 256, label: 20}\n")
+                .size(),
+            0u);
+  EXPECT_EQ(warnings_for("  - name: DIETClassifier\n    dense_dimension: {text: 256}\n").size(),
+            0u);
+  EXPECT_EQ(warnings_for("  - name: DIETClassifier\n    dense_dimension: 20\n").size(), 0u);
+  EXPECT_EQ(warnings_for("  - name: DIETClassifier\n    dense_dimension: 256\n").size(), 1u);
+  // ResponseSelector's default label member is 512.
+  EXPECT_EQ(
+      warnings_for("  - name: ResponseSelector\n    dense_dimension: {text: 512, label: 512}\n")
+          .size(),
+      0u);
+  w = warnings_for("  - name: ResponseSelector\n    dense_dimension: {text: 512, label: 128}\n");
+  ASSERT_EQ(w.size(), 1u) << ::testing::PrintToString(warnings_);
+  EXPECT_NE(w[0].find("'dense_dimension.label' has no effect in trainyard's ResponseSelector"),
+            std::string::npos)
+      << w[0];
 }
 
 // Featurizers are named by `alias` (no unknown-option warning for it), two
