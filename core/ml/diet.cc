@@ -72,6 +72,8 @@ struct DietOptions {
   int epochs = 300;
   uint64_t seed = 0;
   double learning_rate = 0.001;
+  // dense_label is read and checked as Rasa's option is, and sizes nothing
+  // (DietInertOptions says why).
   int embedding_dimension = 20, dense_text = 128, dense_label = 20;
   SimilarityOptions similarity;
   int ranking_length = 10;
@@ -561,7 +563,8 @@ class DietModelImpl : public torch::nn::Module {
       group_logits{nullptr};
   torch::Tensor mask_vector;
   Dense lm_text_embed{nullptr}, lm_label_embed{nullptr};
-  torch::Tensor label_words;  // use_text_as_label
+  // The labels' words: use_text_as_label's responses' or intent_tokenization_flag's parts.
+  torch::Tensor label_words;
   Crf crf{nullptr}, role_crf{nullptr}, group_crf{nullptr};
 
  private:
