@@ -65,15 +65,18 @@ Json SelectedResponse(const Json& parse, const std::string& intent) {
 
 Json ClassificationReport(const std::vector<std::string>& gold, const std::vector<std::string>& predicted,
                           const std::set<std::string>& excluded) {
+  // As Rasa scores: the labels are the gold ones less the excluded, so a label that is only ever
+  // predicted has no row, and its predictions count against no label's precision.
   std::set<std::string> labels(gold.begin(), gold.end());
-  labels.insert(predicted.begin(), predicted.end());
   for (const std::string& x : excluded) labels.erase(x);
   std::map<std::string, Counts> counts;
   Counts micro;
+  size_t correct = 0;
   for (size_t i = 0; i < gold.size(); ++i) {
     const bool gold_in = labels.count(gold[i]) > 0, pred_in = labels.count(predicted[i]) > 0;
     if (gold_in) ++counts[gold[i]].support, ++micro.support;
     if (gold[i] == predicted[i]) {
+      ++correct;
       if (gold_in) ++counts[gold[i]].tp, ++micro.tp;
       continue;
     }
@@ -93,11 +96,11 @@ Json ClassificationReport(const std::vector<std::string>& gold, const std::vecto
     }
   }
   macro["support"] = weighted["support"] = static_cast<int64_t>(micro.support);
-  if (excluded.empty()) {
-    report["accuracy"] = gold.empty() ? 0.0 : micro.tp / static_cast<double>(gold.size());
-  } else {
-    report["micro avg"] = Scores(micro);
-  }
+  // Both, as Rasa 3 completes sklearn's report: accuracy over every example (excluded labels
+  // included), the micro average over the labels.
+  report["accuracy"] =
+      gold.empty() ? 0.0 : static_cast<double>(correct) / static_cast<double>(gold.size());
+  report["micro avg"] = Scores(micro);
   report["macro avg"] = macro;
   report["weighted avg"] = weighted;
   return report;

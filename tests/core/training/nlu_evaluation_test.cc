@@ -31,13 +31,28 @@ TEST(ClassificationReportTest, MatchesHandComputedScores) {
   EXPECT_DOUBLE_EQ(r["accuracy"], 4.0 / 6);
   EXPECT_NEAR(r["macro avg"]["f1-score"].get<double>(), (0.8 + 0.5 + 2.0 / 3) / 3, 1e-12);
   EXPECT_NEAR(r["weighted avg"]["recall"].get<double>(), 4.0 / 6, 1e-12);
-  // Excluding a label (no_entity for token reports) gives a micro average instead of accuracy.
+  EXPECT_DOUBLE_EQ(r["micro avg"]["f1-score"], 4.0 / 6);
+  // Excluding a label (no_entity for token reports): its row goes, the micro average leaves it
+  // out, and accuracy still counts every token.
   const auto t = ClassificationReport({"x", "O", "O", "x"}, {"x", "x", "O", "O"}, {"O"});
   EXPECT_FALSE(t.contains("O"));
-  EXPECT_FALSE(t.contains("accuracy"));
+  EXPECT_DOUBLE_EQ(t["accuracy"], 0.5);
   EXPECT_DOUBLE_EQ(t["micro avg"]["precision"], 0.5);
   EXPECT_DOUBLE_EQ(t["micro avg"]["recall"], 0.5);
   EXPECT_EQ(t["micro avg"]["support"], 2);
+}
+
+TEST(ClassificationReportTest, ScoresOnlyTheGoldLabelsAsRasaDoes) {
+  // "d" is predicted but never gold: no row, no place in the averages, and its prediction lowers
+  // no label's precision (sklearn's report with labels= the gold ones).
+  const auto r = ClassificationReport({"a", "b", "a"}, {"a", "d", "b"});
+  EXPECT_FALSE(r.contains("d"));
+  EXPECT_DOUBLE_EQ(r["b"]["precision"], 0.0);
+  EXPECT_DOUBLE_EQ(r["accuracy"], 1.0 / 3);
+  EXPECT_DOUBLE_EQ(r["micro avg"]["precision"], 0.5);
+  EXPECT_DOUBLE_EQ(r["micro avg"]["recall"], 1.0 / 3);
+  EXPECT_NEAR(r["macro avg"]["f1-score"].get<double>(), (2.0 / 3 + 0.0) / 2, 1e-12);
+  EXPECT_NEAR(r["weighted avg"]["f1-score"].get<double>(), (2 * 2.0 / 3 + 0.0) / 3, 1e-12);
 }
 
 // Trains the NLU model of the project in `dir` (config.yml, domain.yml,
