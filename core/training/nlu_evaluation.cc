@@ -63,10 +63,9 @@ Json SelectedResponse(const Json& parse, const std::string& intent) {
 
 }  // namespace
 
-Json ClassificationReport(const std::vector<std::string>& gold, const std::vector<std::string>& predicted,
+Json ClassificationReport(const std::vector<std::string>& gold,
+                          const std::vector<std::string>& predicted,
                           const std::set<std::string>& excluded) {
-  // As Rasa scores: the labels are the gold ones less the excluded, so a label that is only ever
-  // predicted has no row, and its predictions count against no label's precision.
   std::set<std::string> labels(gold.begin(), gold.end());
   for (const std::string& x : excluded) labels.erase(x);
   std::map<std::string, Counts> counts;
@@ -96,8 +95,6 @@ Json ClassificationReport(const std::vector<std::string>& gold, const std::vecto
     }
   }
   macro["support"] = weighted["support"] = static_cast<int64_t>(micro.support);
-  // Both, as Rasa 3 completes sklearn's report: accuracy over every example (excluded labels
-  // included), the micro average over the labels.
   report["accuracy"] =
       gold.empty() ? 0.0 : static_cast<double>(correct) / static_cast<double>(gold.size());
   report["micro avg"] = Scores(micro);

@@ -17,10 +17,11 @@
 
 namespace trainyard::training {
 
-// scikit-learn's classification_report(output_dict=True): per label
-// precision, recall, f1-score and support, then "accuracy" (or "micro avg"
-// when labels are excluded), "macro avg" and "weighted avg". Labels are those
-// seen in gold or predicted, sorted, minus `excluded`.
+// Rasa 3's report (sklearn's classification_report(output_dict=True) with
+// labels= the gold ones, completed): per label precision, recall, f1-score and
+// support, then "accuracy" (over every example), "micro avg", "macro avg" and
+// "weighted avg". Labels are those seen in gold, sorted, minus `excluded`; a
+// label only ever predicted has no row and lowers no label's precision.
 nlohmann::ordered_json ClassificationReport(const std::vector<std::string>& gold,
                                             const std::vector<std::string>& predicted,
                                             const std::set<std::string>& excluded = {});
