@@ -648,13 +648,15 @@ inline float Dot(const float* a, const float* b, int64_t n) {
 TRAINYARD_VECTOR_CLONES void SequenceAttentionForward(const AttentionShape& sh, int64_t s,
                                                       const float* q, const float* k,
                                                       const float* v, const float* rk,
-                                                      const float* rv, float* w, float* out) {
+                                                      const float* rv, const float* mask, float* w,
+                                                      float* out) {
   const int64_t b = sh.start[static_cast<size_t>(s)], e = sh.start[static_cast<size_t>(s) + 1],
                 l = e - b;
   const int64_t H = sh.heads, D = sh.depth, HD = H * D, S = 2 * sh.max_relative + 1;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   for (int64_t h = 0; h < H; ++h) {
     float* wh = w + sh.weights_at[static_cast<size_t>(s)] + h * l * l;
+    const float* mh = mask ? mask + sh.weights_at[static_cast<size_t>(s)] + h * l * l : nullptr;
     for (int64_t i = 0; i < l; ++i) {
       const float* qi = q + (b + i) * HD + h * D;
       const int64_t last = sh.unidirectional ? i : l - 1;
@@ -673,7 +675,7 @@ TRAINYARD_VECTOR_CLONES void SequenceAttentionForward(const AttentionShape& sh, 
       float* o = out + (b + i) * HD + h * D;
       for (int64_t d = 0; d < D; ++d) o[d] = 0;
       for (int64_t j = 0; j <= last; ++j) {
-        const float a = row[j];
+        const float a = mh ? row[j] * mh[i * l + j] : row[j];  // dropped out: 0
         const float* vj = v + (b + j) * HD + h * D;
         for (int64_t d = 0; d < D; ++d) o[d] += a * vj[d];
         if (rv) {
@@ -689,29 +691,34 @@ TRAINYARD_VECTOR_CLONES void SequenceAttentionForward(const AttentionShape& sh, 
 // relative tables' (added into `drk`, `drv`).
 TRAINYARD_VECTOR_CLONES void SequenceAttentionBackward(
     const AttentionShape& sh, int64_t s, const float* q, const float* k, const float* v,
-    const float* rk, const float* rv, const float* w, const float* dout, float* dq, float* dk,
-    float* dv, float* drk, float* drv, float* da) {
+    const float* rk, const float* rv, const float* mask, const float* w, const float* dout,
+    float* dq, float* dk, float* dv, float* drk, float* drv, float* da) {
   const int64_t b = sh.start[static_cast<size_t>(s)], e = sh.start[static_cast<size_t>(s) + 1],
                 l = e - b;
   const int64_t H = sh.heads, D = sh.depth, HD = H * D, S = 2 * sh.max_relative + 1;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   for (int64_t h = 0; h < H; ++h) {
     const float* wh = w + sh.weights_at[static_cast<size_t>(s)] + h * l * l;
+    const float* mh = mask ? mask + sh.weights_at[static_cast<size_t>(s)] + h * l * l : nullptr;
     for (int64_t i = 0; i < l; ++i) {
       const float* qi = q + (b + i) * HD + h * D;
       const float* doi = dout + (b + i) * HD + h * D;
       float* dqi = dq + (b + i) * HD + h * D;
       const int64_t last = sh.unidirectional ? i : l - 1;
       const float* row = wh + i * l;
+      // da_ij: the gradient of the softmax's output (through the dropout
+      // mask m_ij when there is one: the values saw a_ij m_ij).
       float mean = 0;  // sum_j a_ij da_ij
       for (int64_t j = 0; j <= last; ++j) {
         float g = Dot(doi, v + (b + j) * HD + h * D, D);
         if (rv) g += Dot(doi, rv + (h * S + Bucket(i, j, sh.max_relative)) * D, D);
+        if (mh) g *= mh[i * l + j];
         da[j] = g;
         mean += row[j] * g;
       }
       for (int64_t j = 0; j <= last; ++j) {
-        const float a = row[j], ds = a * (da[j] - mean) * scale;
+        const float ds = row[j] * (da[j] - mean) * scale;
+        const float a = mh ? row[j] * mh[i * l + j] : row[j];  // what the values saw
         const int64_t bucket = Bucket(i, j, sh.max_relative);
         const float* kj = k + (b + j) * HD + h * D;
         float* dkj = dk + (b + j) * HD + h * D;
@@ -742,17 +749,17 @@ TRAINYARD_VECTOR_CLONES void SequenceAttentionBackward(
 // backward as loops over the sequences: no padding, no chunk-mates' masked
 // pairs, and two calls instead of the ~40 operations (and their backward)
 // that the chunked tensor version makes per layer, most of them on tiny
-// matrices. Float, no attention dropout; relative keys and values optional.
+// matrices. Float; relative keys and values and a dropout mask optional.
 class SequenceAttentionFunction : public torch::autograd::Function<SequenceAttentionFunction> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& q,
                                const torch::Tensor& k, const torch::Tensor& v,
                                const torch::Tensor& rk, const torch::Tensor& rv,
-                               const AttentionShape& shape) {
+                               const torch::Tensor& mask, const AttentionShape& shape) {
     const torch::Tensor qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous();
     // Absent relative tables come as empty tensors (autograd functions take
     // no undefined inputs in libtorch 1.13).
-    const torch::Tensor rkc = rk.contiguous(), rvc = rv.contiguous();
+    const torch::Tensor rkc = rk.contiguous(), rvc = rv.contiguous(), mc = mask.contiguous();
     const AttentionShape& sh = shape;
     const int64_t sequences = static_cast<int64_t>(sh.start.size()) - 1;
     torch::Tensor weights = torch::empty({sh.weights_at.back()}, q.options());
@@ -762,8 +769,9 @@ class SequenceAttentionFunction : public torch::autograd::Function<SequenceAtten
                                vc.data_ptr<float>(),
                                rkc.numel() > 0 ? rkc.data_ptr<float>() : nullptr,
                                rvc.numel() > 0 ? rvc.data_ptr<float>() : nullptr,
+                               mc.numel() > 0 ? mc.data_ptr<float>() : nullptr,
                                weights.data_ptr<float>(), out.data_ptr<float>());
-    ctx->save_for_backward({qc, kc, vc, rkc, rvc, weights});
+    ctx->save_for_backward({qc, kc, vc, rkc, rvc, mc, weights});
     ctx->saved_data["start"] = sh.start;
     ctx->saved_data["weights_at"] = sh.weights_at;
     ctx->saved_data["heads"] = sh.heads;
@@ -777,7 +785,7 @@ class SequenceAttentionFunction : public torch::autograd::Function<SequenceAtten
                                                torch::autograd::tensor_list grads) {
     const auto saved = ctx->get_saved_variables();
     const torch::Tensor &q = saved[0], &k = saved[1], &v = saved[2], &rk = saved[3], &rv = saved[4],
-                        &weights = saved[5];
+                        &mask = saved[5], &weights = saved[6];
     AttentionShape sh;
     sh.start = ctx->saved_data["start"].toIntVector();
     sh.weights_at = ctx->saved_data["weights_at"].toIntVector();
@@ -795,11 +803,12 @@ class SequenceAttentionFunction : public torch::autograd::Function<SequenceAtten
       SequenceAttentionBackward(
           sh, s, q.data_ptr<float>(), k.data_ptr<float>(), v.data_ptr<float>(),
           rk.numel() > 0 ? rk.data_ptr<float>() : nullptr,
-          rv.numel() > 0 ? rv.data_ptr<float>() : nullptr, weights.data_ptr<float>(),
+          rv.numel() > 0 ? rv.data_ptr<float>() : nullptr,
+          mask.numel() > 0 ? mask.data_ptr<float>() : nullptr, weights.data_ptr<float>(),
           dout.data_ptr<float>(), dq.data_ptr<float>(), dk.data_ptr<float>(), dv.data_ptr<float>(),
           drk.defined() ? drk.data_ptr<float>() : nullptr,
           drv.defined() ? drv.data_ptr<float>() : nullptr, da.data());
-    return {dq, dk, dv, drk, drv, torch::Tensor()};
+    return {dq, dk, dv, drk, drv, torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -808,7 +817,8 @@ class SequenceAttentionFunction : public torch::autograd::Function<SequenceAtten
 torch::Tensor SequenceAttention(const torch::Tensor& q, const torch::Tensor& k,
                                 const torch::Tensor& v, const torch::Tensor& rel_keys,
                                 const torch::Tensor& rel_values, const torch::Tensor& positions,
-                                int64_t heads, int64_t max_relative, bool unidirectional) {
+                                int64_t heads, int64_t max_relative, bool unidirectional,
+                                const torch::Tensor& weight_mask) {
   AttentionShape shape;
   shape.heads = heads;
   shape.depth = q.size(1) / heads;
@@ -826,18 +836,41 @@ torch::Tensor SequenceAttention(const torch::Tensor& q, const torch::Tensor& k,
     shape.weights_at.push_back(shape.weights_at.back() + heads * length * length);
   }
   const torch::Tensor none = torch::empty({0}, q.options());
+  TORCH_CHECK(!weight_mask.defined() || weight_mask.numel() == shape.weights_at.back(),
+              "SequenceAttention: a weight mask of ", weight_mask.numel(), " entries for ",
+              shape.weights_at.back(), " attention weights");
   return SequenceAttentionFunction::apply(q, k, v, rel_keys.defined() ? rel_keys : none,
-                                          rel_values.defined() ? rel_values : none, shape);
+                                          rel_values.defined() ? rel_values : none,
+                                          weight_mask.defined() ? weight_mask : none, shape);
+}
+
+int64_t SequenceAttentionWeights(const torch::Tensor& positions, int64_t heads) {
+  const torch::Tensor at = positions.to(torch::kCPU).contiguous();
+  const int64_t n = at.size(0);
+  const int64_t* pos = at.data_ptr<int64_t>();
+  int64_t total = 0, length = 0;
+  for (int64_t r = 0; r <= n; ++r) {
+    if (r == n || (pos[r] == 0 && r > 0)) {
+      total += heads * length * length;
+      length = 0;
+    }
+    ++length;
+  }
+  return total;
 }
 
 torch::Tensor TransformerEncoderImpl::Attention(Layer& l, const torch::Tensor& x, const Packing& p, bool training,
                                                 const Rng& rng) {
   const int64_t B = p.batch, L = p.max_length, H = options_.heads, D = options_.units / options_.heads;
-  if (x.is_cpu() && x.scalar_type() == torch::kFloat &&
-      (!training || options_.attention_dropout == 0))
-    return l.o->forward(SequenceAttention(l.q->forward(x), l.k->forward(x), l.v->forward(x),
-                                          l.rel_keys, l.rel_values, p.positions, H,
-                                          options_.max_relative_position, options_.unidirectional));
+  if (x.is_cpu() && x.scalar_type() == torch::kFloat) {
+    torch::Tensor mask;  // attention dropout: a multiplier per attention weight
+    if (training && options_.attention_dropout > 0)
+      mask = Dropout(torch::ones({SequenceAttentionWeights(p.positions, H)}),
+                     options_.attention_dropout, training, rng);
+    return l.o->forward(SequenceAttention(
+        l.q->forward(x), l.k->forward(x), l.v->forward(x), l.rel_keys, l.rel_values, p.positions, H,
+        options_.max_relative_position, options_.unidirectional, mask));
+  }
   auto heads = [&](const torch::Tensor& packed) {  // [N, units] -> [B, H, L, D]
     return p.Unpack(packed).view({B, L, H, D}).permute({0, 2, 1, 3});
   };

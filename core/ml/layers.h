@@ -147,12 +147,18 @@ TransformerOptions TransformerOptionsOf(const ModelOptions& o, double dropout) {
 // whose `positions` entry is 0 and runs to the next. Optional relative key and
 // value tables [heads, 2 * max_relative + 1, depth] (Shaw et al.: the bucket
 // of key j for query i is clamp(j - i, -max_relative, max_relative));
-// `unidirectional` lets a query see only keys up to itself. No dropout. The
-// transformer's attention on the CPU when its attention dropout is off.
+// `unidirectional` lets a query see only keys up to itself. An optional
+// `weight_mask` multiplies the attention weights as the values see them
+// (dropout: 0 or 1 / (1 - rate)), one entry per weight, laid out sequence by
+// sequence, head by head, [length, length] row-major within each (so
+// SequenceAttentionWeights(positions, heads) entries). The transformer's
+// attention on the CPU.
 torch::Tensor SequenceAttention(const torch::Tensor& q, const torch::Tensor& k,
                                 const torch::Tensor& v, const torch::Tensor& rel_keys,
                                 const torch::Tensor& rel_values, const torch::Tensor& positions,
-                                int64_t heads, int64_t max_relative, bool unidirectional);
+                                int64_t heads, int64_t max_relative, bool unidirectional,
+                                const torch::Tensor& weight_mask = {});
+int64_t SequenceAttentionWeights(const torch::Tensor& positions, int64_t heads);
 
 // Rasa's transformer encoder: input projection scaled by sqrt(units) plus
 // sinusoidal positions, pre-norm layers (attention, GELU feed-forward), a

@@ -892,8 +892,8 @@ TEST(SelectRowsTest, GradientIsIndexSelectsBitForBit) {
 
 // SequenceAttention against attention written out per sequence and head
 // with tensor operations (scores, relative terms by bucket, causal mask,
-// softmax, weighted values), outputs and every input's gradient, for
-// sequences of lengths 3, 1, 7 and 5 packed back to back.
+// softmax, dropout mask, weighted values), outputs and every input's
+// gradient, for sequences of lengths 3, 1, 7 and 5 packed back to back.
 TEST(SequenceAttentionTest, MatchesAttentionWrittenOutPerSequence) {
   torch::manual_seed(11);
   const std::vector<int64_t> lengths{3, 1, 7, 5};
@@ -903,55 +903,66 @@ TEST(SequenceAttentionTest, MatchesAttentionWrittenOutPerSequence) {
     for (int64_t t = 0; t < l; ++t) positions.push_back(t);
   const auto N = static_cast<int64_t>(positions.size());
   const torch::Tensor pos = torch::tensor(positions, torch::kLong);
+  const int64_t weight_count = SequenceAttentionWeights(pos, H);
+  EXPECT_EQ(weight_count, H * (3 * 3 + 1 * 1 + 7 * 7 + 5 * 5));
   for (bool relative : {false, true})
-    for (bool unidirectional : {false, true}) {
-      SCOPED_TRACE(std::string(relative ? "relative" : "absolute") +
-                   (unidirectional ? ", causal" : ""));
-      auto leaf = [](std::vector<int64_t> shape) {
-        return torch::randn(shape).requires_grad_(true);
-      };
-      const torch::Tensor q = leaf({N, H * D}), k = leaf({N, H * D}), v = leaf({N, H * D});
-      const torch::Tensor rk = relative ? leaf({H, S, D}) : torch::Tensor();
-      const torch::Tensor rv = relative ? leaf({H, S, D}) : torch::Tensor();
-      const torch::Tensor weights = torch::randn({N, H * D});
-      const torch::Tensor out = SequenceAttention(q, k, v, rk, rv, pos, H, P, unidirectional);
-      std::vector<torch::Tensor> rows;
-      int64_t begin = 0;
-      for (int64_t l : lengths) {
-        std::vector<torch::Tensor> heads;
-        for (int64_t h = 0; h < H; ++h) {
-          auto part = [&](const torch::Tensor& t) {
-            return t.slice(0, begin, begin + l).slice(1, h * D, (h + 1) * D);
-          };
-          torch::Tensor scores = torch::matmul(part(q), part(k).t());  // [l, l]
-          std::vector<int64_t> bucket;
-          for (int64_t i = 0; i < l; ++i)
-            for (int64_t j = 0; j < l; ++j) bucket.push_back(std::clamp<int64_t>(j - i, -P, P) + P);
-          const torch::Tensor buckets = torch::tensor(bucket, torch::kLong).view({l, l});
-          if (relative) scores = scores + torch::matmul(part(q), rk[h].t()).gather(1, buckets);
-          scores = scores / std::sqrt(static_cast<double>(D));
-          if (unidirectional)
-            scores = scores.masked_fill(torch::ones({l, l}, torch::kBool).triu(1), -1e9);
-          const torch::Tensor a = torch::softmax(scores, 1);
-          torch::Tensor o = torch::matmul(a, part(v));
-          if (relative)
-            o = o + torch::matmul(torch::zeros({l, S}).scatter_add(1, buckets, a), rv[h]);
-          heads.push_back(o);
+    for (bool unidirectional : {false, true})
+      for (bool masked : {false, true}) {
+        SCOPED_TRACE(std::string(relative ? "relative" : "absolute") +
+                     (unidirectional ? ", causal" : "") + (masked ? ", dropout" : ""));
+        // Dropout at rate 0.25: a quarter of the weights 0, the rest 4/3.
+        const torch::Tensor mask =
+            masked ? torch::rand({weight_count}).ge(0.25).to(torch::kFloat).div(0.75)
+                   : torch::Tensor();
+        auto leaf = [](std::vector<int64_t> shape) {
+          return torch::randn(shape).requires_grad_(true);
+        };
+        const torch::Tensor q = leaf({N, H * D}), k = leaf({N, H * D}), v = leaf({N, H * D});
+        const torch::Tensor rk = relative ? leaf({H, S, D}) : torch::Tensor();
+        const torch::Tensor rv = relative ? leaf({H, S, D}) : torch::Tensor();
+        const torch::Tensor weights = torch::randn({N, H * D});
+        const torch::Tensor out =
+            SequenceAttention(q, k, v, rk, rv, pos, H, P, unidirectional, mask);
+        std::vector<torch::Tensor> rows;
+        int64_t begin = 0, mask_at = 0;
+        for (int64_t l : lengths) {
+          std::vector<torch::Tensor> heads;
+          for (int64_t h = 0; h < H; ++h) {
+            auto part = [&](const torch::Tensor& t) {
+              return t.slice(0, begin, begin + l).slice(1, h * D, (h + 1) * D);
+            };
+            torch::Tensor scores = torch::matmul(part(q), part(k).t());  // [l, l]
+            std::vector<int64_t> bucket;
+            for (int64_t i = 0; i < l; ++i)
+              for (int64_t j = 0; j < l; ++j)
+                bucket.push_back(std::clamp<int64_t>(j - i, -P, P) + P);
+            const torch::Tensor buckets = torch::tensor(bucket, torch::kLong).view({l, l});
+            if (relative) scores = scores + torch::matmul(part(q), rk[h].t()).gather(1, buckets);
+            scores = scores / std::sqrt(static_cast<double>(D));
+            if (unidirectional)
+              scores = scores.masked_fill(torch::ones({l, l}, torch::kBool).triu(1), -1e9);
+            torch::Tensor a = torch::softmax(scores, 1);
+            if (masked) a = a * mask.slice(0, mask_at, mask_at + l * l).view({l, l});
+            mask_at += l * l;
+            torch::Tensor o = torch::matmul(a, part(v));
+            if (relative)
+              o = o + torch::matmul(torch::zeros({l, S}).scatter_add(1, buckets, a), rv[h]);
+            heads.push_back(o);
+          }
+          rows.push_back(torch::cat(heads, 1));
+          begin += l;
         }
-        rows.push_back(torch::cat(heads, 1));
-        begin += l;
+        const torch::Tensor expected = torch::cat(rows, 0);
+        EXPECT_TRUE(torch::allclose(out, expected, 1e-5, 1e-5))
+            << (out - expected).abs().max().item<float>();
+        std::vector<torch::Tensor> inputs{q, k, v};
+        if (relative) inputs.insert(inputs.end(), {rk, rv});
+        const auto got = torch::autograd::grad({(out * weights).sum()}, inputs);
+        const auto want = torch::autograd::grad({(expected * weights).sum()}, inputs);
+        for (size_t i = 0; i < inputs.size(); ++i)
+          EXPECT_TRUE(torch::allclose(got[i], want[i], 1e-4, 1e-5))
+              << "input " << i << ": " << (got[i] - want[i]).abs().max().item<float>();
       }
-      const torch::Tensor expected = torch::cat(rows, 0);
-      EXPECT_TRUE(torch::allclose(out, expected, 1e-5, 1e-5))
-          << (out - expected).abs().max().item<float>();
-      std::vector<torch::Tensor> inputs{q, k, v};
-      if (relative) inputs.insert(inputs.end(), {rk, rv});
-      const auto got = torch::autograd::grad({(out * weights).sum()}, inputs);
-      const auto want = torch::autograd::grad({(expected * weights).sum()}, inputs);
-      for (size_t i = 0; i < inputs.size(); ++i)
-        EXPECT_TRUE(torch::allclose(got[i], want[i], 1e-4, 1e-5))
-            << "input " << i << ": " << (got[i] - want[i]).abs().max().item<float>();
-    }
 }
 
 }  // namespace
