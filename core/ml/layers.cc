@@ -814,16 +814,13 @@ class SequenceAttentionFunction : public torch::autograd::Function<SequenceAtten
 
 }  // namespace
 
-torch::Tensor SequenceAttention(const torch::Tensor& q, const torch::Tensor& k,
-                                const torch::Tensor& v, const torch::Tensor& rel_keys,
-                                const torch::Tensor& rel_values, const torch::Tensor& positions,
-                                int64_t heads, int64_t max_relative, bool unidirectional,
-                                const torch::Tensor& weight_mask) {
+namespace {
+
+// The packed sequences' bounds (a sequence starts where `positions` is 0) and
+// where each one's attention weights start, for `heads` heads.
+AttentionShape SequenceShape(const torch::Tensor& positions, int64_t heads) {
   AttentionShape shape;
   shape.heads = heads;
-  shape.depth = q.size(1) / heads;
-  shape.max_relative = max_relative;
-  shape.unidirectional = unidirectional;
   const torch::Tensor at = positions.to(torch::kCPU).contiguous();
   const int64_t n = at.size(0);
   const int64_t* pos = at.data_ptr<int64_t>();
@@ -835,6 +832,20 @@ torch::Tensor SequenceAttention(const torch::Tensor& q, const torch::Tensor& k,
     const int64_t length = shape.start[s + 1] - shape.start[s];
     shape.weights_at.push_back(shape.weights_at.back() + heads * length * length);
   }
+  return shape;
+}
+
+}  // namespace
+
+torch::Tensor SequenceAttention(const torch::Tensor& q, const torch::Tensor& k,
+                                const torch::Tensor& v, const torch::Tensor& rel_keys,
+                                const torch::Tensor& rel_values, const torch::Tensor& positions,
+                                int64_t heads, int64_t max_relative, bool unidirectional,
+                                const torch::Tensor& weight_mask) {
+  AttentionShape shape = SequenceShape(positions, heads);
+  shape.depth = q.size(1) / heads;
+  shape.max_relative = max_relative;
+  shape.unidirectional = unidirectional;
   const torch::Tensor none = torch::empty({0}, q.options());
   TORCH_CHECK(!weight_mask.defined() || weight_mask.numel() == shape.weights_at.back(),
               "SequenceAttention: a weight mask of ", weight_mask.numel(), " entries for ",
@@ -845,18 +856,7 @@ torch::Tensor SequenceAttention(const torch::Tensor& q, const torch::Tensor& k,
 }
 
 int64_t SequenceAttentionWeights(const torch::Tensor& positions, int64_t heads) {
-  const torch::Tensor at = positions.to(torch::kCPU).contiguous();
-  const int64_t n = at.size(0);
-  const int64_t* pos = at.data_ptr<int64_t>();
-  int64_t total = 0, length = 0;
-  for (int64_t r = 0; r <= n; ++r) {
-    if (r == n || (pos[r] == 0 && r > 0)) {
-      total += heads * length * length;
-      length = 0;
-    }
-    ++length;
-  }
-  return total;
+  return SequenceShape(positions, heads).weights_at.back();
 }
 
 torch::Tensor TransformerEncoderImpl::Attention(Layer& l, const torch::Tensor& x, const Packing& p, bool training,
